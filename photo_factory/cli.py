@@ -1,0 +1,59 @@
+"""``photo-factory``: one command-line tool, a sub-command per service.
+
+Sub-commands are imported lazily (``COMMANDS`` maps a name to ``module:attribute``) so that
+``photo-factory migrate`` does not import the imaging or dashboard stacks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from photo_factory import __version__
+
+#: name -> "module:click_command". Each service adds its own line.
+COMMANDS: dict[str, str] = {
+    "migrate": "photo_factory.commands:migrate",
+    "librarian": "librarian.service:command",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Log to stdout (for ``docker compose logs``), once, for the whole process."""
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        force=True,
+    )
+    for noisy in ("watchdog", "urllib3", "PIL", "exiftool"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="photo-factory")
+def main() -> None:
+    """Photo Factory: a self-hosted photo and video pipeline.
+
+    Configuration comes from the environment (PF_DATABASE_URL, PF_INBOX_DIR, PF_STORAGE_DIR, …);
+    see the README for every variable.
+    """
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,108 @@
+"""Heartbeats: every service reports its status on an interval to ``system_status`` (+ history).
+
+The service sets its current state with :meth:`HeartbeatService.set`; a background thread with
+its own connection writes it every ``interval`` seconds, so a long unit of work never makes a
+live service look dead. When the database is down the beat is skipped (and logged once);
+the next one goes through when it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from photo_factory import __version__, db
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("ok", "degraded", "error", "stopping", "stopped", "stale", "starting")
+_QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
+
+
+class HeartbeatService:
+    def __init__(self, database_url: str, service: str, interval: float):
+        self.service = service
+        self.interval = interval
+        self._db = db.Database(database_url, f"{service}-heartbeat", _QUERIES)
+        self._lock = threading.Lock()
+        self._status = "starting"
+        self._message = "starting"
+        self._details: dict[str, Any] = {}
+        self._started_at = datetime.now(UTC)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._db_down_logged = False
+        self.beats = 0
+
+    # -- state -------------------------------------------------------------
+    def set(self, status: str, message: str = "", **details: Any) -> None:
+        """Record the current state; it is written at the next beat (or now with ``beat()``)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown heartbeat status {status!r}")
+        with self._lock:
+            self._status, self._message = status, message
+            self._details.update(details)
+
+    def update(self, **details: Any) -> None:
+        with self._lock:
+            self._details.update(details)
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    # -- writing -------------------------------------------------------------
+    def beat(self) -> bool:
+        """Write the current state now. Returns False when the database is unreachable."""
+        with self._lock:
+            params = {
+                "service": self.service,
+                "status": self._status,
+                "message": self._message[:1000],
+                "details": db.json(dict(self._details)),
+                "interval_s": self.interval,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "version": __version__,
+                "started_at": self._started_at,
+            }
+        try:
+            with self._db.transaction() as cur:
+                cur.execute(self._db.sql("upsert_status"), params)
+                cur.execute(self._db.sql("append_history"), params)
+        except db.UNAVAILABLE as exc:
+            if not self._db_down_logged:
+                log.warning("heartbeat for %s skipped: database unavailable (%s)",
+                            self.service, str(exc).strip())
+                self._db_down_logged = True
+            return False
+        self._db_down_logged = False
+        self.beats += 1
+        return True
+
+    def start(self) -> HeartbeatService:
+        self.beat()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{self.service}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:  # never let the heartbeat thread die
+                log.exception("heartbeat for %s failed", self.service)
+
+    def stop(self, message: str = "stopped") -> None:
+        """Beat ``stopping`` and end the thread (called on graceful shutdown)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.set("stopping", message)
+        self.beat()
+        self._db.close()

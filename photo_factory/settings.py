@@ -1,0 +1,106 @@
+"""Settings read once from the environment, validated, and passed down as frozen objects.
+
+Every service gets the :class:`CoreSettings` plus its own settings class (defined in the
+service's package, with its own ``PF_…`` variables). Secrets may come from ``<NAME>_FILE``
+(the Docker secrets convention): ``PF_DATABASE_URL_FILE=/run/secrets/db_url``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A configuration variable is missing or malformed; the message names the variable."""
+
+
+class PFSettings(BaseSettings):
+    """Base for every settings class: frozen, ``PF_`` prefix, unknown variables ignored."""
+
+    model_config = SettingsConfigDict(env_prefix="PF_", frozen=True, extra="ignore")
+
+
+def _default_tz() -> str:
+    return os.environ.get("TZ") or "UTC"
+
+
+class CoreSettings(PFSettings):
+    database_url: str = "postgresql:///photo_factory"
+    inbox_dir: Path = Path("var/inbox")
+    storage_dir: Path = Path("var/storage")
+    #: IANA zone used when a file carries no timezone of its own.
+    timezone: str = ""
+    heartbeat_seconds: float = 60.0
+    log_level: str = "INFO"
+    #: How long a --once run waits for an unreachable database before giving up (exit 1).
+    db_wait_seconds: float = 30.0
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        v = v or _default_tz()
+        if v.startswith(":"):  # TZ=:/etc/localtime style
+            v = "UTC"
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {v!r}") from exc
+        return v
+
+    @field_validator("heartbeat_seconds", "db_wait_seconds")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be greater than 0")
+        return v
+
+    @property
+    def library_dir(self) -> Path:
+        return self.storage_dir / "Library"
+
+    @property
+    def derivatives_dir(self) -> Path:
+        return self.storage_dir / "Derivatives"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.storage_dir / "Quarantine"
+
+
+S = TypeVar("S", bound=PFSettings)
+
+
+def _apply_file_variants(prefix: str = "PF_") -> None:
+    """Resolve ``PF_X_FILE`` into ``PF_X`` (a secret from a file) unless ``PF_X`` is set."""
+    for key, value in list(os.environ.items()):
+        if key.startswith(prefix) and key.endswith("_FILE"):
+            target = key[: -len("_FILE")]
+            if target not in os.environ:
+                try:
+                    os.environ[target] = Path(value).read_text().strip()
+                except OSError as exc:
+                    raise SettingsError(f"{key}: cannot read {value}: {exc.strerror}") from exc
+
+
+def load(cls: type[S], **overrides: Any) -> S:
+    """Build ``cls`` from the environment, raising :class:`SettingsError` naming the bad variable."""
+    _apply_file_variants()
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        prefix = cls.model_config.get("env_prefix", "")
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "?"
+            var = f"{prefix}{field}".upper()
+            raw = os.environ.get(var)
+            shown = f" (got {raw!r})" if raw is not None and "URL" not in var else ""
+            problems.append(f"{var}: {err['msg']}{shown}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,99 @@
+"""Shared fixtures: a real PostgreSQL (started on demand), a migrated template database, and a
+fresh database cloned from it for each test that asks for ``database_url``.
+
+Set ``PF_TEST_DATABASE_URL`` (a superuser URL, any database) to use an existing server; otherwise
+a private cluster is started under ``$TMPDIR/photo-factory-test-pg`` on port 54329 (override with
+``PF_TEST_PG_PORT``) and left running for the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+
+from photo_factory import localpg, migrate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _with_db(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + dbname))
+
+
+def _admin(url: str):
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    url = os.environ.get("PF_TEST_DATABASE_URL")
+    if url:
+        return url
+    datadir = Path(tempfile.gettempdir()) / "photo-factory-test-pg"
+    return localpg.ensure_cluster(datadir, int(os.environ.get("PF_TEST_PG_PORT", "54329")))
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server_url: str) -> Iterator[str]:
+    """A database with every migration applied from scratch (proves they apply), used as template."""
+    name = f"pf_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    conn = _admin(pg_server_url)
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    migrate.apply(_with_db(pg_server_url, name))
+    yield name
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture
+def database_url(pg_server_url: str, template_db: str) -> Iterator[str]:
+    """A fresh, migrated, empty database for this test; dropped afterwards."""
+    name = f"pf_t_{uuid.uuid4().hex[:12]}"
+    conn = _admin(pg_server_url)
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    try:
+        yield _with_db(pg_server_url, name)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> dict[str, Path]:
+    """An inbox and a storage root in the test's temporary folder."""
+    inbox = tmp_path / "inbox"
+    store = tmp_path / "storage"
+    inbox.mkdir()
+    store.mkdir()
+    return {"inbox": inbox, "storage": store}
+
+
+@pytest.fixture
+def pf_env(database_url: str, storage: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for running ``photo-factory`` against this test's database and folders."""
+    env = {
+        "PF_DATABASE_URL": database_url,
+        "PF_INBOX_DIR": str(storage["inbox"]),
+        "PF_STORAGE_DIR": str(storage["storage"]),
+        "PF_STABILITY_SECONDS": "0.3",
+        "PF_HEARTBEAT_SECONDS": "5",
+        "PF_DB_WAIT_SECONDS": "5",
+        "TZ": "Europe/Berlin",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return {**os.environ, **env}
