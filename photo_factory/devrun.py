@@ -1,0 +1,116 @@
+"""``make run``: the whole pipeline on this machine, no Docker.
+
+Starts a private PostgreSQL cluster under ``var/pg`` when ``PF_DATABASE_URL`` is not set
+(as the ``postgres`` user when run as root), applies migrations, then runs every service as a
+child process under this small supervisor, with inbox and storage under ``var/``. A child that
+dies is restarted with backoff; Ctrl-C (or SIGTERM) stops them all cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from photo_factory import localpg
+
+#: (name, argv after ``photo-factory``). Each service adds its line when it is built.
+SERVICES: list[tuple[str, list[str]]] = [
+    ("librarian", ["librarian"]),
+]
+
+VAR = Path(os.environ.get("PF_VAR_DIR", "var")).absolute()
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    if not env.get("PF_DATABASE_URL"):
+        datadir = VAR / "pg"
+        try:
+            url = localpg.ensure_cluster(datadir, int(env.get("PF_RUN_PG_PORT", "54330")))
+        except PermissionError:
+            # the postgres user may not be able to enter this folder: use a temporary one
+            import tempfile
+
+            url = localpg.ensure_cluster(Path(tempfile.gettempdir()) / "photo-factory-run-pg", 54330)
+        admin = url
+        dbname = "photo_factory"
+        import psycopg2
+
+        conn = psycopg2.connect(admin)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{dbname}"')
+        conn.close()
+        env["PF_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + dbname
+    env.setdefault("PF_INBOX_DIR", str(VAR / "inbox"))
+    env.setdefault("PF_STORAGE_DIR", str(VAR / "storage"))
+    for key in ("PF_INBOX_DIR", "PF_STORAGE_DIR"):
+        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def main() -> int:
+    env = _env()
+    exe = str(Path(sys.executable).with_name("photo-factory"))
+    print(f"photo-factory: database {env['PF_DATABASE_URL']}", flush=True)
+    print(f"photo-factory: inbox {env['PF_INBOX_DIR']}  storage {env['PF_STORAGE_DIR']}", flush=True)
+    if subprocess.run([exe, "migrate"], env=env).returncode != 0:
+        return 1
+    stopping = False
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    procs: dict[str, subprocess.Popen] = {}
+    restarts: dict[str, float] = {}
+    backoff: dict[str, float] = {}
+
+    def start(name: str, argv: list[str]) -> None:
+        # own process group: a terminal Ctrl-C reaches the supervisor only, which then stops
+        # the children in order with SIGTERM
+        procs[name] = subprocess.Popen([exe, *argv], env=env, start_new_session=True)
+        print(f"photo-factory: started {name} (pid {procs[name].pid})", flush=True)
+
+    for name, argv in SERVICES:
+        start(name, argv)
+    print("photo-factory: running; drop files into the inbox; Ctrl-C stops everything", flush=True)
+    while not stopping:
+        time.sleep(0.5)
+        for name, argv in SERVICES:
+            proc = procs[name]
+            if proc.poll() is None:
+                continue
+            now = time.monotonic()
+            if now < restarts.get(name, 0):
+                continue
+            delay = min(backoff.get(name, 1.0) * 2, 60.0)
+            backoff[name] = delay
+            restarts[name] = now + delay
+            print(f"photo-factory: {name} exited with {proc.returncode}; restarting in {delay:.0f}s",
+                  flush=True)
+            start(name, argv)
+    print("photo-factory: stopping services", flush=True)
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("photo-factory: stopped (the private database keeps running; `make stop-pg` stops it)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
