@@ -17,6 +17,7 @@ from photo_factory import __version__
 #: name -> "module:click_command". Each service adds its own line.
 COMMANDS: dict[str, str] = {
     "migrate": "photo_factory.commands:migrate",
+    "healthcheck": "photo_factory.health:command",
     "librarian": "librarian.service:command",
 }
 

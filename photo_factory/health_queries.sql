@@ -1,0 +1,11 @@
+-- Health check queries (photo-factory healthcheck).
+
+-- name: freshest_heartbeat
+-- The service's own row, or a replica's row named "<service>@…" / "<service>-…", freshest first.
+SELECT service, status, message, host, interval_s,
+       EXTRACT(EPOCH FROM (now() - last_heartbeat))::float AS age_s
+  FROM system_status
+ WHERE service = %(service)s
+    OR (host = %(host)s AND (service LIKE %(service)s || '@%%' OR service LIKE %(service)s || '-%%'))
+ ORDER BY (host = %(host)s) DESC, last_heartbeat DESC
+ LIMIT 1;
