@@ -1,0 +1,115 @@
+-- Backup and restore queries (run only by processor/backup/store.py).
+
+-- name: claim_batch
+-- Take up to %(limit)s pending originals; the lease (backup_not_before in the future) hides them
+-- from other workers and brings them back by itself if this worker dies.
+UPDATE media_assets m
+   SET backup_not_before = now() + make_interval(secs => %(lease_s)s)
+ WHERE m.id IN (
+        SELECT id FROM media_assets
+         WHERE NOT is_backed_up AND NOT backup_failed
+           AND (backup_not_before IS NULL OR backup_not_before <= now())
+         ORDER BY backup_not_before NULLS FIRST, id
+         LIMIT %(limit)s
+           FOR UPDATE SKIP LOCKED)
+RETURNING m.id, m.library_path, m.sha256, m.size_bytes, m.backup_attempts;
+
+-- name: mark_backed_up
+UPDATE media_assets
+   SET is_backed_up = true, backed_up_at = now(), backup_not_before = NULL,
+       backup_reason = NULL, backup_error = NULL, updated_at = now()
+ WHERE id = ANY(%(ids)s);
+
+-- name: mark_retry
+-- A failure: count it, keep the reason, back off exponentially; give up (visible failed state)
+-- only when %(counts)s and the attempts reach %(max_attempts)s.
+UPDATE media_assets
+   SET backup_attempts = backup_attempts + 1,
+       backup_reason = %(reason)s,
+       backup_error = %(error)s,
+       backup_failed = %(counts)s AND backup_attempts + 1 >= %(max_attempts)s,
+       backup_not_before = now() + make_interval(
+           secs => least(%(max_backoff_s)s, %(base_backoff_s)s * power(2, least(backup_attempts, 20)))),
+       updated_at = now()
+ WHERE id = ANY(%(ids)s);
+
+-- name: release_claims
+UPDATE media_assets SET backup_not_before = NULL WHERE id = ANY(%(ids)s) AND NOT is_backed_up;
+
+-- name: start_run
+INSERT INTO backup_runs (host, remote) VALUES (%(host)s, %(remote)s) RETURNING id;
+
+-- name: finish_run
+UPDATE backup_runs
+   SET finished_at = now(), files = %(files)s, bytes = %(bytes)s, failed_files = %(failed_files)s,
+       result = %(result)s, reason = %(reason)s, error = %(error)s, dump_name = %(dump_name)s
+ WHERE id = %(id)s;
+
+-- name: record_dump
+INSERT INTO backup_dumps (name, remote, created_at, size_bytes, sha256, run_id)
+VALUES (%(name)s, %(remote)s, %(created_at)s, %(size_bytes)s, %(sha256)s, %(run_id)s)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: mark_dump_expired
+UPDATE backup_dumps SET expired_at = now() WHERE name = %(name)s;
+
+-- name: last_dump_at
+SELECT max(created_at) AS at FROM backup_dumps WHERE remote = %(remote)s AND expired_at IS NULL;
+
+-- name: backup_status
+SELECT (SELECT max(finished_at) FROM backup_runs WHERE result = 'ok') AS last_success_at,
+       (SELECT count(*) FROM media_assets WHERE NOT is_backed_up AND NOT backup_failed) AS pending,
+       (SELECT count(*) FROM media_assets WHERE backup_failed) AS failed,
+       (SELECT count(*) FROM media_assets WHERE is_backed_up) AS backed_up;
+
+-- name: count_assets
+SELECT count(*) AS n FROM media_assets;
+
+-- name: has_tables
+SELECT count(*) AS n FROM information_schema.tables
+ WHERE table_schema = 'public' AND table_type = 'BASE TABLE';
+
+-- name: select_assets
+-- The restore selection: everything, one file, or a capture-date range (inclusive).
+SELECT id, library_path, sha256, size_bytes
+  FROM media_assets
+ WHERE (%(path)s::text IS NULL OR library_path = %(path)s)
+   AND (%(since)s::date IS NULL OR capture_date >= %(since)s)
+   AND (%(until)s::date IS NULL OR capture_date <= %(until)s)
+ ORDER BY library_path;
+
+-- name: all_library_paths
+SELECT library_path FROM media_assets;
+
+-- name: backed_up_assets
+SELECT library_path, sha256 FROM media_assets WHERE is_backed_up ORDER BY library_path;
+
+-- name: mark_path_backed_up
+UPDATE media_assets SET is_backed_up = true, backed_up_at = coalesce(backed_up_at, now())
+ WHERE library_path = %(library_path)s AND sha256 = %(sha256)s;
+
+-- name: register_minimal
+-- Fallback re-registration of an original found on the remote but not in the dump, used only
+-- when the librarian's metadata reader is not available: facts from the file and its folder.
+INSERT INTO media_assets (sha256, library_path, original_name, size_bytes, media_type,
+                          captured_local, capture_date, date_source, tz_source,
+                          is_backed_up, backed_up_at, metadata)
+VALUES (%(sha256)s, %(library_path)s, %(original_name)s, %(size_bytes)s, %(media_type)s,
+        %(capture_date)s::timestamp, %(capture_date)s, 'library_folder', 'unknown',
+        true, now(), %(metadata)s)
+ON CONFLICT DO NOTHING
+RETURNING id;
+
+-- name: start_drill
+INSERT INTO restore_drills (remote) VALUES (%(remote)s) RETURNING id;
+
+-- name: finish_drill
+UPDATE restore_drills
+   SET finished_at = now(), dump_name = %(dump_name)s, result = %(result)s,
+       files_checked = %(files_checked)s, mismatches = %(mismatches)s, missing = %(missing)s,
+       detail = %(detail)s
+ WHERE id = %(id)s;
+
+-- name: record_registration_event
+INSERT INTO ingest_events (kind, asset_id, source_path, detail)
+VALUES ('registered_orphan', %(asset_id)s, %(library_path)s, %(detail)s);

@@ -1,0 +1,64 @@
+"""``PF_BACKUP_…`` settings of the backup and restore commands."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Literal
+
+from pydantic import field_validator
+
+from photo_factory.settings import PFSettings
+
+
+class BackupSettings(PFSettings):
+    #: rclone destination, ``remote:path`` (a crypt remote for encryption) or a local folder.
+    #: Empty: the backup service reports ``degraded`` "no remote configured" and idles.
+    backup_remote: str = ""
+    #: Originals per rclone call (one ``rclone copy --files-from-raw`` per batch).
+    backup_batch_size: int = 500
+    #: ``sha256``: read every uploaded file back and compare its SHA-256 with the database
+    #: (strongest; downloads). ``check``: ``rclone cryptcheck``/``check`` against the local file
+    #: using the remote's own hashes (no download).
+    backup_verify: Literal["sha256", "check"] = "sha256"
+    backup_idle_seconds: float = 60.0
+    #: Claimed rows are hidden from other workers this long (a worker that dies releases them then).
+    backup_lease_seconds: float = 3600.0
+    backup_retry_base_seconds: float = 30.0
+    backup_retry_max_seconds: float = 3600.0
+    #: Per-file failures (original missing, hash mismatch) give up after this many attempts;
+    #: remote outages never do, they just back off.
+    backup_max_attempts: int = 8
+    #: Database dumps: after every run that backed something up, and at least this often.
+    backup_dumps: bool = True
+    backup_dump_interval_hours: float = 24.0
+    backup_keep_daily: int = 7
+    backup_keep_weekly: int = 4
+    #: Also mirror Derivatives/ (thumbnails, panoramas); off: they can be rebuilt from originals.
+    backup_derivatives: bool = False
+    #: Extra rclone flags for every call, e.g. ``--transfers 8 --bwlimit 20M``.
+    backup_rclone_flags: str = ""
+    backup_rclone_binary: str = "rclone"
+
+    @field_validator("backup_batch_size", "backup_max_attempts")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+    @field_validator("backup_keep_daily", "backup_keep_weekly")
+    @classmethod
+    def _not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be 0 or more")
+        return v
+
+    @field_validator("backup_rclone_flags")
+    @classmethod
+    def _parsable(cls, v: str) -> str:
+        shlex.split(v)
+        return v
+
+    @property
+    def rclone_flags(self) -> tuple[str, ...]:
+        return tuple(shlex.split(self.backup_rclone_flags))

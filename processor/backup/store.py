@@ -1,0 +1,150 @@
+"""The backup service's only door to the database (queries in ``queries.sql``)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from photo_factory import db
+
+QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: int
+    library_path: str
+    sha256: str
+    size_bytes: int
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Retry policy: ``base * 2**attempts`` capped at ``max``; give up after ``max_attempts``."""
+
+    base_s: float = 30.0
+    max_s: float = 3600.0
+    max_attempts: int = 8
+
+
+class BackupStore:
+    def __init__(self, database_url: str, application_name: str = "backup"):
+        self.db = db.Database(database_url, application_name, QUERIES)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- the queue -------------------------------------------------------------
+    def claim_batch(self, limit: int, lease_s: float) -> list[Asset]:
+        """Lease up to ``limit`` pending originals (``FOR UPDATE SKIP LOCKED``)."""
+        rows = self.db.fetchall("claim_batch", {"limit": limit, "lease_s": lease_s})
+        return [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"], r["backup_attempts"])
+                for r in sorted(rows, key=lambda r: r["id"])]
+
+    def mark_backed_up(self, ids: list[int]) -> None:
+        if ids:
+            self.db.execute("mark_backed_up", {"ids": ids})
+
+    def mark_retry(self, ids: list[int], reason: str, error: str, backoff: Backoff, *, counts: bool) -> None:
+        """Record a failure for ``ids``; ``counts`` False (remote down) never exhausts attempts."""
+        if ids:
+            self.db.execute("mark_retry", {
+                "ids": ids, "reason": reason, "error": error[-2000:], "counts": counts,
+                "max_attempts": backoff.max_attempts, "base_backoff_s": backoff.base_s,
+                "max_backoff_s": backoff.max_s,
+            })
+
+    def release_claims(self, ids: list[int]) -> None:
+        if ids:
+            self.db.execute("release_claims", {"ids": ids})
+
+    # -- runs and dumps --------------------------------------------------------
+    def start_run(self, remote: str) -> int:
+        row = self.db.fetchone("start_run", {"host": socket.gethostname(), "remote": remote})
+        assert row is not None
+        return int(row["id"])
+
+    def finish_run(self, run_id: int, *, files: int, bytes_: int, failed_files: int, result: str,
+                   reason: str | None = None, error: str | None = None, dump_name: str | None = None) -> None:
+        self.db.execute("finish_run", {
+            "id": run_id, "files": files, "bytes": bytes_, "failed_files": failed_files,
+            "result": result, "reason": reason, "error": (error or "")[-2000:] or None, "dump_name": dump_name,
+        })
+
+    def record_dump(self, name: str, remote: str, created_at: datetime, size_bytes: int, sha256: str,
+                    run_id: int | None) -> None:
+        self.db.execute("record_dump", {"name": name, "remote": remote, "created_at": created_at,
+                                        "size_bytes": size_bytes, "sha256": sha256, "run_id": run_id})
+
+    def mark_dump_expired(self, name: str) -> None:
+        self.db.execute("mark_dump_expired", {"name": name})
+
+    def last_dump_at(self, remote: str) -> datetime | None:
+        row = self.db.fetchone("last_dump_at", {"remote": remote})
+        return row["at"] if row else None
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.db.fetchone("backup_status") or {})
+
+
+class RestoreStore:
+    """Queries against a restore target (or the live database, for the drill's comparison)."""
+
+    def __init__(self, database_url: str, application_name: str = "restore"):
+        self.db = db.Database(database_url, application_name, QUERIES)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def has_tables(self) -> bool:
+        row = self.db.fetchone("has_tables")
+        return bool(row and row["n"])
+
+    def count_assets(self) -> int:
+        row = self.db.fetchone("count_assets")
+        return int(row["n"]) if row else 0
+
+    def select_assets(self, path: str | None, since: date | None, until: date | None) -> list[Asset]:
+        rows = self.db.fetchall("select_assets", {"path": path, "since": since, "until": until})
+        return [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"]) for r in rows]
+
+    def library_paths(self) -> set[str]:
+        return {r["library_path"] for r in self.db.fetchall("all_library_paths")}
+
+    def backed_up_assets(self) -> dict[str, str]:
+        return {r["library_path"]: r["sha256"].strip() for r in self.db.fetchall("backed_up_assets")}
+
+    def mark_path_backed_up(self, library_path: str, sha256: str) -> None:
+        self.db.execute("mark_path_backed_up", {"library_path": library_path, "sha256": sha256})
+
+    def register_minimal(self, *, sha256: str, library_path: str, original_name: str, size_bytes: int,
+                         media_type: str, capture_date: date, metadata: dict) -> int | None:
+        """Insert a row for an original found only on the remote; None if it already exists."""
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("register_minimal"), {
+                "sha256": sha256, "library_path": library_path, "original_name": original_name,
+                "size_bytes": size_bytes, "media_type": media_type, "capture_date": capture_date,
+                "metadata": db.json(metadata)})
+            row = cur.fetchone()
+            if row is None:
+                return None
+            cur.execute(self.db.sql("record_registration_event"), {
+                "asset_id": row["id"], "library_path": library_path,
+                "detail": db.json({"by": "restore", "reader": "minimal"})})
+            return int(row["id"])
+
+    def start_drill(self, remote: str) -> int:
+        row = self.db.fetchone("start_drill", {"remote": remote})
+        assert row is not None
+        return int(row["id"])
+
+    def finish_drill(self, drill_id: int, *, dump_name: str | None, passed: bool, files_checked: int,
+                     mismatches: int, missing: int, detail: dict) -> None:
+        self.db.execute("finish_drill", {
+            "id": drill_id, "dump_name": dump_name, "result": "passed" if passed else "failed",
+            "files_checked": files_checked, "mismatches": mismatches, "missing": missing,
+            "detail": db.json(detail)})

@@ -1,0 +1,89 @@
+"""The backup worker against real PostgreSQL and a real rclone crypt remote over a local folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from photo_factory.settings import CoreSettings
+from processor.backup.service import BackupWorker
+from processor.backup.settings import BackupSettings
+from tests.support import backup_samples as bs
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bs.Remote:
+    r = bs.make_crypt_remote(tmp_path)
+    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
+    return r
+
+
+def worker(database_url: str, storage: Path, remote: str, **cfg: object) -> BackupWorker:
+    core = CoreSettings(database_url=database_url, storage_dir=storage)
+    settings = BackupSettings(backup_remote=remote, backup_retry_base_seconds=60, **cfg)
+    return BackupWorker(core, settings)
+
+
+def drain(w: BackupWorker) -> None:
+    while w.work_once():
+        pass
+    w.close()
+
+
+def test_it_backs_up_every_pending_original_encrypted_and_verified(database_url, storage, remote):
+    assets = [bs.add_asset(database_url, storage["storage"], n) for n in range(5)]
+    drain(worker(database_url, storage["storage"], remote.name, backup_batch_size=2))
+    rows = bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets")
+    assert rows == [(True, None)] * 5
+    stored = bs.remote_bytes(remote.folder)
+    assert len(stored) == 5 + 1  # five originals and one database dump
+    for rel, content in stored:
+        for a in assets:
+            assert a["data"][:26] not in content
+            assert Path(a["library_path"]).name not in rel
+        assert "Library" not in rel and "IMG_" not in rel and "photo_factory" not in rel
+    runs = bs.query(database_url, "SELECT files, bytes, result, dump_name IS NOT NULL FROM backup_runs")
+    assert runs == [(5, 5 * 4096, "ok", True)]
+
+
+def test_an_unreachable_remote_leaves_the_flag_false_with_a_reason_and_a_backoff(
+        database_url, storage, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the remote's folder should be")
+    r = bs.make_crypt_remote(tmp_path, folder=tmp_path / "ok")
+    r.config.write_text(r.config.read_text().replace(str(tmp_path / "ok"), str(blocker / "sub")))
+    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
+    bs.add_asset(database_url, storage["storage"], 1)
+    drain(worker(database_url, storage["storage"], r.name))
+    [(flag, reason, attempts, failed, later)] = bs.query(
+        database_url, "SELECT is_backed_up, backup_reason, backup_attempts, backup_failed,"
+                      " backup_not_before > now() FROM media_assets")
+    assert (flag, attempts, failed, later) == (False, 1, False, True)
+    assert reason.startswith("remote_") or reason.startswith("rclone_")
+    [(result, run_reason)] = bs.query(database_url, "SELECT result, reason FROM backup_runs")
+    assert result == "failed" and run_reason == reason
+
+
+def test_a_missing_original_is_never_marked_backed_up(database_url, storage, remote):
+    a = bs.add_asset(database_url, storage["storage"], 1)
+    a["path"].unlink()
+    drain(worker(database_url, storage["storage"], remote.name))
+    assert bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets") == [
+        (False, "original_missing")]
+
+
+def test_a_changed_original_is_caught_by_the_hash_check(database_url, storage, remote):
+    a = bs.add_asset(database_url, storage["storage"], 1)
+    a["path"].write_bytes(b"bit rot" + a["data"][7:])
+    drain(worker(database_url, storage["storage"], remote.name))
+    assert bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets") == [
+        (False, "hash_mismatch")]
+
+
+def test_check_mode_verifies_with_cryptcheck(database_url, storage, remote):
+    bs.add_asset(database_url, storage["storage"], 1)
+    drain(worker(database_url, storage["storage"], remote.name, backup_verify="check", backup_dumps=False))
+    assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(True,)]

@@ -1,0 +1,89 @@
+"""Sample material for backup tests: an rclone config with a crypt remote over a local folder,
+and media_assets rows (with their files under ``<storage>/Library/…``) made by a tiny factory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import psycopg2
+
+from processor.backup.rclone import obscure
+
+CRYPT_PASSWORD = "correct horse battery staple"
+CRYPT_SALT = "pepper and salt"
+
+
+@dataclass(frozen=True)
+class Remote:
+    config: Path   # the rclone config file (RCLONE_CONFIG)
+    folder: Path   # the local folder the crypt remote stores its ciphertext in
+    name: str = "secret:"  # the crypt remote: PF_BACKUP_REMOTE
+
+    def env(self) -> dict[str, str]:
+        return {"RCLONE_CONFIG": str(self.config), "PF_BACKUP_REMOTE": self.name}
+
+
+def make_crypt_remote(tmp: Path, *, folder: Path | None = None) -> Remote:
+    """An rclone config defining ``plain`` (local folder) and ``secret`` (crypt over it)."""
+    folder = folder or tmp / "remote-store"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = tmp / "rclone.conf"
+    config.write_text(
+        "[plain]\ntype = local\n\n"
+        "[secret]\ntype = crypt\n"
+        f"remote = plain:{folder}\n"
+        "filename_encryption = standard\ndirectory_name_encryption = true\n"
+        f"password = {obscure('rclone', CRYPT_PASSWORD)}\npassword2 = {obscure('rclone', CRYPT_SALT)}\n"
+    )
+    return Remote(config, folder)
+
+
+def use_remote(remote: Remote) -> None:
+    """Point this process's rclone calls at ``remote`` (tests set it with monkeypatch instead when they can)."""
+    os.environ["RCLONE_CONFIG"] = str(remote.config)
+
+
+def sample_bytes(n: int, size: int = 4096) -> bytes:
+    """Distinct, recognisable content: a marker text then pseudo-random filler."""
+    head = f"PHOTO-FACTORY-SAMPLE-{n:06d} ".encode()
+    filler = hashlib.sha256(head).digest() * (size // 32 + 1)
+    return (head + filler)[:size]
+
+
+def add_asset(database_url: str, storage: Path, n: int, *, day: date = date(2024, 1, 31),
+              size: int = 4096, name: str | None = None) -> dict:
+    """Write a sample original under ``storage/Library/YYYY/YYYY-MM-DD/`` and insert its row."""
+    data = sample_bytes(n, size)
+    name = name or f"IMG_{n:04d}.JPG"
+    rel = f"Library/{day:%Y}/{day:%Y-%m-%d}/{name}"
+    path = storage / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO media_assets (sha256, library_path, original_name, size_bytes, media_type,"
+            " captured_local, capture_date, date_source, tz_source)"
+            " VALUES (%s, %s, %s, %s, 'image', %s, %s, 'test', 'test') RETURNING id",
+            (sha, rel, name, len(data), f"{day} 12:00:00", day))
+        asset_id = cur.fetchone()[0]
+    conn.close()
+    return {"id": asset_id, "library_path": rel, "sha256": sha, "path": path, "data": data}
+
+
+def query(database_url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read rows for assertions."""
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall() if cur.description else []
+    conn.close()
+    return rows
+
+
+def remote_bytes(folder: Path) -> list[tuple[str, bytes]]:
+    """Every file stored on the remote, as (relative path, content)."""
+    return [(str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()]
