@@ -1,0 +1,116 @@
+-- The stage engine's queries (run only by photo_factory/stage_store.py).
+-- {flag} is the stage's media_assets flag column (an SQL identifier) and {where} the stage's
+-- constant extra filter on media_assets aliased "a" (e.g. a.location IS NOT NULL); both come from
+-- the Stage definition in code, composed with psycopg2.sql, never from user input.
+
+-- name: touch_worker
+INSERT INTO stage_workers (worker_id, stage, host, pid)
+VALUES (%(worker)s, %(stage)s, %(host)s, %(pid)s)
+ON CONFLICT (worker_id) DO UPDATE SET last_seen = now();
+
+-- name: remove_worker
+DELETE FROM stage_workers WHERE worker_id = %(worker)s OR last_seen < now() - interval '1 day';
+
+-- name: enqueue_pending
+INSERT INTO stage_jobs (asset_id, stage)
+SELECT a.id, %(stage)s
+  FROM media_assets a
+ WHERE NOT a.{flag} AND ({where})
+   AND NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = a.id AND j.stage = %(stage)s)
+ ORDER BY a.id
+ LIMIT %(limit)s
+ON CONFLICT DO NOTHING;
+
+-- name: claim
+WITH claimed AS (
+    UPDATE stage_jobs j
+       SET state = 'claimed', attempts = j.attempts + 1, claimed_by = %(worker)s,
+           claimed_at = now(), updated_at = now()
+     WHERE j.stage = %(stage)s AND j.state = 'pending'
+       AND j.asset_id IN (
+           SELECT p.asset_id
+             FROM stage_jobs p JOIN media_assets a ON a.id = p.asset_id
+            WHERE p.stage = %(stage)s AND p.state = 'pending' AND p.not_before <= now()
+              AND NOT a.{flag} AND ({where})
+            ORDER BY p.not_before, p.asset_id
+            LIMIT %(limit)s
+              FOR UPDATE OF p SKIP LOCKED)
+    RETURNING j.asset_id, j.attempts)
+SELECT a.*, c.attempts AS stage_attempts
+  FROM claimed c JOIN media_assets a ON a.id = c.asset_id
+ ORDER BY a.id;
+
+-- name: complete
+WITH done AS (
+    DELETE FROM stage_jobs
+     WHERE stage = %(stage)s AND asset_id = ANY(%(ids)s)
+       AND state = 'claimed' AND claimed_by = %(worker)s
+    RETURNING asset_id)
+UPDATE media_assets SET {flag} = true, updated_at = now()
+ WHERE id IN (SELECT asset_id FROM done)
+RETURNING id;
+
+-- name: fail
+UPDATE stage_jobs
+   SET state = CASE WHEN %(retryable)s AND attempts < %(max_attempts)s THEN 'pending' ELSE 'failed' END,
+       not_before = now() + make_interval(secs => LEAST(%(backoff_max)s::float8,
+                                                        %(backoff_base)s::float8 * power(2, attempts - 1))),
+       reason_code = %(reason_code)s, last_error = %(message)s,
+       claimed_by = NULL, claimed_at = NULL, updated_at = now()
+ WHERE stage = %(stage)s AND asset_id = %(asset_id)s AND state = 'claimed' AND claimed_by = %(worker)s
+RETURNING asset_id, state, attempts, not_before;
+
+-- name: release
+UPDATE stage_jobs
+   SET state = 'pending', attempts = GREATEST(attempts - 1, 0), not_before = now(),
+       claimed_by = NULL, claimed_at = NULL, updated_at = now()
+ WHERE stage = %(stage)s AND asset_id = ANY(%(ids)s) AND state = 'claimed' AND claimed_by = %(worker)s;
+
+-- name: recover_stale
+UPDATE stage_jobs j
+   SET state = CASE WHEN j.attempts < %(max_attempts)s THEN 'pending' ELSE 'failed' END,
+       reason_code = 'worker_lost',
+       last_error = 'the worker ' || j.claimed_by || ' stopped or hung while processing this item',
+       not_before = now(), claimed_by = NULL, claimed_at = NULL, updated_at = now()
+ WHERE j.stage = %(stage)s AND j.state = 'claimed'
+   AND (j.claimed_at < now() - make_interval(secs => %(claim_timeout)s::float8)
+        OR NOT EXISTS (SELECT 1 FROM stage_workers w
+                        WHERE w.worker_id = j.claimed_by
+                          AND w.last_seen > now() - make_interval(secs => %(lease)s::float8)))
+RETURNING j.asset_id, j.state;
+
+-- name: prune_jobs
+DELETE FROM stage_jobs j
+ USING media_assets a
+ WHERE j.stage = %(stage)s AND a.id = j.asset_id AND j.state <> 'claimed'
+   AND (a.{flag} OR NOT ({where}));
+
+-- name: queue_depth
+SELECT count(*) FILTER (WHERE j.state IS NULL OR j.state = 'pending') AS pending,
+       count(*) FILTER (WHERE j.state = 'pending' AND j.not_before > now()) AS backing_off,
+       count(*) FILTER (WHERE j.state = 'claimed') AS claimed,
+       count(*) FILTER (WHERE j.state = 'failed') AS failed
+  FROM media_assets a
+  LEFT JOIN stage_jobs j ON j.asset_id = a.id AND j.stage = %(stage)s
+ WHERE NOT a.{flag} AND ({where});
+
+-- name: list_failed
+SELECT j.asset_id, a.library_path, j.reason_code, j.last_error, j.attempts, j.updated_at
+  FROM stage_jobs j JOIN media_assets a ON a.id = j.asset_id
+ WHERE j.stage = %(stage)s AND j.state = 'failed'
+ ORDER BY j.updated_at DESC, j.asset_id
+ LIMIT %(limit)s;
+
+-- name: job_state
+SELECT asset_id, stage, state, attempts, not_before, reason_code, last_error, claimed_by, claimed_at
+  FROM stage_jobs
+ WHERE stage = %(stage)s AND asset_id = %(asset_id)s;
+
+-- name: reset_failed
+WITH reset AS (
+    UPDATE stage_jobs
+       SET state = 'pending', attempts = 0, not_before = now(), updated_at = now()
+     WHERE stage = %(stage)s AND state = 'failed'
+       AND (%(ids)s::bigint[] IS NULL OR asset_id = ANY(%(ids)s::bigint[]))
+    RETURNING asset_id)
+SELECT count(*) AS n, pg_notify('pf_stage_' || %(stage)s, '') IS NULL AS notified FROM reset;

@@ -1,0 +1,117 @@
+"""The stage engine's store: the only code that runs the engine's SQL (``stage_queries.sql``).
+
+Every query is composed once per stage with the stage's flag column (``psycopg2.sql.Identifier``)
+and its constant extra filter; parameters are ``%(name)s`` only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psycopg2 import sql
+
+from photo_factory import db
+
+if TYPE_CHECKING:  # pragma: no cover
+    from photo_factory.worker import Stage
+
+_QUERIES = db.load_queries(Path(__file__).with_name("stage_queries.sql"))
+
+
+def compose(stage: Stage) -> dict[str, sql.Composed]:
+    """The engine's queries with ``{flag}`` and ``{where}`` filled in for ``stage``."""
+    parts = {"flag": sql.Identifier(stage.flag), "where": sql.SQL(stage.where)}
+    return {name: sql.SQL(text).format(**parts) for name, text in _QUERIES.items()}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one failed item: its new state (``pending`` = will retry) and attempt count."""
+
+    asset_id: int
+    state: str
+    attempts: int
+    not_before: datetime
+
+
+class StageStore:
+    """Job-state operations of one stage for one worker (``worker_id``) on one connection."""
+
+    def __init__(self, database: db.Database, stage: Stage, worker_id: str):
+        self.db = database
+        self.stage = stage
+        self.worker_id = worker_id
+        self._q = compose(stage)
+
+    def _run(self, name: str, params: dict[str, Any]) -> list[dict]:
+        base = {"stage": self.stage.name, "worker": self.worker_id}
+        with self.db.transaction() as cur:
+            cur.execute(self._q[name], {**base, **params})
+            return list(cur.fetchall()) if cur.description else []
+
+    def touch_worker(self) -> None:
+        """Register this worker (or refresh its lease): claims of unseen workers are recovered."""
+        self._run("touch_worker", {"host": socket.gethostname(), "pid": os.getpid()})
+
+    def remove_worker(self) -> None:
+        self._run("remove_worker", {})
+
+    def enqueue_pending(self, limit: int) -> None:
+        """Create ``pending`` job rows for up to ``limit`` pending assets that have none yet."""
+        self._run("enqueue_pending", {"limit": limit})
+
+    def claim(self, limit: int) -> list[dict]:
+        """Claim up to ``limit`` due pending items: the full media_assets rows + ``stage_attempts``."""
+        return self._run("claim", {"limit": limit})
+
+    def complete(self, asset_ids: list[int]) -> list[int]:
+        """Set the flag and drop the job rows of items this worker still holds; return their ids."""
+        if not asset_ids:
+            return []
+        return [r["id"] for r in self._run("complete", {"ids": list(asset_ids)})]
+
+    def fail(self, asset_id: int, reason_code: str, message: str, retryable: bool) -> Outcome | None:
+        """Record a failure: back to ``pending`` after a backoff, or ``failed`` (None if claim lost)."""
+        s = self.stage
+        rows = self._run("fail", {
+            "asset_id": asset_id, "reason_code": reason_code, "message": message[:4000],
+            "retryable": retryable, "max_attempts": s.max_attempts,
+            "backoff_base": s.backoff_base_s, "backoff_max": s.backoff_max_s,
+        })
+        return Outcome(**rows[0]) if rows else None
+
+    def release(self, asset_ids: list[int]) -> None:
+        """Give claimed but unstarted items back (the attempt is not counted)."""
+        if asset_ids:
+            self._run("release", {"ids": list(asset_ids)})
+
+    def recover_stale(self) -> list[dict]:
+        """Claims of dead or hung workers back to ``pending`` (``failed`` after the last attempt)."""
+        s = self.stage
+        return self._run("recover_stale", {"max_attempts": s.max_attempts,
+                                           "claim_timeout": s.claim_timeout_s, "lease": s.lease_s})
+
+    def prune_jobs(self) -> None:
+        """Drop unclaimed job rows of assets that no longer need this stage."""
+        self._run("prune_jobs", {})
+
+    def queue_depth(self) -> dict[str, int]:
+        """``{pending, backing_off, claimed, failed}`` for this stage (pending includes backing_off)."""
+        return dict(self._run("queue_depth", {})[0])
+
+    def list_failed(self, limit: int = 100) -> list[dict]:
+        return self._run("list_failed", {"limit": limit})
+
+    def job_state(self, asset_id: int) -> dict | None:
+        rows = self._run("job_state", {"asset_id": asset_id})
+        return rows[0] if rows else None
+
+    def reset_failed(self, asset_ids: list[int] | None = None) -> int:
+        """``failed`` rows (all, or these ids) back to ``pending`` with 0 attempts; wake the workers."""
+        ids = list(asset_ids) if asset_ids is not None else None
+        return int(self._run("reset_failed", {"ids": ids})[0]["n"])

@@ -1,0 +1,378 @@
+"""The stage engine: claim pending assets by a status flag, process them, record the outcome.
+
+Every processor stage (thumbnails, geocode, backup, stitch) is a :class:`Stage` plus a function that
+does the work. The engine gives any number of replicas, in any number of containers, exactly-once
+processing of every pending asset, with retries, backoff, a visible ``failed`` state and recovery of
+claims held by dead workers. Postgres is the only coordination.
+
+State (migration ``0002_stage_engine.sql``):
+
+- An asset is *pending* for a stage while ``media_assets.<flag>`` is false and it matches the stage's
+  ``where`` filter. Its ``stage_jobs (asset_id, stage)`` row is created lazily; no row means pending.
+- Claim: one ``UPDATE stage_jobs … WHERE asset_id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)
+  RETURNING …`` (partial index ``stage_jobs_pending``). A claim counts an attempt.
+- Success: the job row is deleted and the flag set to true, in one transaction.
+- :class:`ItemError` ``(reason_code, message, retryable)``: a retryable error goes back to
+  ``pending`` with ``not_before = now() + backoff_base_s * 2**(attempts-1)`` (capped at
+  ``backoff_max_s``) until ``max_attempts``; a non-retryable one, or the last attempt, ends in
+  ``state = 'failed'`` with ``reason_code`` and ``last_error`` kept. Any other exception is a
+  retryable ``internal_error``. One bad file never stops the worker and never loops.
+- Dead workers: each worker refreshes ``stage_workers.last_seen`` every ``lease_s / 4`` seconds; a
+  claim whose worker was not seen for ``lease_s``, or older than ``claim_timeout_s``, goes back to
+  ``pending`` (``failed`` with ``worker_lost`` if that was the last attempt — a file that kills its
+  worker cannot loop forever).
+- Retry (the dashboard's button): :func:`reset_failed` — in SQL, ``UPDATE stage_jobs SET
+  state = 'pending', attempts = 0, not_before = now() WHERE stage = %s AND state = 'failed'
+  [AND asset_id = ANY(%s)]`` then ``SELECT pg_notify('pf_stage_' || stage, '')``.
+- Wake-up: workers ``LISTEN pf_new_asset`` (the librarian's ``NOTIFY pf_new_asset, '<id>'``) and
+  ``pf_stage_<name>``; polling every ``poll_s`` seconds is the fallback and the guarantee.
+- ``--once`` processes everything pending and not in backoff, then returns. SIGTERM finishes the
+  current item, gives unstarted claims back, and returns.
+
+Example (a stage worker's CLI command)::
+
+    from photo_factory.worker import ItemError, Stage, run_stage
+
+    GEOCODE = Stage(name="geocode", flag="is_geocoded", where="a.location IS NOT NULL")
+
+    def process(asset: dict) -> None:          # asset = the media_assets row as a dict
+        if not valid(asset["location"]):
+            raise ItemError("bad_location", f"asset {asset['id']}: no usable GPS", retryable=False)
+        store.save_place(asset["id"], lookup(asset["location"]))
+
+    run_stage(GEOCODE, core.database_url, process=process, once=once,
+              heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)
+
+Batch stages (backup: one rclone call per batch) pass ``process_batch(assets) -> {id: None | ItemError}``
+instead: ``None`` is success; a missing id counts as a retryable ``internal_error``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from photo_factory import db, loop
+from photo_factory.heartbeat import HeartbeatService
+from photo_factory.notify import Listener
+from photo_factory.stage_store import StageStore
+
+log = logging.getLogger(__name__)
+
+#: The channel the librarian notifies after each insert (payload: the new asset id).
+NEW_ASSET_CHANNEL = "pf_new_asset"
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+Process = Callable[[dict], None]
+ProcessBatch = Callable[[list[dict]], "dict[int, ItemError | None]"]
+
+
+class ItemError(Exception):
+    """A per-item failure with a typed reason: ``retryable`` errors back off, others fail at once."""
+
+    def __init__(self, reason_code: str, message: str, retryable: bool = False):
+        if not _IDENT.match(reason_code):
+            raise ValueError(f"reason codes are snake_case identifiers, got {reason_code!r}")
+        super().__init__(message)
+        self.reason_code = reason_code
+        self.message = message
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage definition: which assets it claims and how it retries.
+
+    ``where`` is a constant SQL condition on ``media_assets`` aliased ``a`` (no ``%`` or braces);
+    it must match the stage's partial index on media_assets for the pending scan to be cheap.
+    """
+
+    name: str
+    flag: str
+    where: str = "TRUE"
+    batch_size: int = 8
+    max_attempts: int = 5
+    backoff_base_s: float = 30.0
+    backoff_max_s: float = 6 * 3600.0
+    claim_timeout_s: float = 3600.0
+    lease_s: float = 60.0
+    poll_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for label, value in (("name", self.name), ("flag", self.flag)):
+            if not _IDENT.match(value):
+                raise ValueError(f"stage {label} must be a snake_case identifier, got {value!r}")
+        if any(c in self.where for c in "%{};"):
+            raise ValueError("stage where-filter must not contain %, braces or ;")
+        if self.batch_size < 1 or self.max_attempts < 1:
+            raise ValueError("batch_size and max_attempts must be at least 1")
+
+    @property
+    def channel(self) -> str:
+        """The stage's own NOTIFY channel (used by :func:`reset_failed`)."""
+        return f"pf_stage_{self.name}"
+
+
+@dataclass
+class WorkerStats:
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    recovered: int = 0
+    started: float = field(default_factory=time.monotonic)
+    recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=1000))
+
+    def rate_per_min(self, window_s: float = 300.0) -> float:
+        """Items done per minute over the last ``window_s`` seconds (or since start)."""
+        now = time.monotonic()
+        while self.recent and self.recent[0] < now - window_s:
+            self.recent.popleft()
+        span = min(window_s, max(now - self.started, 1.0))
+        return round(len(self.recent) * 60.0 / span, 2)
+
+
+def new_worker_id(stage: str) -> str:
+    return f"{stage}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class StageWorker:
+    """One worker of a stage: ``work_once()`` claims a batch and processes it.
+
+    Give exactly one of ``process`` (one asset at a time) or ``process_batch``. ``work_once`` is
+    what :func:`photo_factory.loop.run` calls; :meth:`run` wires the loop, heartbeat, NOTIFY
+    listener and lease thread around it.
+    """
+
+    def __init__(self, stage: Stage, database_url: str, *, process: Process | None = None,
+                 process_batch: ProcessBatch | None = None, worker_id: str | None = None,
+                 stopper: loop.Stopper | None = None):
+        if (process is None) == (process_batch is None):
+            raise ValueError("give exactly one of process or process_batch")
+        self.stage = stage
+        self.database_url = database_url
+        self.process = process
+        self.process_batch = process_batch
+        self.worker_id = worker_id or new_worker_id(stage.name)
+        self.stopper = stopper or loop.Stopper()
+        self.stats = WorkerStats()
+        self.store = StageStore(db.Database(database_url, stage.name), stage, self.worker_id)
+        self.listener: Listener | None = None
+        self._held: list[int] = []
+        self._registered = False
+        self._last_recover = 0.0
+
+    # -- one round -----------------------------------------------------------
+    def work_once(self) -> bool:
+        """Claim up to ``batch_size`` due items and process them; False when nothing was due."""
+        if self._held:  # a previous round died mid-batch (database loss): give those back
+            self.store.release(self._held)
+            self._held = []
+        if not self._registered:
+            self.store.touch_worker()
+            self._registered = True
+        self._recover_if_due()
+        s = self.stage
+        self.store.enqueue_pending(max(100, s.batch_size * 10))
+        assets = self.store.claim(s.batch_size)
+        if not assets:
+            return False
+        self._held = [a["id"] for a in assets]
+        if self.process_batch is not None:
+            self._run_batch(assets)
+        else:
+            self._run_each(assets)
+        return True
+
+    def _recover_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._last_recover < min(self.stage.lease_s / 2, 30.0):
+            return
+        self._last_recover = now
+        for row in self.store.recover_stale():
+            self.stats.recovered += 1
+            log.warning("asset %s: %s claim of a lost worker is now %s",
+                        row["asset_id"], self.stage.name, row["state"])
+        self.store.prune_jobs()
+
+    def _run_each(self, assets: list[dict]) -> None:
+        for asset in assets:
+            if self.stopper.stop.is_set():
+                log.info("stopping: giving back %d unstarted %s item(s)", len(self._held), self.stage.name)
+                self.store.release(self._held)
+                self._held = []
+                return
+            self._record(asset["id"], self._call(asset))
+
+    def _call(self, asset: dict) -> ItemError | None:
+        try:
+            assert self.process is not None
+            self.process(asset)
+            return None
+        except ItemError as exc:
+            return exc
+        except db.UNAVAILABLE:
+            raise
+        except Exception as exc:
+            log.exception("asset %s: %s failed unexpectedly", asset["id"], self.stage.name)
+            return ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True)
+
+    def _run_batch(self, assets: list[dict]) -> None:
+        assert self.process_batch is not None
+        try:
+            outcomes = self.process_batch(assets)
+        except db.UNAVAILABLE:
+            raise
+        except Exception as exc:
+            log.exception("%s batch of %d failed unexpectedly", self.stage.name, len(assets))
+            err = ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True)
+            outcomes = {a["id"]: err for a in assets}
+        missing = ItemError("internal_error", "the batch returned no outcome for this item", True)
+        ok = [a["id"] for a in assets if a["id"] in outcomes and outcomes[a["id"]] is None]
+        self._complete(ok)
+        for a in assets:
+            if a["id"] not in ok:
+                self._record(a["id"], outcomes.get(a["id"], missing))
+
+    def _record(self, asset_id: int, error: ItemError | None) -> None:
+        if error is None:
+            self._complete([asset_id])
+            return
+        outcome = self.store.fail(asset_id, error.reason_code, error.message, error.retryable)
+        self._held.remove(asset_id)
+        if outcome is None:
+            log.warning("asset %s: %s claim was lost before recording %s", asset_id,
+                        self.stage.name, error.reason_code)
+        elif outcome.state == "failed":
+            self.stats.failed += 1
+            log.error("asset %s: %s failed for good after %d attempt(s): %s: %s", asset_id,
+                      self.stage.name, outcome.attempts, error.reason_code, error.message)
+        else:
+            self.stats.retried += 1
+            log.warning("asset %s: %s attempt %d failed (%s: %s); retrying after %s", asset_id,
+                        self.stage.name, outcome.attempts, error.reason_code, error.message,
+                        outcome.not_before.isoformat(timespec="seconds"))
+
+    def _complete(self, asset_ids: list[int]) -> None:
+        done = set(self.store.complete(asset_ids))
+        now = time.monotonic()
+        for asset_id in asset_ids:
+            self._held.remove(asset_id)
+            if asset_id in done:
+                self.stats.done += 1
+                self.stats.recent.append(now)
+                log.debug("asset %s: %s done", asset_id, self.stage.name)
+            else:
+                log.warning("asset %s: %s done, but the claim had been lost (another worker "
+                            "may repeat it)", asset_id, self.stage.name)
+
+    # -- lifecycle -----------------------------------------------------------
+    def beat_details(self) -> dict:
+        """Heartbeat details: queue depth, done, failed, rate (items/min), this worker's id."""
+        depth = self.store.queue_depth()
+        return {"queue": depth["pending"], "backing_off": depth["backing_off"],
+                "in_progress": depth["claimed"], "failed_items": depth["failed"],
+                "done": self.stats.done, "failed": self.stats.failed, "retried": self.stats.retried,
+                "rate_per_min": self.stats.rate_per_min(), "worker": self.worker_id}
+
+    def run(self, *, once: bool = False, heartbeat_seconds: float = 60.0,
+            db_wait_seconds: float = 30.0, heartbeat: bool = True) -> WorkerStats:
+        """Run until stopped (SIGTERM) or, with ``once``, until nothing is due; return the stats."""
+        stop = self.stopper.stop
+        beat = HeartbeatService(self.database_url, self.stage.name, heartbeat_seconds) if heartbeat else None
+        listener = self.listener = Listener(self.database_url, f"{self.stage.name}-listen",
+                                            [NEW_ASSET_CHANNEL, self.stage.channel],
+                                            self.stopper.wake, stop)
+        lease = threading.Thread(target=self._keep_lease, name=f"lease-{self.stage.name}", daemon=True)
+        if beat is not None:
+            beat.start()
+        if not once:
+            listener.start()
+        lease.start()
+        last_beat = 0.0
+
+        def work() -> bool:
+            nonlocal last_beat
+            did = self.work_once()
+            if beat is not None and (not did or time.monotonic() - last_beat > 2.0):
+                last_beat = time.monotonic()
+                details = self.beat_details()
+                beat.set("ok", f"{details['queue']} pending, {self.stats.done} done, "
+                               f"{details['failed_items']} failed", **details)
+            return did
+
+        try:
+            loop.run(work, stopper=self.stopper, heartbeat=beat, idle_seconds=self.stage.poll_s,
+                     once=once, db_wait_seconds=db_wait_seconds)
+        finally:
+            stop.set()
+            self._shutdown(beat)
+            listener.join()
+            lease.join(5)
+        return self.stats
+
+    def _shutdown(self, beat: HeartbeatService | None) -> None:
+        try:
+            self.store.release(self._held)
+            self._held = []
+            self.store.remove_worker()
+        except db.UNAVAILABLE:
+            log.warning("database unavailable at shutdown: claims return to pending via lease expiry")
+        finally:
+            self.store.db.close()
+        if beat is not None:
+            beat.stop(f"stopped after {self.stats.done} done, {self.stats.failed} failed")
+
+    def _keep_lease(self) -> None:
+        lease_store = StageStore(db.Database(self.database_url, f"{self.stage.name}-lease"),
+                                 self.stage, self.worker_id)
+        try:
+            while not self.stopper.stop.wait(self.stage.lease_s / 4):
+                # the main loop reports an outage; the lease resumes when the database is back
+                with contextlib.suppress(*db.UNAVAILABLE):
+                    lease_store.touch_worker()
+        finally:
+            lease_store.db.close()
+
+
+def run_stage(stage: Stage, database_url: str, *, process: Process | None = None,
+              process_batch: ProcessBatch | None = None, once: bool = False,
+              heartbeat_seconds: float = 60.0, db_wait_seconds: float = 30.0) -> WorkerStats:
+    """Run one worker of ``stage`` in this process with SIGTERM/SIGINT handling (the CLI entry)."""
+    worker = StageWorker(stage, database_url, process=process, process_batch=process_batch)
+    worker.stopper.install_signal_handlers()
+    log.info("%s worker %s starting%s", stage.name, worker.worker_id, " (--once)" if once else "")
+    stats = worker.run(once=once, heartbeat_seconds=heartbeat_seconds, db_wait_seconds=db_wait_seconds)
+    log.info("%s worker stopped: %d done, %d failed, %d retried", stage.name, stats.done,
+             stats.failed, stats.retried)
+    return stats
+
+
+def reset_failed(stage: Stage, database_url: str, asset_ids: list[int] | None = None) -> int:
+    """Put ``failed`` items of ``stage`` (all, or ``asset_ids``) back to pending; return how many.
+
+    SQL effect: ``state = 'pending', attempts = 0, not_before = now()`` on those stage_jobs rows
+    (reason_code and last_error are kept until the next outcome), then ``pg_notify('pf_stage_<name>')``.
+    """
+    store = StageStore(db.Database(database_url, f"{stage.name}-reset"), stage, "reset")
+    try:
+        return store.reset_failed(asset_ids)
+    finally:
+        store.db.close()
+
+
+def queue_depth(stage: Stage, database_url: str) -> dict[str, int]:
+    """``{pending, backing_off, claimed, failed}`` counts of ``stage`` (for status and dashboards)."""
+    store = StageStore(db.Database(database_url, f"{stage.name}-status"), stage, "status")
+    try:
+        return store.queue_depth()
+    finally:
+        store.db.close()
