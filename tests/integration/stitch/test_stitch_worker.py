@@ -1,0 +1,114 @@
+"""The stitch worker against a real PostgreSQL and real sample images."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extras
+import pytest
+
+from processor.stitch.service import StitchSettings, Stitcher
+from processor.stitch.store import StitchStore
+from tests.support import pano_samples
+
+pytestmark = pytest.mark.integration
+
+
+def cfg(**overrides) -> StitchSettings:
+    return StitchSettings(stitch_settle_seconds=0, stitch_max_input_megapixels=0.5, **overrides)
+
+
+def drain(database_url: str, storage: Path, **overrides) -> Stitcher:
+    store = StitchStore(database_url)
+    worker = Stitcher(store, cfg(**overrides), storage)
+    while worker.work_once():
+        pass
+    store.close()
+    return worker
+
+
+def query(database_url: str, sql: str) -> list[dict]:
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(sql)
+            return [dict(r) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def add_shots(database_url: str, storage: Path, paths: list[Path], *, gap_s: float = 2,
+              folder: str = "DCIM/Camera", **kw) -> list[int]:
+    return [pano_samples.insert_asset(database_url, storage, p, source_path=f"{folder}/{p.name}",
+                                      captured_local=pano_samples.T0 + timedelta(seconds=gap_s * i), **kw)
+            for i, p in enumerate(paths)]
+
+
+def test_a_sequence_of_overlapping_shots_becomes_a_registered_panorama(database_url, storage, tmp_path):
+    paths = pano_samples.write_overlapping_shots(tmp_path / "shots", exif=False)
+    ids = add_shots(database_url, storage["storage"], paths)
+    before = {p: (storage["storage"] / p).read_bytes()
+              for p in (r["library_path"] for r in query(database_url, "SELECT library_path FROM media_assets"))}
+    drain(database_url, storage["storage"])
+    [pano] = query(database_url, "SELECT * FROM panoramas")
+    assert (pano["status"], pano["detection"], pano["source_count"]) == ("done", "sequence", 3)
+    assert pano["output_path"].startswith("Derivatives/panoramas/2024/2024-07-14/PANO_")
+    assert (storage["storage"] / pano["output_path"]).read_bytes()[:2] == b"\xff\xd8"
+    [derived] = query(database_url, f"SELECT * FROM media_assets WHERE id = {pano['asset_id']}")
+    assert derived["media_type"] == "image" and not derived["is_thumbnailed"]
+    assert derived["metadata"]["derived_from_panorama"] == pano["id"]
+    linked = query(database_url, "SELECT asset_id FROM panorama_sources ORDER BY position")
+    assert [r["asset_id"] for r in linked] == ids
+    assert {p: (storage["storage"] / p).read_bytes() for p in before} == before
+
+
+def test_unrelated_shots_seconds_apart_are_rejected_and_stay_separate(database_url, storage, tmp_path):
+    add_shots(database_url, storage["storage"], pano_samples.write_unrelated_shots(tmp_path / "u", exif=False))
+    drain(database_url, storage["storage"])
+    [pano] = query(database_url, "SELECT status, reason, asset_id FROM panoramas")
+    assert pano == {"status": "rejected", "reason": "no_overlap", "asset_id": None}
+    assert query(database_url, "SELECT count(*) AS n FROM media_assets")[0]["n"] == 3
+
+
+def test_a_set_is_recorded_once_and_never_redone(database_url, storage, tmp_path):
+    add_shots(database_url, storage["storage"], pano_samples.write_unrelated_shots(tmp_path / "u", exif=False))
+    drain(database_url, storage["storage"])
+    worker = drain(database_url, storage["storage"])
+    assert worker.outcomes == {"done": 0, "rejected": 0, "failed": 0, "retried": 0}
+    assert query(database_url, "SELECT count(*) AS n FROM panoramas")[0]["n"] == 1
+
+
+def test_a_pano_folder_is_stitched_even_when_shots_are_minutes_apart(database_url, storage, tmp_path):
+    paths = pano_samples.write_overlapping_shots(tmp_path / "p", exif=False)
+    add_shots(database_url, storage["storage"], paths, gap_s=120, folder="panorama lake")
+    drain(database_url, storage["storage"])
+    [pano] = query(database_url, "SELECT status, detection FROM panoramas")
+    assert pano == {"status": "done", "detection": "folder"}
+
+
+def test_a_forced_set_that_will_not_stitch_fails_with_its_reason(database_url, storage, tmp_path):
+    paths = pano_samples.write_unrelated_shots(tmp_path / "p", exif=False)
+    add_shots(database_url, storage["storage"], paths, folder="Pano")
+    drain(database_url, storage["storage"])
+    [pano] = query(database_url, "SELECT status, reason, detection FROM panoramas")
+    assert pano["status"] == "failed" and pano["detection"] == "folder"
+    assert pano["reason"] in ("need_more_images", "homography_failed", "camera_params_failed")
+
+
+def test_a_set_whose_source_vanished_fails_as_source_missing(database_url, storage, tmp_path):
+    paths = pano_samples.write_overlapping_shots(tmp_path / "s", exif=False)
+    add_shots(database_url, storage["storage"], paths)
+    gone = query(database_url, "SELECT library_path FROM media_assets ORDER BY id LIMIT 1")[0]
+    (storage["storage"] / gone["library_path"]).unlink()
+    drain(database_url, storage["storage"])
+    [pano] = query(database_url, "SELECT status, reason FROM panoramas")
+    assert pano == {"status": "failed", "reason": "source_missing"}
+
+
+def test_shots_still_settling_wait_for_a_later_scan(database_url, storage, tmp_path):
+    add_shots(database_url, storage["storage"], pano_samples.write_overlapping_shots(tmp_path / "s", exif=False))
+    store = StitchStore(database_url)
+    worker = Stitcher(store, StitchSettings(stitch_settle_seconds=3600), storage["storage"])
+    assert worker.work_once() is False
+    store.close()
+    assert query(database_url, "SELECT count(*) AS n FROM panoramas")[0]["n"] == 0
