@@ -1,0 +1,129 @@
+-- service-monitor queries (run only by service_monitor.store).
+
+-- name: db_stats
+SELECT current_setting('server_version') AS server_version,
+       (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) AS connections,
+       current_setting('max_connections')::int AS max_connections,
+       pg_database_size(current_database()) AS database_bytes;
+
+-- name: ping
+SELECT 1 AS one;
+
+-- name: beat_for
+INSERT INTO system_status AS s (service, status, message, details, last_heartbeat, interval_s, host)
+VALUES (%(service)s, %(status)s, %(message)s, %(details)s, now(), %(interval_s)s, %(host)s)
+ON CONFLICT (service) DO UPDATE
+   SET status = EXCLUDED.status, message = EXCLUDED.message, details = EXCLUDED.details,
+       last_heartbeat = now(), interval_s = EXCLUDED.interval_s, host = EXCLUDED.host;
+
+-- name: beat_for_history
+INSERT INTO system_status_history (service, status, message, details)
+VALUES (%(service)s, %(status)s, %(message)s, %(details)s);
+
+-- name: mark_stale
+-- A service whose heartbeat is overdue by stale_factor x its own interval turns 'stale'
+-- (once: the transition is written to the history too).
+WITH overdue AS (
+    UPDATE system_status
+       SET status = 'stale',
+           message = 'no heartbeat for ' || round(extract(epoch FROM now() - last_heartbeat))::text || 's'
+     WHERE status <> 'stale'
+       AND last_heartbeat < now() - make_interval(secs => interval_s * %(stale_factor)s)
+    RETURNING service, status, message, details
+)
+INSERT INTO system_status_history (service, status, message, details)
+SELECT service, status, message, details FROM overdue
+RETURNING service;
+
+-- name: services
+SELECT service, status, message, last_heartbeat, interval_s,
+       extract(epoch FROM now() - last_heartbeat) AS age_s
+  FROM system_status
+ ORDER BY service;
+
+-- name: disk_used_before
+-- The disk beat of about a day ago (for growth): the newest history row older than the cutoff.
+SELECT details, recorded_at
+  FROM system_status_history
+ WHERE service = 'disk' AND recorded_at <= now() - %(hours)s * interval '1 hour'
+   AND recorded_at > now() - %(hours)s * 2 * interval '1 hour'
+ ORDER BY recorded_at DESC
+ LIMIT 1;
+
+-- name: failures_last_hour_ingest
+SELECT count(*) AS n
+  FROM ingest_events
+ WHERE kind IN ('quarantined', 'error') AND occurred_at > now() - interval '1 hour';
+
+-- name: failures_last_hour_stages
+SELECT count(*) AS n
+  FROM stage_jobs
+ WHERE state = 'failed' AND updated_at > now() - interval '1 hour';
+
+-- name: relation_exists
+SELECT to_regclass(%(name)s) IS NOT NULL AS present;
+
+-- name: last_good_backup
+SELECT max(finished_at) AS finished_at,
+       extract(epoch FROM now() - max(finished_at)) / 3600.0 AS age_hours,
+       (SELECT min(started_at) FROM backup_runs) AS first_run
+  FROM backup_runs
+ WHERE result = 'ok';
+
+-- name: open_incident
+-- Open an incident for this key unless one is open; returns the row only when it was opened now.
+INSERT INTO alert_incidents (key, kind, severity, subject, message)
+VALUES (%(key)s, %(kind)s, %(severity)s, %(subject)s, %(message)s)
+ON CONFLICT (key) WHERE resolved_at IS NULL DO NOTHING
+RETURNING id, key;
+
+-- name: touch_incidents
+UPDATE alert_incidents SET last_seen_at = now()
+ WHERE resolved_at IS NULL AND key = ANY(%(keys)s);
+
+-- name: resolve_missing
+-- Resolve every open incident whose condition is gone (its key is not in the active set).
+UPDATE alert_incidents SET resolved_at = now()
+ WHERE resolved_at IS NULL AND NOT (key = ANY(%(keys)s))
+RETURNING id, key;
+
+-- name: claim_open_notifications
+-- Incidents whose opening message is still to send; claimed so two monitors never both send it.
+UPDATE alert_incidents SET open_notified_at = now(), notify_attempts = notify_attempts + 1
+ WHERE id IN (SELECT id FROM alert_incidents
+               WHERE open_notified_at IS NULL
+               ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
+RETURNING id, key, kind, severity, subject, message, opened_at, resolved_at;
+
+-- name: claim_resolve_notifications
+UPDATE alert_incidents SET resolve_notified_at = now(), notify_attempts = notify_attempts + 1
+ WHERE id IN (SELECT id FROM alert_incidents
+               WHERE resolved_at IS NOT NULL AND resolve_notified_at IS NULL
+                 AND open_notified_at IS NOT NULL
+               ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
+RETURNING id, key, kind, severity, subject, message, opened_at, resolved_at;
+
+-- name: unclaim_open_notification
+UPDATE alert_incidents SET open_notified_at = NULL, notify_error = %(error)s WHERE id = %(id)s;
+
+-- name: unclaim_resolve_notification
+UPDATE alert_incidents SET resolve_notified_at = NULL, notify_error = %(error)s WHERE id = %(id)s;
+
+-- name: mark_notified
+UPDATE alert_incidents SET notify_error = NULL WHERE id = %(id)s;
+
+-- name: open_incidents
+SELECT id, key, kind, severity, subject, message, opened_at, last_seen_at, notify_error
+  FROM alert_incidents WHERE resolved_at IS NULL ORDER BY opened_at;
+
+-- name: prune_history
+-- One batch of history rows past retention (batches keep locks and WAL small).
+DELETE FROM system_status_history
+ WHERE id IN (SELECT id FROM system_status_history
+               WHERE recorded_at < now() - make_interval(days => %(days)s)
+               LIMIT %(batch)s);
+
+-- name: prune_incidents
+DELETE FROM alert_incidents
+ WHERE resolved_at < now() - make_interval(days => %(days)s)
+   AND resolve_notified_at IS NOT NULL;
