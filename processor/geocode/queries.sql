@@ -1,0 +1,18 @@
+-- Geocode service queries (run only by processor/geocode/store.py). Claiming is the stage
+-- engine's (photo_factory/worker.py, stage 'geocode', flag is_geocoded, location IS NOT NULL).
+
+-- name: save_place
+UPDATE media_assets
+   SET country_code = %(country_code)s, country = %(country)s, region = %(region)s,
+       subregion = %(subregion)s, city = %(city)s, geocode_provider = %(provider)s,
+       geocoded_at = now(), updated_at = now()
+ WHERE id = %(asset_id)s;
+
+-- name: cached_place
+SELECT result FROM geocode_cache
+ WHERE provider = %(provider)s AND lat_key = %(lat_key)s AND lon_key = %(lon_key)s;
+
+-- name: cache_place
+INSERT INTO geocode_cache (provider, lat_key, lon_key, result)
+VALUES (%(provider)s, %(lat_key)s, %(lon_key)s, %(result)s)
+ON CONFLICT (provider, lat_key, lon_key) DO UPDATE SET result = EXCLUDED.result, fetched_at = now();

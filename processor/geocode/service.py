@@ -1,0 +1,126 @@
+"""``photo-factory geocode``: name the place where each photo with GPS was taken.
+
+A stage of the engine (:mod:`photo_factory.worker`): it claims assets ``WHERE NOT is_geocoded AND
+location IS NOT NULL`` — a photo without a location is never claimed — and stores country code,
+country, region, subregion and city on ``media_assets`` with the provider and time. A location that
+resolves to nothing is done with an empty result. The offline provider (default) is loaded once per
+process; the Nominatim provider is rate limited, retried with backoff by the engine when the service
+is unavailable, and cached in ``geocode_cache`` by rounded coordinates.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from pydantic import field_validator
+
+from photo_factory import __version__, commands, settings
+from photo_factory.worker import ItemError, Stage, run_stage
+from processor.geocode import places
+from processor.geocode.store import GeocodeStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = f"photo-factory/{__version__} (self-hosted photo pipeline)"
+
+
+class GeocodeSettings(settings.PFSettings):
+    #: 'offline' (bundled GeoNames, nothing leaves the house) or 'nominatim'.
+    geocode_provider: str = "offline"
+    #: A self-hosted Nominatim, or the public https://nominatim.openstreetmap.org (1 request/s).
+    geocode_nominatim_url: str = "https://nominatim.openstreetmap.org"
+    #: Sent to Nominatim; the public service requires one that identifies you (add a contact).
+    geocode_user_agent: str = DEFAULT_USER_AGENT
+    geocode_min_delay_seconds: float = 1.0
+    geocode_timeout_seconds: float = 10.0
+    geocode_language: str = "en"
+    #: Nominatim cache key precision: 3 decimals is about 110 m.
+    geocode_cache_decimals: int = 3
+    #: Offline: the nearest known town farther than this means "nowhere" (sea, wilderness).
+    geocode_max_distance_km: float = 30.0
+    geocode_batch_size: int = 50
+    geocode_max_attempts: int = 8
+
+    @field_validator("geocode_provider")
+    @classmethod
+    def _known_provider(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in ("offline", "nominatim"):
+            raise ValueError("must be 'offline' or 'nominatim'")
+        return v
+
+    @field_validator("geocode_cache_decimals")
+    @classmethod
+    def _decimals(cls, v: int) -> int:
+        if not 0 <= v <= 5:
+            raise ValueError("must be between 0 and 5")
+        return v
+
+
+def make_provider(cfg: GeocodeSettings) -> places.Provider:
+    if cfg.geocode_provider == "offline":
+        return places.OfflineProvider(cfg.geocode_max_distance_km)
+    return places.NominatimProvider(cfg.geocode_nominatim_url, cfg.geocode_user_agent,
+                                    min_delay_s=cfg.geocode_min_delay_seconds,
+                                    timeout_s=cfg.geocode_timeout_seconds, language=cfg.geocode_language)
+
+
+class Geocoder:
+    """The per-asset work: look up (through the cache for online providers) and store the place."""
+
+    def __init__(self, store: GeocodeStore, provider: places.Provider, cache_decimals: int):
+        self.store, self.provider, self.cache_decimals = store, provider, cache_decimals
+
+    def place_for(self, lat: float, lon: float) -> places.Place:
+        if self.provider.name == "offline":  # local and fast: no cache needed
+            return self.provider.lookup(lat, lon)
+        key = places.cache_key(lat, lon, self.cache_decimals)
+        cached = self.store.cached_place(self.provider.name, key)
+        if cached is not None:
+            return cached
+        place = self.provider.lookup(*key)  # rounded: what is cached is exactly what was asked
+        self.store.cache_place(self.provider.name, key, place)
+        return place
+
+    def process(self, asset: dict) -> None:
+        """Geocode one claimed asset; raise :class:`ItemError` with a reason code on failure."""
+        coords = places.valid_coordinates(asset.get("location"))
+        if coords is None:
+            raise ItemError("bad_location", f"asset {asset['id']}: unusable location "
+                            f"{asset.get('location')!r}", retryable=False)
+        try:
+            place = self.place_for(*coords)
+        except places.ProviderUnavailable as exc:
+            raise ItemError("provider_unavailable", f"asset {asset['id']}: {exc}", retryable=True) from exc
+        self.store.save_place(asset["id"], place, self.provider.name)
+        log.info("asset %s: %s", asset["id"],
+                 "no place here" if place.empty else ", ".join(
+                     p for p in (place.city, place.region, place.country_code) if p))
+
+
+def make_stage(cfg: GeocodeSettings) -> Stage:
+    return Stage(name="geocode", flag="is_geocoded", where="a.location IS NOT NULL",
+                 batch_size=cfg.geocode_batch_size, max_attempts=cfg.geocode_max_attempts)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Geocode every pending photo, then exit.")
+def command(once: bool) -> None:
+    """Reverse-geocode photos with GPS into country / region / city."""
+    core = commands.core_settings()
+    cfg = commands.load_settings(GeocodeSettings)
+    logging.getLogger("geopy").setLevel(logging.ERROR)  # RateLimiter logs every retry with a traceback
+
+    def body() -> None:
+        provider = make_provider(cfg)
+        store = GeocodeStore(core.database_url)
+        try:
+            run_stage(make_stage(cfg), core.database_url,
+                      process=Geocoder(store, provider, cfg.geocode_cache_decimals).process,
+                      once=once, heartbeat_seconds=core.heartbeat_seconds,
+                      db_wait_seconds=core.db_wait_seconds)
+        finally:
+            store.close()
+
+    commands.run_service("geocode", body)

@@ -1,0 +1,34 @@
+"""The geocode service's database access: the only code that runs its SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from photo_factory import db
+from processor.geocode.places import Place
+
+QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
+
+
+class GeocodeStore:
+    def __init__(self, database_url: str, application_name: str = "geocode"):
+        self.db = db.Database(database_url, application_name, QUERIES)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def save_place(self, asset_id: int, place: Place, provider: str) -> None:
+        """Store the place (all NULL for "resolved to nothing") with provider and time.
+
+        The engine sets ``is_geocoded`` afterwards; running this twice is harmless.
+        """
+        self.db.execute("save_place", {"asset_id": asset_id, "provider": provider, **place.to_dict()})
+
+    def cached_place(self, provider: str, key: tuple[float, float]) -> Place | None:
+        """The cached answer for rounded coordinates ``key``, or None when never asked."""
+        row = self.db.fetchone("cached_place", {"provider": provider, "lat_key": key[0], "lon_key": key[1]})
+        return None if row is None else Place(**row["result"])
+
+    def cache_place(self, provider: str, key: tuple[float, float], place: Place) -> None:
+        self.db.execute("cache_place", {"provider": provider, "lat_key": key[0], "lon_key": key[1],
+                                        "result": db.json(place.to_dict())})
