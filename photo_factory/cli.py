@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "migrate": "photo_factory.commands:migrate",
     "healthcheck": "photo_factory.health:command",
     "librarian": "librarian.service:command",
+    "stitch": "processor.stitch.service:command",
+    "geocode": "processor.geocode.service:command",
 }
 
 

@@ -20,6 +20,8 @@ from photo_factory import localpg
 #: (name, argv after ``photo-factory``). Each service adds its line when it is built.
 SERVICES: list[tuple[str, list[str]]] = [
     ("librarian", ["librarian"]),
+    ("stitch", ["stitch"]),
+    ("geocode", ["geocode"]),
 ]
 
 VAR = Path(os.environ.get("PF_VAR_DIR", "var")).absolute()
