@@ -45,7 +45,8 @@ CREATE TABLE quarantine (
     id               bigserial PRIMARY KEY,
     reason           text        NOT NULL CHECK (reason IN (
                          'empty_file', 'unsupported_type', 'unreadable', 'undecodable',
-                         'truncated', 'symlink', 'not_regular_file')),
+                         'truncated', 'symlink', 'not_regular_file', 'library_mismatch',
+                         'ingest_error')),
     detail           text        NOT NULL DEFAULT '',
     source_path      text        NOT NULL,      -- relative to the inbox
     quarantine_path  text        NOT NULL,      -- relative to PF_STORAGE_DIR

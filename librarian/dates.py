@@ -1,0 +1,192 @@
+"""Capture date and timezone from metadata, by a fixed order of sources.
+
+Order (the first plausible one wins; its tag name is recorded as ``date_source``):
+
+1. ``DateTimeOriginal`` (EXIF, then XMP), with ``OffsetTimeOriginal``/``OffsetTime`` when present;
+2. ``CreateDate`` (EXIF ``DateTimeDigitized``, then XMP), with ``OffsetTimeDigitized``/``OffsetTime``;
+3. Apple's ``QuickTime:CreationDate`` (local time *with* offset), then the QuickTime/MP4
+   ``CreateDate``/``MediaCreateDate``/``TrackCreateDate`` and Matroska dates (UTC by the spec:
+   converted to local time with the configured timezone), RIFF (AVI) and PNG dates;
+4. a date in the file name (``IMG_20240131_235959``, ``PXL_…``, ``VID_…``, ``Screenshot_2024-01-31-…``,
+   WhatsApp's ``IMG-20240131-WA0001``, Samsung's ``20240131_235959``);
+5. the file's modification time.
+
+Impossible dates (zero dates, before ``min_year``, more than a day in the future) are skipped.
+The timezone comes, in order, from an offset tag or an offset inside the date string, from the
+GPS timestamp (the difference between local time and the GPS's UTC time, when it is a whole
+quarter hour), else from the configured zone (``tz_source`` records which).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+_DT = re.compile(
+    r"^\s*(\d{4})[:\-/.](\d{1,2})[:\-/.](\d{1,2})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,](\d+))?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?"
+)
+_OFFSET = re.compile(r"^\s*([+-])(\d{1,2}):?(\d{2})\s*$")
+
+# Local-time tags (offset tag names to try for each, in order).
+_LOCAL_TAGS: list[tuple[str, tuple[str, ...]]] = [
+    ("EXIF:DateTimeOriginal", ("EXIF:OffsetTimeOriginal", "EXIF:OffsetTime")),
+    ("XMP:DateTimeOriginal", ()),
+    ("EXIF:CreateDate", ("EXIF:OffsetTimeDigitized", "EXIF:OffsetTime")),
+    ("XMP:CreateDate", ()),
+    ("XMP:DateCreated", ()),
+    ("QuickTime:CreationDate", ()),  # Apple: local time with its offset
+]
+# UTC-by-spec tags.
+_UTC_TAGS = [
+    "QuickTime:CreateDate", "QuickTime:MediaCreateDate", "QuickTime:TrackCreateDate",
+    "Matroska:DateTimeOriginal",
+]
+# Local tags of lesser trust, after the video dates.
+_LATE_LOCAL_TAGS = ["RIFF:DateTimeOriginal", "PNG:CreationTime", "EXIF:ModifyDate"]
+
+_FILENAME_DT = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])"
+    r"[-_ T.]{0,3}([01]\d|2[0-3])[-_.:h]?([0-5]\d)[-_.:m]?([0-5]\d)"
+)
+_FILENAME_D = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+@dataclass(frozen=True)
+class CaptureTime:
+    local: datetime  # naive wall-clock time where the picture was taken
+    utc: datetime  # aware, UTC
+    offset_minutes: int
+    date_source: str
+    tz_source: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    local: datetime
+    offset: timedelta | None
+
+
+def parse_datetime(value: object) -> Parsed | None:
+    """Parse ExifTool-style date strings; None for blanks, zero dates and garbage."""
+    if not isinstance(value, str):
+        return None
+    m = _DT.match(value)
+    if not m:
+        return None
+    year, month, day, hh, mm, ss, frac, tz = m.groups()
+    try:
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        local = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0), micro)
+    except ValueError:
+        return None  # 0000:00:00, month 13, …
+    return Parsed(local, parse_offset(tz) if tz else None)
+
+
+def parse_offset(value: object) -> timedelta | None:
+    if not isinstance(value, str):
+        return None
+    if value.strip().upper() == "Z":
+        return timedelta(0)
+    m = _OFFSET.match(value)
+    if not m:
+        return None
+    sign, hh, mm = m.groups()
+    delta = timedelta(hours=int(hh), minutes=int(mm))
+    if delta > timedelta(hours=14):
+        return None
+    return -delta if sign == "-" else delta
+
+
+def _plausible(local: datetime, min_year: int, now: datetime) -> bool:
+    return local.year >= min_year and local <= now.replace(tzinfo=None) + timedelta(days=1)
+
+
+def _zone_offset(local: datetime, zone: ZoneInfo) -> timedelta:
+    return local.replace(tzinfo=zone).utcoffset() or timedelta(0)
+
+
+def _gps_offset(tags: Mapping[str, object], local: datetime) -> timedelta | None:
+    """Offset from the GPS clock (UTC): only when it is a whole quarter hour within ±14 h."""
+    parsed = parse_datetime(tags.get("Composite:GPSDateTime"))
+    if parsed is None:
+        return None
+    raw = (local - parsed.local).total_seconds()
+    quarter = round(raw / 900) * 900
+    if abs(raw - quarter) > 120 or abs(quarter) > 14 * 3600:
+        return None
+    return timedelta(seconds=quarter)
+
+
+def _build(local: datetime, offset: timedelta, date_source: str, tz_source: str) -> CaptureTime:
+    utc = (local - offset).replace(tzinfo=UTC)
+    return CaptureTime(local, utc, int(offset.total_seconds() // 60), date_source, tz_source)
+
+
+def _local_with_tz(tags: Mapping[str, object], parsed: Parsed, offset_tags: tuple[str, ...],
+                   zone: ZoneInfo, zone_name: str) -> tuple[timedelta, str]:
+    if parsed.offset is not None:
+        return parsed.offset, "embedded"
+    for tag in offset_tags:
+        off = parse_offset(tags.get(tag))
+        if off is not None:
+            return off, tag
+    gps = _gps_offset(tags, parsed.local)
+    if gps is not None:
+        return gps, "gps"
+    return _zone_offset(parsed.local, zone), f"configured:{zone_name}"
+
+
+def from_filename(name: str) -> datetime | None:
+    m = _FILENAME_DT.search(name)
+    if m:
+        try:
+            return datetime(*(int(g) for g in m.groups()))  # type: ignore[misc]
+        except ValueError:
+            pass
+    m = _FILENAME_D.search(name)
+    if m:
+        try:
+            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return None
+
+
+def capture_time(tags: Mapping[str, object], *, file_name: str, mtime: float, zone_name: str,
+                 min_year: int = 1990, now: datetime | None = None) -> CaptureTime:
+    """Decide the capture time of a file from its metadata tags (ExifTool ``-G -n`` keys)."""
+    zone = ZoneInfo(zone_name)
+    now = now or datetime.now(zone)
+    for tag, offset_tags in _LOCAL_TAGS:
+        parsed = parse_datetime(tags.get(tag))
+        if parsed and _plausible(parsed.local, min_year, now):
+            offset, tz_source = _local_with_tz(tags, parsed, offset_tags, zone, zone_name)
+            return _build(parsed.local, offset, tag, tz_source)
+    for tag in _UTC_TAGS:
+        parsed = parse_datetime(tags.get(tag))
+        if parsed is None:
+            continue
+        utc = (parsed.local - (parsed.offset or timedelta(0))).replace(tzinfo=UTC)
+        local = utc.astimezone(zone)
+        if _plausible(local.replace(tzinfo=None), min_year, now):
+            offset = local.utcoffset() or timedelta(0)
+            return _build(local.replace(tzinfo=None), offset, tag, f"utc-converted:{zone_name}")
+    for tag in _LATE_LOCAL_TAGS:
+        parsed = parse_datetime(tags.get(tag))
+        if parsed and _plausible(parsed.local, min_year, now):
+            offset, tz_source = _local_with_tz(tags, parsed, (), zone, zone_name)
+            return _build(parsed.local, offset, tag, tz_source)
+    local = from_filename(file_name)
+    if local is not None and _plausible(local, min_year, now):
+        return _build(local, _zone_offset(local, zone), "filename", f"configured:{zone_name}")
+    mt = datetime.fromtimestamp(mtime, tz=UTC).astimezone(zone)
+    return _build(mt.replace(tzinfo=None), mt.utcoffset() or timedelta(0), "mtime", f"configured:{zone_name}")
+
+
+def fixed_zone(offset_minutes: int) -> timezone:
+    return timezone(timedelta(minutes=offset_minutes))

@@ -1,0 +1,183 @@
+"""The inbox: what to look at, what never to touch, and when a file is complete.
+
+The watcher (watchdog) and the periodic rescan only *note* candidate paths; the service loop
+asks :meth:`Candidates.ready` which of them are stable: no event for the quiet period and the
+same size and mtime on two looks at least the quiet period apart.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Never touched, never reported: Syncthing's temporaries and control entries, hidden files,
+#: OS junk, NAS thumbnail folders, our own temporary files.
+IGNORED_NAMES = ("Thumbs.db", "desktop.ini", "@eaDir", "#recycle", "#snapshot", "lost+found")
+IGNORED_PATTERNS = (".*", "~syncthing~*.tmp", "*.part", "*.crdownload", "._*")
+
+
+def is_ignored(name: str) -> bool:
+    """True for names the librarian must never touch (``.stfolder``, ``.syncthing.x.tmp``, …)."""
+    return name in IGNORED_NAMES or any(fnmatch.fnmatchcase(name, p) for p in IGNORED_PATTERNS)
+
+
+def is_ignored_path(rel: Path) -> bool:
+    return any(is_ignored(part) for part in rel.parts)
+
+
+def walk(root: Path) -> Iterator[Path]:
+    """Every non-ignored entry below ``root`` that is not a directory (symlinks included, never
+    followed: a symlink to a folder is yielded as an entry, not descended into)."""
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            log.warning("cannot list %s: %s", folder, exc.strerror)
+            continue
+        for entry in entries:
+            if is_ignored(entry.name):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                    continue
+            except OSError:
+                continue
+            yield Path(entry.path)
+
+
+@dataclass
+class _Seen:
+    size: int
+    mtime_ns: int
+    since: float  # monotonic time this (size, mtime) was first seen
+    last_event: float
+
+
+class Candidates:
+    """Thread-safe set of paths waiting to become stable."""
+
+    def __init__(self, quiet_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.quiet = quiet_seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._paths: dict[Path, _Seen | None] = {}
+        self._events: dict[Path, float] = {}
+        self._deferred: dict[Path, float] = {}
+
+    def note(self, path: Path, event: bool = False) -> None:
+        with self._lock:
+            if path not in self._paths:
+                self._paths[path] = None
+            if event:
+                self._events[path] = self.clock()
+
+    def discard(self, path: Path) -> None:
+        with self._lock:
+            self._paths.pop(path, None)
+            self._events.pop(path, None)
+
+    def defer(self, path: Path, seconds: float) -> None:
+        """Do not offer ``path`` again for ``seconds`` (a file that failed unexpectedly)."""
+        with self._lock:
+            self._deferred[path] = self.clock() + seconds
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __contains__(self, path: Path) -> bool:
+        return path in self._paths
+
+    def pending(self) -> list[Path]:
+        with self._lock:
+            return list(self._paths)
+
+    def ready(self, limit: int) -> list[Path]:
+        """Paths that are stable now (up to ``limit``); vanished paths are dropped."""
+        now = self.clock()
+        out: list[Path] = []
+        with self._lock:
+            items = list(self._paths.items())
+        for path, seen in items:
+            if len(out) >= limit:
+                break
+            if self._deferred.get(path, 0) > now:
+                continue
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                self.discard(path)
+                continue
+            except OSError:
+                out.append(path)  # unreadable: let ingest quarantine it
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                out.append(path)  # symlinks, fifos: ingest decides (quarantine), no waiting
+                continue
+            last_event = self._events.get(path, 0.0)
+            with self._lock:
+                if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
+                    self._paths[path] = _Seen(st.st_size, st.st_mtime_ns, now, last_event)
+                    if self.quiet > 0:
+                        continue
+                    seen = self._paths[path]
+            assert seen is not None
+            if now - seen.since >= self.quiet and now - last_event >= self.quiet:
+                out.append(path)
+        return out
+
+
+class Watcher:
+    """watchdog observer that notes every created/modified/moved-in file as a candidate."""
+
+    def __init__(self, root: Path, candidates: Candidates, wake: threading.Event):
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        self.root = root
+        outer = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.is_directory and event.event_type != "moved":
+                    return
+                path = getattr(event, "dest_path", "") or event.src_path
+                outer._noted(Path(os.fsdecode(path)))
+
+        self._candidates = candidates
+        self._wake = wake
+        self._observer = Observer()
+        self._observer.schedule(Handler(), str(root), recursive=True)
+
+    def _noted(self, path: Path) -> None:
+        try:
+            rel = path.relative_to(self.root)
+        except ValueError:
+            return
+        if is_ignored_path(rel):
+            return
+        if path.is_dir() and not path.is_symlink():
+            # a folder moved in whole: its files are noted by the next scan of it
+            for p in walk(path):
+                self._candidates.note(p, event=True)
+        else:
+            self._candidates.note(path, event=True)
+        self._wake.set()
+
+    def start(self) -> None:
+        self._observer.start()
+
+    def stop(self) -> None:
+        self._observer.stop()
+        self._observer.join(timeout=5)

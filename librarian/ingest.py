@@ -1,0 +1,491 @@
+"""Ingest: from a stable inbox file to a durable, verified, recorded library file.
+
+Order for every file (nothing moves before the database has the intent):
+  1. checks — symlink / not a regular file / empty / unsupported type / undecodable → quarantine;
+  2. SHA-256 (1 MiB chunks) — an exact duplicate is removed from the inbox only once its library
+     copy is confirmed present with the recorded size, else this copy is put back in its place;
+  3. capture time and destination ``Library/YYYY/YYYY-MM-DD/<name>`` (``_1``, ``_2`` on collisions);
+  4. the move is written to ``ingest_journal`` (committed), then performed (see organize.py),
+     then the asset row, its event and the journal deletion commit in one transaction.
+:meth:`Ingestor.reconcile` finishes or undoes whatever a crash left in the journal.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from librarian import checks, dates, formats, metadata, organize
+from librarian.settings import LibrarianSettings
+from librarian.store import LibrarianStore
+from photo_factory.settings import CoreSettings
+
+log = logging.getLogger(__name__)
+
+#: The fixed vocabulary of quarantine reasons (also enforced by a CHECK constraint).
+REASONS = {
+    "empty_file": "the file has zero bytes",
+    "unsupported_type": "not a photo or video type Photo Factory files",
+    "unreadable": "the file could not be read (permissions or I/O error)",
+    "undecodable": "the image data cannot be decoded",
+    "truncated": "the file ends early (incomplete upload or copy)",
+    "symlink": "a symbolic link: never followed, moved aside as a link",
+    "not_regular_file": "a device, pipe or socket, not a file",
+    "library_mismatch": "a library copy that no longer matches its recorded size",
+    "ingest_error": "ingest failed repeatedly for an unexpected reason (see detail)",
+}
+
+
+class FileProblem(Exception):
+    """A problem with the file itself: it goes to quarantine with ``reason``."""
+
+    def __init__(self, reason: str, detail: str):
+        assert reason in REASONS, reason
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class FileChanged(Exception):
+    """The file changed while we looked at it: try again once it is stable."""
+
+
+@dataclass
+class Stats:
+    ingested: int = 0
+    duplicates_removed: int = 0
+    duplicates_restored: int = 0
+    quarantined: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+class Ingestor:
+    def __init__(self, core: CoreSettings, settings: LibrarianSettings, store: LibrarianStore,
+                 reader: metadata.MetadataReader):
+        self.core = core
+        self.settings = settings
+        self.store = store
+        self.reader = reader
+        self.inbox = core.inbox_dir.resolve()
+        self.storage = core.storage_dir.resolve()
+        self.stats = Stats()
+
+    # -- helpers -----------------------------------------------------------------------
+    def rel_inbox(self, path: Path) -> str:
+        """The path relative to the inbox, as text the database can store."""
+        try:
+            rel = path.relative_to(self.inbox)
+        except ValueError:
+            rel = Path(path.name)
+        return _db_text(str(PurePosixPath(*rel.parts)))
+
+    def abs_storage(self, rel: str) -> Path:
+        return self.storage / rel
+
+    # -- the batch -----------------------------------------------------------------------
+    def ingest_batch(self, paths: Sequence[Path]) -> list[tuple[Path, str]]:
+        """Ingest stable files. Returns ``(path, outcome)`` pairs; database errors propagate
+        (nothing half-done: the journal makes every step restartable)."""
+        outcomes: list[tuple[Path, str]] = []
+        regular: list[tuple[Path, os.stat_result]] = []
+        for path in paths:
+            try:
+                st = self._precheck(path)
+            except FileProblem as prob:
+                outcomes.append((path, self.quarantine(path, prob.reason, prob.detail)))
+                continue
+            except FileNotFoundError:
+                outcomes.append((path, "vanished"))
+                continue
+            regular.append((path, st))
+        tag_list = self.reader.read_many([p for p, _ in regular])
+        for (path, st), tags in zip(regular, tag_list, strict=True):
+            try:
+                outcomes.append((path, self.ingest_file(path, st, tags)))
+            except FileProblem as prob:
+                outcomes.append((path, self.quarantine(path, prob.reason, prob.detail)))
+            except FileChanged:
+                outcomes.append((path, "changed"))
+            except FileNotFoundError:
+                outcomes.append((path, "vanished"))
+        return outcomes
+
+    def _precheck(self, path: Path) -> os.stat_result:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(path)
+            raise FileProblem("symlink", f"symbolic link to {_db_text(target)} (not followed)")
+        if not stat.S_ISREG(st.st_mode):
+            raise FileProblem("not_regular_file", f"file mode {stat.filemode(st.st_mode)}")
+        if st.st_size == 0:
+            raise FileProblem("empty_file", "zero bytes")
+        if not os.access(path, os.R_OK):
+            raise FileProblem("unreadable", "no read permission")
+        return st
+
+    def ingest_file(self, path: Path, st: os.stat_result, tags: dict[str, Any]) -> str:
+        basics = metadata.basics(tags)
+        file_type = (basics.file_type or "").upper()
+        if tags.get("PF:Reader") != "exiftool" and not file_type:
+            file_type = formats.type_from_extension(path.name) or ""
+        media_type = formats.media_type(file_type)
+        if media_type is None:
+            why = basics.error or (f"file type {file_type}" if file_type else "unknown file type")
+            raise FileProblem("unsupported_type", f"{why} (extension {path.suffix or 'none'})")
+        if file_type in formats.PILLOW_CHECKED:
+            prob = checks.problem(path, file_type)
+            if prob:
+                raise FileProblem(*prob)
+        try:
+            sha, size = organize.sha256_file(path)
+        except PermissionError as exc:
+            raise FileProblem("unreadable", f"cannot read: {exc.strerror}") from exc
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise FileProblem("unreadable", f"I/O error while reading: {exc.strerror}") from exc
+        st2 = os.lstat(path)
+        if (size, st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_size, st.st_mtime_ns):
+            raise FileChanged(str(path))
+        existing = self.store.find_by_sha(sha)
+        if existing is not None:
+            return self._duplicate(path, existing, sha)
+        row = self.build_row(path, tags, sha, size, st.st_mtime, basics, file_type, media_type)
+        row["source_path"] = self.rel_inbox(path)
+        dest_rel = self.choose_destination(PurePosixPath(row.pop("_folder")), row["original_name"])
+        row["library_path"] = dest_rel
+        self._file_into_library(path, dest_rel, sha, size, row)
+        self.stats.ingested += 1
+        log.info("filed %s as %s (%s)", row["source_path"], dest_rel, row["date_source"])
+        return "ingested"
+
+    def build_row(self, path: Path, tags: dict[str, Any], sha: str, size: int, mtime: float,
+                  basics: metadata.Basics, file_type: str, media_type: str) -> dict[str, Any]:
+        when = dates.capture_time(tags, file_name=path.name, mtime=mtime, zone_name=self.core.timezone,
+                                  min_year=self.settings.min_year)
+        name = organize.safe_name(path.name)
+        meta = metadata.curated(tags)
+        ext_type = formats.type_from_extension(path.name)
+        if ext_type and ext_type != file_type and (ext_type, file_type) not in _COMPATIBLE:
+            meta["PF:ExtensionMismatch"] = f"named {path.suffix}, content is {file_type}"
+        return {
+            "sha256": sha, "original_name": name, "size_bytes": size,
+            "media_type": media_type, "mime_type": basics.mime_type, "file_type": file_type,
+            "captured_at": when.utc, "captured_local": when.local, "capture_date": when.local.date(),
+            "utc_offset_min": when.offset_minutes, "date_source": when.date_source,
+            "tz_source": when.tz_source, "camera_make": basics.camera_make,
+            "camera_model": basics.camera_model, "width": basics.width, "height": basics.height,
+            "orientation": basics.orientation, "duration_s": basics.duration_s,
+            "location": basics.location, "metadata": meta,
+            "_folder": str(organize.day_folder(when.local.date())),
+        }
+
+    def choose_destination(self, folder: PurePosixPath, name: str) -> str:
+        for cand in organize.candidate_names(name):
+            rel = str(folder / cand)
+            if not os.path.lexists(self.abs_storage(rel)) and not self.store.path_taken(rel):
+                return rel
+        raise RuntimeError(f"no free name for {name} in {folder}")
+
+    # -- moving --------------------------------------------------------------------------
+    def _file_into_library(self, src: Path, dest_rel: str, sha: str, size: int,
+                           row: dict[str, Any] | None, action: str = "file",
+                           asset_id: int | None = None) -> None:
+        payload = {"row": _jsonable(row) if row else None, "asset_id": asset_id}
+        src_rel = self.rel_inbox(src)
+        self._move(src, dest_rel, action, payload, sha, size,
+                   lambda jid: self._record(row, jid, action, asset_id, src_rel=src_rel))
+
+    def _move(self, src: Path, dest_rel: str, action: str, payload: dict, sha: str | None,
+              size: int | None, record: Any) -> None:
+        """Journal, move (rename or verified copy), record (``record(journal_id)``), then drop
+        the source. Raises FileExistsError if the destination appeared meanwhile."""
+        dest = self.abs_storage(dest_rel)
+        organize.make_dirs(dest.parent)
+        same = organize.same_device(src, dest.parent)
+        temp = None if same else organize.temp_name(dest)
+        jid = self.store.journal_add(action, os.fsdecode(src), dest_rel, sha256=sha, payload=payload,
+                                     temp_rel=str(temp.relative_to(self.storage)) if temp else None)
+        if same:
+            if not os.path.islink(src):
+                organize.fsync_file(src)
+            organize.place(src, dest)
+            record(jid)
+            return
+        assert temp is not None
+        try:
+            if sha is None or size is None:
+                sha, size = organize.sha256_file(src)
+            organize.copy_verified(src, temp, sha, size)
+            organize.place(temp, dest)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            self.store.journal_delete(jid)
+            raise
+        record(jid)
+        src.unlink()
+        organize.fsync_dir(src.parent)
+
+    def _record(self, row: dict[str, Any] | None, jid: int, action: str, asset_id: int | None,
+                src_rel: str) -> None:
+        if action == "file":
+            assert row is not None
+            self.store.record_asset(row, jid)
+        elif action == "restore":
+            self.store.record_event("duplicate_restored", asset_id=asset_id, source_path=src_rel,
+                                    journal_id=jid)
+
+    def _duplicate(self, path: Path, existing: dict, sha: str) -> str:
+        lib = self.abs_storage(existing["library_path"])
+        src_rel = self.rel_inbox(path)
+        try:
+            lib_size = os.stat(lib).st_size
+        except FileNotFoundError:
+            lib_size = None
+        if lib_size == existing["size_bytes"]:
+            path.unlink()
+            organize.fsync_dir(path.parent)
+            self.store.record_event("duplicate_removed", asset_id=existing["id"], source_path=src_rel,
+                                    detail={"library_path": existing["library_path"]})
+            self.stats.duplicates_removed += 1
+            log.info("asset %s: duplicate %s removed from the inbox (library copy confirmed)",
+                     existing["id"], src_rel)
+            return "duplicate_removed"
+        if lib_size is not None:  # a library copy that no longer matches: set it aside first
+            self._quarantine_library_copy(lib, existing)
+        self._file_into_library(path, existing["library_path"], sha, existing["size_bytes"], None,
+                                action="restore", asset_id=existing["id"])
+        self.stats.duplicates_restored += 1
+        log.warning("asset %s: library copy was missing; restored it from inbox file %s",
+                    existing["id"], src_rel)
+        return "duplicate_restored"
+
+    def _quarantine_library_copy(self, lib: Path, existing: dict) -> None:
+        rel = self._quarantine_rel("library_mismatch", lib.name)
+        dest = self.abs_storage(rel)
+        organize.make_dirs(dest.parent)
+        jid = self.store.journal_add("quarantine", os.fsdecode(lib), rel,
+                                     payload={"reason": "library_mismatch"})
+        organize.place(lib, dest)
+        self.store.record_quarantine({
+            "reason": "library_mismatch",
+            "detail": f"asset {existing['id']}: size differs from the recorded {existing['size_bytes']} bytes",
+            "source_path": existing["library_path"], "quarantine_path": rel,
+            "original_name": lib.name, "size_bytes": None, "sha256": None}, jid)
+
+    # -- quarantine ----------------------------------------------------------------------
+    def _quarantine_rel(self, reason: str, name: str) -> str:
+        folder = PurePosixPath("Quarantine", reason, f"{datetime.now(UTC):%Y-%m-%d}")
+        for cand in organize.candidate_names(organize.safe_name(name)):
+            rel = str(folder / cand)
+            if not os.path.lexists(self.abs_storage(rel)) and not self.store.path_taken(rel):
+                return rel
+        raise RuntimeError("no free quarantine name")
+
+    def quarantine(self, path: Path, reason: str, detail: str) -> str:
+        """Move ``path`` (never following it) to ``Quarantine/<reason>/<day>/`` and record why."""
+        src_rel = self.rel_inbox(path)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return "vanished"
+        rel = self._quarantine_rel(reason, path.name)
+        q = {"reason": reason, "detail": _db_text(detail)[:2000], "source_path": src_rel,
+             "quarantine_path": rel, "original_name": organize.safe_name(path.name),
+             "size_bytes": st.st_size, "sha256": None}
+        if stat.S_ISREG(st.st_mode):
+            self._move(path, rel, "quarantine", {"q": q}, None, None,
+                       lambda jid: self.store.record_quarantine(q, jid))
+        else:  # a link (moved as a link, never followed) or a special file: rename only
+            dest = self.abs_storage(rel)
+            organize.make_dirs(dest.parent)
+            jid = self.store.journal_add("quarantine", os.fsdecode(path), rel, payload={"q": q})
+            try:
+                _rename_no_clobber(path, dest)
+            except OSError:
+                self.store.journal_delete(jid)
+                raise
+            self.store.record_quarantine(q, jid)
+        self.stats.quarantined += 1
+        self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
+        log.warning("quarantined %s as %s: %s", src_rel, reason, detail)
+        return f"quarantined:{reason}"
+
+    def release_retries(self) -> int:
+        """Move quarantined files whose retry was requested (dashboard) back into the inbox."""
+        done = 0
+        for q in self.store.retry_requested():
+            src = self.abs_storage(q["quarantine_path"])
+            target = self.inbox / q["source_path"]
+            if os.path.lexists(src):
+                organize.make_dirs(target.parent)
+                for cand in organize.candidate_names(target.name):
+                    t = target.with_name(cand)
+                    if not os.path.lexists(t):
+                        os.rename(src, t)
+                        organize.fsync_dir(t.parent)
+                        break
+            self.store.release_quarantine(q["id"])
+            done += 1
+        return done
+
+    # -- crash recovery ------------------------------------------------------------------
+    def reconcile(self) -> int:
+        """Finish or undo every move a crash left in the journal. Returns entries handled."""
+        entries = self.store.journal_all()
+        for j in entries:
+            self._reconcile_entry(j)
+        return len(entries)
+
+    def _reconcile_entry(self, j: dict) -> None:
+        src = Path(j["source_abs"])
+        dest = self.abs_storage(j["dest_rel"])
+        if j["temp_rel"]:
+            self.abs_storage(j["temp_rel"]).unlink(missing_ok=True)
+        src_exists, dest_exists = os.path.lexists(src), os.path.lexists(dest)
+        payload = j["payload"] or {}
+        if j["action"] == "quarantine":
+            if dest_exists:
+                if src_exists and (_same_file(src, dest) or _same_content(src, dest)):
+                    src.unlink()
+                self.store.record_quarantine(payload["q"], j["id"]) if payload.get("q") else \
+                    self.store.journal_delete(j["id"])
+            else:
+                self.store.journal_delete(j["id"])  # nothing moved: the file is retried
+            return
+        if not dest_exists:
+            self.store.journal_delete(j["id"])  # nothing moved: the inbox file will be ingested again
+            log.info("journal %s: move had not happened; %s stays in the inbox", j["id"], src)
+            return
+        digest, _ = organize.sha256_file(dest)
+        if digest != j["sha256"]:
+            log.error("journal %s: %s does not match the hash being filed; left alone", j["id"], dest)
+            self.store.record_event("error", source_path=str(j["dest_rel"]), journal_id=j["id"],
+                                    detail={"problem": "journal destination hash mismatch"})
+            return
+        if j["action"] == "file":
+            row = _from_jsonable(payload["row"])
+            if self.store.find_by_sha(j["sha256"]) is None:
+                self.store.record_asset(row, j["id"])
+            else:
+                self.store.journal_delete(j["id"])
+        else:
+            self.store.record_event("duplicate_restored", asset_id=payload.get("asset_id"),
+                                    journal_id=j["id"])
+        if src_exists and (_same_file(src, dest) or organize.sha256_file(src)[0] == j["sha256"]):
+            src.unlink()
+        log.info("journal %s: completed the interrupted move to %s", j["id"], j["dest_rel"])
+
+    def register_library_file(self, path: Path, event: str = "registered_orphan") -> int | None:
+        """Record a file that is already in the library but has no row (used at start-up and by
+        restore). Returns the asset id, or None when its content is already recorded elsewhere."""
+        rel = str(PurePosixPath(*path.relative_to(self.storage).parts))
+        sha, size = organize.sha256_file(path)
+        if self.store.find_by_sha(sha) is not None:
+            return None
+        tags = self.reader.read_many([path])[0]
+        basics = metadata.basics(tags)
+        file_type = (basics.file_type or formats.type_from_extension(path.name) or "").upper()
+        media_type = formats.media_type(file_type) or "image"
+        row = self.build_row(path, tags, sha, size, path.stat().st_mtime, basics, file_type, media_type)
+        row.pop("_folder")
+        row["library_path"] = rel
+        row["source_path"] = None
+        return self.store.record_asset(row, None, event=event)
+
+    def reconcile_library(self) -> dict[str, int]:
+        """Library files without a row are registered; rows without a file are reported once."""
+        known = self.store.library_paths()
+        lib_root = self.storage / "Library"
+        found = 0
+        registered = 0
+        on_disk: set[str] = set()
+        if lib_root.exists():
+            for dirpath, dirnames, filenames in os.walk(lib_root):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                for fn in filenames:
+                    p = Path(dirpath, fn)
+                    if fn.startswith(organize.TEMP_PREFIX):
+                        continue  # a dead copy's temp file is removed by the journal
+                    rel = str(PurePosixPath(*p.relative_to(self.storage).parts))
+                    on_disk.add(rel)
+                    found += 1
+                    if rel not in known and not fn.startswith(".") and p.is_file():
+                        if self.register_library_file(p) is not None:
+                            registered += 1
+                            log.warning("registered library file that had no row: %s", rel)
+        missing = [rel for rel in known if rel not in on_disk]
+        for rel in missing:
+            if not self.store.missing_already_reported(rel):
+                self.store.record_event("missing_original", asset_id=self.store.asset_id_by_path(rel),
+                                        detail={"library_path": rel})
+                log.error("library file missing for a recorded asset: %s", rel)
+        return {"files": found, "registered": registered, "missing": len(missing)}
+
+
+_COMPATIBLE = {("JPEG", "MPO"), ("TIFF", "DNG"), ("HEIF", "HEIC"), ("HEIC", "HEIF"), ("MP4", "M4V"),
+               ("M4V", "MP4"), ("MP4", "MOV"), ("MOV", "MP4"), ("3GP", "MP4"), ("MP4", "3GP")}
+
+
+def _db_text(s: str) -> str:
+    return os.fsencode(s).decode("utf-8", errors="replace").replace("\x00", "")
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    try:
+        if os.path.islink(a) or os.path.islink(b):
+            return False
+        return organize.sha256_file(a) == organize.sha256_file(b)
+    except OSError:
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _rename_no_clobber(src: Path, dest: Path) -> None:
+    """Rename a link or special file (never following it); across devices a link is re-created."""
+    if os.path.lexists(dest):
+        raise FileExistsError(dest)
+    try:
+        os.rename(src, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV or not os.path.islink(src):
+            raise
+        os.symlink(os.readlink(src), dest)
+        os.unlink(src)
+    organize.fsync_dir(dest.parent)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in row.items():
+        if k.startswith("_"):
+            continue
+        out[k] = v.isoformat() if hasattr(v, "isoformat") else v
+    return out
+
+
+def _from_jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for k in ("captured_at", "captured_local"):
+        if out.get(k):
+            out[k] = datetime.fromisoformat(out[k])
+    if out.get("capture_date"):
+        out["capture_date"] = datetime.fromisoformat(out["capture_date"]).date()
+    return out
+
+

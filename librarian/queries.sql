@@ -1,0 +1,68 @@
+-- The librarian's queries (run only by librarian/store.py).
+
+-- name: try_lock
+SELECT pg_try_advisory_lock(%(key)s) AS locked;
+
+-- name: find_by_sha
+SELECT id, library_path, size_bytes FROM media_assets WHERE sha256 = %(sha256)s;
+
+-- name: path_taken
+SELECT EXISTS (SELECT 1 FROM media_assets WHERE library_path = %(path)s)
+    OR EXISTS (SELECT 1 FROM ingest_journal WHERE dest_rel = %(path)s)
+    OR EXISTS (SELECT 1 FROM quarantine WHERE quarantine_path = %(path)s) AS taken;
+
+-- name: journal_add
+INSERT INTO ingest_journal (action, source_abs, dest_rel, temp_rel, sha256, payload)
+VALUES (%(action)s, %(source_abs)s, %(dest_rel)s, %(temp_rel)s, %(sha256)s, %(payload)s)
+RETURNING id;
+
+-- name: journal_all
+SELECT id, action, source_abs, dest_rel, temp_rel, sha256, payload FROM ingest_journal ORDER BY id;
+
+-- name: journal_delete
+DELETE FROM ingest_journal WHERE id = %(id)s;
+
+-- name: insert_asset
+INSERT INTO media_assets (sha256, library_path, original_name, source_path, size_bytes, media_type,
+                          mime_type, file_type, captured_at, captured_local, capture_date,
+                          utc_offset_min, date_source, tz_source, camera_make, camera_model, width,
+                          height, orientation, duration_s, location, metadata)
+VALUES (%(sha256)s, %(library_path)s, %(original_name)s, %(source_path)s, %(size_bytes)s,
+        %(media_type)s, %(mime_type)s, %(file_type)s, %(captured_at)s, %(captured_local)s,
+        %(capture_date)s, %(utc_offset_min)s, %(date_source)s, %(tz_source)s, %(camera_make)s,
+        %(camera_model)s, %(width)s, %(height)s, %(orientation)s, %(duration_s)s, %(location)s,
+        %(metadata)s)
+RETURNING id;
+
+-- name: notify_new_asset
+SELECT pg_notify('pf_new_asset', %(id)s::text);
+
+-- name: add_event
+INSERT INTO ingest_events (kind, asset_id, source_path, detail)
+VALUES (%(kind)s, %(asset_id)s, %(source_path)s, %(detail)s);
+
+-- name: insert_quarantine
+INSERT INTO quarantine (reason, detail, source_path, quarantine_path, original_name, size_bytes, sha256)
+VALUES (%(reason)s, %(detail)s, %(source_path)s, %(quarantine_path)s, %(original_name)s,
+        %(size_bytes)s, %(sha256)s)
+RETURNING id;
+
+-- name: retry_requested
+SELECT id, source_path, quarantine_path FROM quarantine WHERE status = 'retry_requested' ORDER BY id LIMIT 100;
+
+-- name: release_quarantine
+UPDATE quarantine SET status = 'released', updated_at = now() WHERE id = %(id)s;
+
+-- name: all_library_paths
+SELECT library_path, size_bytes FROM media_assets WHERE library_path LIKE 'Library/%%';
+
+-- name: missing_already_reported
+SELECT EXISTS (SELECT 1 FROM ingest_events e JOIN media_assets a ON a.id = e.asset_id
+                WHERE e.kind = 'missing_original' AND a.library_path = %(path)s) AS reported;
+
+-- name: asset_id_by_path
+SELECT id FROM media_assets WHERE library_path = %(path)s;
+
+-- name: totals
+SELECT (SELECT count(*) FROM media_assets) AS assets,
+       (SELECT count(*) FROM quarantine WHERE status <> 'released') AS quarantined;

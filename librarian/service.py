@@ -1,0 +1,183 @@
+"""The librarian service: watch the inbox, take stable files, file them into the library.
+
+``photo-factory librarian`` runs until SIGTERM; ``--once`` ingests every file present at start
+(waiting for each to settle) and exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import click
+
+from librarian import inbox, metadata
+from librarian.ingest import FileProblem, Ingestor
+from librarian.settings import LibrarianSettings
+from librarian.store import LibrarianStore
+from photo_factory import commands, loop
+from photo_factory.heartbeat import HeartbeatService
+from photo_factory.settings import CoreSettings
+
+log = logging.getLogger(__name__)
+
+
+class Librarian:
+    def __init__(self, core: CoreSettings, settings: LibrarianSettings, *, once: bool = False,
+                 stopper: loop.Stopper | None = None, heartbeat: HeartbeatService | None = None):
+        self.core, self.settings, self.once = core, settings, once
+        self.stopper = stopper or loop.Stopper()
+        self.heartbeat = heartbeat
+        self.store = LibrarianStore(core.database_url)
+        self.reader = metadata.MetadataReader(settings.exiftool_path)
+        self.ingestor = Ingestor(core, settings, self.store, self.reader)
+        self.root = core.inbox_dir.resolve()
+        self.candidates = inbox.Candidates(settings.stability_seconds)
+        self.watcher: inbox.Watcher | None = None
+        self._last_scan = 0.0
+        self._ready_for_work = False  # lock held and journal reconciled on this connection
+        self._attempts: dict[Path, int] = {}
+        self._initial: set[Path] | None = None
+
+    # -- life cycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        for d in (self.core.inbox_dir, self.core.library_dir, self.core.quarantine_dir,
+                  self.core.derivatives_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        if not self.once:
+            self.watcher = inbox.Watcher(self.root, self.candidates, self.stopper.wake)
+            self.watcher.start()
+        self.scan()
+        if self.once:
+            self._initial = set(self.candidates.pending())
+
+    def close(self) -> None:
+        if self.watcher:
+            self.watcher.stop()
+        self.reader.close()
+        self.store.close()
+
+    def scan(self) -> int:
+        n = 0
+        for path in inbox.walk(self.root):
+            if self._initial is not None and path not in self._initial:
+                continue  # --once takes only what was there at start
+            self.candidates.note(path)
+            n += 1
+        self._last_scan = time.monotonic()
+        return n
+
+    # -- the loop body ---------------------------------------------------------------------
+    def _prepare(self) -> bool:
+        """Take the single-librarian lock and reconcile the journal (after every reconnect)."""
+        conn_before = self.store.db._conn
+        if not self.store.acquire_lock():
+            self._ready_for_work = False
+            self._beat("ok", "standby: another librarian holds the lock")
+            return False
+        if not self._ready_for_work or self.store.db._conn is not conn_before:
+            handled = self.ingestor.reconcile()
+            if handled:
+                log.info("reconciled %d interrupted operation(s) from the journal", handled)
+            lib = self.ingestor.reconcile_library()
+            log.info("library check: %(files)d files, %(registered)d registered, %(missing)d missing", lib)
+            self._ready_for_work = True
+        return True
+
+    def work_once(self) -> bool:
+        if not self._prepare():
+            return False
+        released = self.ingestor.release_retries()
+        if released:
+            self.scan()
+        if not self.once and time.monotonic() - self._last_scan >= self.settings.rescan_seconds:
+            self.scan()
+        ready = self.candidates.ready(self.settings.exiftool_batch)
+        if not ready:
+            self._beat_progress()
+            if self.once and len(self.candidates):
+                time.sleep(min(0.2, max(self.settings.stability_seconds / 4, 0.01)))
+                return not self.stopper.stop.is_set()  # still settling: call again
+            return released > 0
+        ready = [p for p in ready if not self.stopper.stop.is_set()]
+        try:
+            outcomes = self.ingestor.ingest_batch(ready)
+        except Exception as exc:
+            from photo_factory.db import UNAVAILABLE
+
+            if isinstance(exc, UNAVAILABLE):
+                raise
+            # unexpected: retry each file alone so one bad file cannot block the others
+            outcomes = [(p, self._ingest_alone(p)) for p in ready]
+        for path, outcome in outcomes:
+            if outcome == "changed":
+                continue  # stays a candidate; waits to settle again
+            self.candidates.discard(path)
+            self._attempts.pop(path, None)
+        self._beat_progress()
+        return True
+
+    def _ingest_alone(self, path: Path) -> str:
+        from photo_factory.db import UNAVAILABLE
+
+        try:
+            return self.ingestor.ingest_batch([path])[0][1]
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:
+            n = self._attempts[path] = self._attempts.get(path, 0) + 1
+            msg = f"{type(exc).__name__}: {exc}"
+            self.ingestor.stats.errors += 1
+            self.ingestor.stats.last_error = msg
+            log.exception("unexpected error ingesting %s (attempt %d)", path, n)
+            if n >= self.settings.max_file_attempts:
+                try:
+                    return self.ingestor.quarantine(path, "ingest_error", msg)
+                except FileProblem:
+                    pass
+            self.candidates.defer(path, min(300.0, 5.0 * 2 ** n))
+            return "changed" if not self.once else "error"
+
+    def _beat(self, status: str, message: str) -> None:
+        if self.heartbeat:
+            self.heartbeat.set(status, message)
+
+    def _beat_progress(self) -> None:
+        if not self.heartbeat:
+            return
+        s = self.ingestor.stats
+        status = "degraded" if s.errors and s.last_error else "ok"
+        self.heartbeat.set(
+            status,
+            f"{s.ingested} filed, {s.duplicates_removed} duplicates removed, {s.quarantined} quarantined"
+            f"; {len(self.candidates)} waiting",
+            files_ingested=s.ingested, duplicates_removed=s.duplicates_removed,
+            duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
+            quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
+            queue_depth=len(self.candidates),
+        )
+
+
+def run_librarian(core: CoreSettings, settings: LibrarianSettings, once: bool) -> None:
+    stopper = loop.Stopper()
+    stopper.install_signal_handlers()
+    heartbeat = HeartbeatService(core.database_url, "librarian", settings.librarian_heartbeat_seconds)
+    lib = Librarian(core, settings, once=once, stopper=stopper, heartbeat=heartbeat)
+    heartbeat.start()
+    lib.start()
+    try:
+        loop.run(lib.work_once, stopper=stopper, heartbeat=heartbeat, idle_seconds=settings.poll_seconds,
+                 once=once, db_wait_seconds=core.db_wait_seconds)
+    finally:
+        lib.close()
+        heartbeat.stop("stopped" if not once else "--once run finished")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Ingest every file present now (after it settles), then exit.")
+def command(once: bool) -> None:
+    """Watch the inbox and file every photo and video into the library."""
+    core = commands.core_settings()
+    settings = commands.load_settings(LibrarianSettings)
+    commands.run_service("librarian", lambda: run_librarian(core, settings, once))

@@ -1,0 +1,115 @@
+"""The librarian's database access: the only module of the librarian that runs SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from photo_factory import db
+
+QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
+#: Advisory lock held by the active librarian (a second replica waits as a standby).
+LIBRARIAN_LOCK = 0x70666C6962  # "pflib"
+
+
+class LibrarianStore:
+    def __init__(self, database_url: str):
+        self.db = db.Database(database_url, "librarian", QUERIES)
+        self._lock_conn: Any = None
+
+    def close(self) -> None:
+        self.db.close()
+        self._lock_conn = None
+
+    def acquire_lock(self) -> bool:
+        """Hold the single-librarian lock on this connection (re-taken after a reconnect)."""
+        conn = self.db.conn
+        if self._lock_conn is conn and not conn.closed:
+            return True
+        row = self.db.fetchone("try_lock", {"key": LIBRARIAN_LOCK})
+        if row and row["locked"]:
+            self._lock_conn = conn
+            return True
+        return False
+
+    def find_by_sha(self, sha256: str) -> dict | None:
+        return self.db.fetchone("find_by_sha", {"sha256": sha256})
+
+    def path_taken(self, rel: str) -> bool:
+        row = self.db.fetchone("path_taken", {"path": rel})
+        return bool(row and row["taken"])
+
+    def journal_add(self, action: str, source_abs: str, dest_rel: str, *, temp_rel: str | None = None,
+                    sha256: str | None = None, payload: dict | None = None) -> int:
+        row = self.db.fetchone("journal_add", {
+            "action": action, "source_abs": source_abs, "dest_rel": dest_rel, "temp_rel": temp_rel,
+            "sha256": sha256, "payload": db.json(payload or {}),
+        })
+        assert row is not None
+        return int(row["id"])
+
+    def journal_all(self) -> list[dict]:
+        return self.db.fetchall("journal_all")
+
+    def journal_delete(self, journal_id: int) -> None:
+        self.db.execute("journal_delete", {"id": journal_id})
+
+    def record_asset(self, row: dict[str, Any], journal_id: int | None, event: str = "ingested") -> int:
+        """Insert the asset, its event, clear the journal entry and NOTIFY — one transaction."""
+        params = dict(row)
+        params["location"] = db.json(row["location"]) if row.get("location") else None
+        params["metadata"] = db.json(row.get("metadata") or {})
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("insert_asset"), params)
+            asset_id = int(cur.fetchone()["id"])
+            cur.execute(self.db.sql("add_event"), {
+                "kind": event, "asset_id": asset_id, "source_path": row.get("source_path"),
+                "detail": db.json({"library_path": row["library_path"], "date_source": row["date_source"]}),
+            })
+            if journal_id is not None:
+                cur.execute(self.db.sql("journal_delete"), {"id": journal_id})
+            cur.execute(self.db.sql("notify_new_asset"), {"id": asset_id})
+        return asset_id
+
+    def record_event(self, kind: str, *, asset_id: int | None = None, source_path: str | None = None,
+                     detail: dict | None = None, journal_id: int | None = None) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("add_event"), {
+                "kind": kind, "asset_id": asset_id, "source_path": source_path,
+                "detail": db.json(detail or {}),
+            })
+            if journal_id is not None:
+                cur.execute(self.db.sql("journal_delete"), {"id": journal_id})
+
+    def record_quarantine(self, q: dict[str, Any], journal_id: int | None) -> int:
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("insert_quarantine"), q)
+            qid = int(cur.fetchone()["id"])
+            cur.execute(self.db.sql("add_event"), {
+                "kind": "quarantined", "asset_id": None, "source_path": q["source_path"],
+                "detail": db.json({"reason": q["reason"], "detail": q["detail"], "quarantine_id": qid,
+                                   "quarantine_path": q["quarantine_path"]}),
+            })
+            if journal_id is not None:
+                cur.execute(self.db.sql("journal_delete"), {"id": journal_id})
+        return qid
+
+    def retry_requested(self) -> list[dict]:
+        return self.db.fetchall("retry_requested")
+
+    def release_quarantine(self, qid: int) -> None:
+        self.db.execute("release_quarantine", {"id": qid})
+
+    def library_paths(self) -> dict[str, int]:
+        return {r["library_path"]: r["size_bytes"] for r in self.db.fetchall("all_library_paths")}
+
+    def missing_already_reported(self, rel: str) -> bool:
+        row = self.db.fetchone("missing_already_reported", {"path": rel})
+        return bool(row and row["reported"])
+
+    def asset_id_by_path(self, rel: str) -> int | None:
+        row = self.db.fetchone("asset_id_by_path", {"path": rel})
+        return int(row["id"]) if row else None
+
+    def totals(self) -> dict:
+        return self.db.fetchone("totals") or {}
