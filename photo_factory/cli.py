@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "librarian": "librarian.service:command",
     "stitch": "processor.stitch.service:command",
     "geocode": "processor.geocode.service:command",
+    "thumbnails": "processor.thumbnails.service:command",
 }
 
 

@@ -22,6 +22,7 @@ SERVICES: list[tuple[str, list[str]]] = [
     ("librarian", ["librarian"]),
     ("stitch", ["stitch"]),
     ("geocode", ["geocode"]),
+    ("thumbnails", ["thumbnails"]),
 ]
 
 VAR = Path(os.environ.get("PF_VAR_DIR", "var")).absolute()
