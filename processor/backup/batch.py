@@ -34,7 +34,9 @@ class BatchResult:
         return sum(len(a) for a, _, _ in self.failed.values())
 
 
-def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[Asset], verify: str) -> BatchResult:
+def back_up(
+    tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[Asset], verify: str
+) -> BatchResult:
     """Upload ``assets`` (paths relative to ``storage_dir``) to ``remote`` and verify them."""
     result = BatchResult()
     ready: list[Asset] = []
@@ -64,8 +66,9 @@ def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[As
     return result
 
 
-def _verify(tool: rclone.Rclone, src: str, remote: str, ready: list[Asset], verify: str,
-            result: BatchResult) -> None:
+def _verify(
+    tool: rclone.Rclone, src: str, remote: str, ready: list[Asset], verify: str, result: BatchResult
+) -> None:
     paths = [a.library_path for a in ready]
     if verify == "sha256":
         sums = tool.sha256sums(remote, paths)
@@ -74,8 +77,13 @@ def _verify(tool: rclone.Rclone, src: str, remote: str, ready: list[Asset], veri
             if got is None:
                 result.fail("missing_on_remote", [a], "not found on the remote after upload")
             elif got != a.sha256:
-                log.error("asset %s: remote copy of %s has SHA-256 %s, database says %s",
-                          a.id, a.library_path, got, a.sha256)
+                log.error(
+                    "asset %s: remote copy of %s has SHA-256 %s, database says %s",
+                    a.id,
+                    a.library_path,
+                    got,
+                    a.sha256,
+                )
                 result.fail("hash_mismatch", [a], f"remote sha256 {got} != database {a.sha256}")
             else:
                 result.done.append(a)

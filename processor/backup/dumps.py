@@ -82,20 +82,43 @@ def latest(names: list[str]) -> str | None:
 def pg_dump(database_url: str, dest: Path) -> str:
     """Dump the database (custom format, no owner/ACL) into ``dest``; return its SHA-256."""
     proc = subprocess.run(
-        ["pg_dump", "--format=custom", "--no-owner", "--no-acl", "--file", str(dest), "--dbname", database_url],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        [
+            "pg_dump",
+            "--format=custom",
+            "--no-owner",
+            "--no-acl",
+            "--file",
+            str(dest),
+            "--dbname",
+            database_url,
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     if proc.returncode != 0:
         raise DumpError("pg_dump_failed", proc.stderr.strip()[-2000:])
     return sha256_file(dest)
 
 
-def pg_restore(dump: Path, database_url: str) -> None:
-    """Restore a custom-format dump into an (empty) database; stop at the first error."""
+def pg_restore(dump: Path, database_url: str, *, clean: bool = False) -> None:
+    """Restore a custom-format dump into an empty database (``clean``: drop what is there first);
+    all or nothing (one transaction, stop at the first error)."""
     proc = subprocess.run(
-        ["pg_restore", "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
-         "--dbname", database_url, str(dump)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-acl",
+            "--exit-on-error",
+            "--single-transaction",
+            *(["--clean", "--if-exists"] if clean else []),
+            "--dbname",
+            database_url,
+            str(dump),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     if proc.returncode != 0:
         raise DumpError("pg_restore_failed", proc.stderr.strip()[-2000:])

@@ -21,9 +21,16 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 #: rclone exit codes worth naming (see ``rclone help flags`` / docs "Exit Code").
-_EXIT_REASONS = {1: "rclone_usage", 2: "rclone_error", 3: "remote_dir_not_found", 4: "remote_file_not_found",
-                 5: "remote_temporary_error", 6: "remote_error", 7: "remote_fatal_error",
-                 8: "remote_transfer_limit"}
+_EXIT_REASONS = {
+    1: "rclone_usage",
+    2: "rclone_error",
+    3: "remote_dir_not_found",
+    4: "remote_file_not_found",
+    5: "remote_temporary_error",
+    6: "remote_error",
+    7: "remote_fatal_error",
+    8: "remote_transfer_limit",
+}
 
 
 class RcloneError(Exception):
@@ -76,12 +83,15 @@ class Rclone:
         cmd = [self.binary, *args, *self.extra_flags]
         log.debug("running %s", " ".join(cmd))
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s,
-                                  stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=self.timeout_s, stdin=subprocess.DEVNULL
+            )
         except FileNotFoundError as exc:
             raise RcloneError("rclone_missing", f"{self.binary} not found on PATH") from exc
         except subprocess.TimeoutExpired as exc:
-            raise RcloneError("rclone_timeout", f"rclone {args[0]} took longer than {self.timeout_s}s") from exc
+            raise RcloneError(
+                "rclone_timeout", f"rclone {args[0]} took longer than {self.timeout_s}s"
+            ) from exc
         if check and proc.returncode != 0:
             raise RcloneError(_EXIT_REASONS.get(proc.returncode, "rclone_error"), _tail(proc.stderr))
         return proc
@@ -94,8 +104,18 @@ class Rclone:
         failed transfer; a success still needs :meth:`sha256sums` to count as verified.
         """
         with files_list(rel_paths) as listing:
-            self.run("copy", src, dest, "--files-from-raw", listing, "--no-traverse",
-                     "--retries", "2", "--low-level-retries", "5")
+            self.run(
+                "copy",
+                src,
+                dest,
+                "--files-from-raw",
+                listing,
+                "--no-traverse",
+                "--retries",
+                "2",
+                "--low-level-retries",
+                "5",
+            )
 
     def sha256sums(self, root: str, rel_paths: list[str], *, download: bool = True) -> dict[str, str]:
         """SHA-256 of the listed files as stored on ``root``, read back (``--download``).
@@ -115,15 +135,25 @@ class Rclone:
     def cryptcheck(self, src: str, dest: str, rel_paths: list[str]) -> list[str]:
         """Compare local files with a crypt remote without downloading; return the bad paths."""
         with files_list(rel_paths) as listing:
-            proc = self.run("cryptcheck", src, dest, "--one-way", "--files-from-raw", listing,
-                            "--combined", "-", check=False)
+            proc = self.run(
+                "cryptcheck",
+                src,
+                dest,
+                "--one-way",
+                "--files-from-raw",
+                listing,
+                "--combined",
+                "-",
+                check=False,
+            )
         return _bad_from_combined(proc.stdout, rel_paths, proc)
 
     def check(self, src: str, dest: str, rel_paths: list[str]) -> list[str]:
         """``rclone check`` (hash, else size) of the listed files; return the bad paths."""
         with files_list(rel_paths) as listing:
-            proc = self.run("check", src, dest, "--one-way", "--files-from-raw", listing,
-                            "--combined", "-", check=False)
+            proc = self.run(
+                "check", src, dest, "--one-way", "--files-from-raw", listing, "--combined", "-", check=False
+            )
         return _bad_from_combined(proc.stdout, rel_paths, proc)
 
     # -- single files and listings ------------------------------------------

@@ -45,8 +45,9 @@ class BackupWorker:
         self.core, self.cfg, self.heartbeat = core, cfg, heartbeat
         self.store = BackupStore(core.database_url)
         self.tool = rclone.Rclone(cfg.backup_rclone_binary, cfg.rclone_flags)
-        self.backoff = Backoff(cfg.backup_retry_base_seconds, cfg.backup_retry_max_seconds,
-                               cfg.backup_max_attempts)
+        self.backoff = Backoff(
+            cfg.backup_retry_base_seconds, cfg.backup_retry_max_seconds, cfg.backup_max_attempts
+        )
         self.run: Run | None = None
         self.last_result: str | None = None
 
@@ -75,8 +76,9 @@ class BackupWorker:
     def _do_batch(self, assets: list[batch.Asset]) -> None:
         if self.run is None:
             self.run = Run(self.store.start_run(self.cfg.backup_remote))
-        res = batch.back_up(self.tool, self.core.storage_dir, self.cfg.backup_remote, assets,
-                            self.cfg.backup_verify)
+        res = batch.back_up(
+            self.tool, self.core.storage_dir, self.cfg.backup_remote, assets, self.cfg.backup_verify
+        )
         self.store.mark_backed_up([a.id for a in res.done])
         for reason, (failed, detail, counts) in res.failed.items():
             self.store.mark_retry([a.id for a in failed], reason, detail, self.backoff, counts=counts)
@@ -84,8 +86,12 @@ class BackupWorker:
         self.run.files += len(res.done)
         self.run.bytes += sum(a.size_bytes for a in res.done)
         self.run.failed_files += res.failed_count
-        log.info("backup batch: %d verified, %d failed%s", len(res.done), res.failed_count,
-                 f" ({', '.join(res.failed)})" if res.failed else "")
+        log.info(
+            "backup batch: %d verified, %d failed%s",
+            len(res.done),
+            res.failed_count,
+            f" ({', '.join(res.failed)})" if res.failed else "",
+        )
         if self.cfg.backup_derivatives and res.done:
             self._mirror_derivatives()
 
@@ -93,7 +99,9 @@ class BackupWorker:
         src = self.core.derivatives_dir
         if src.is_dir():
             try:  # copy, never sync: nothing on the remote is deleted
-                self.tool.run("copy", rclone.local_root(src), rclone.join(self.cfg.backup_remote, "Derivatives"))
+                self.tool.run(
+                    "copy", rclone.local_root(src), rclone.join(self.cfg.backup_remote, "Derivatives")
+                )
             except rclone.RcloneError as exc:
                 assert self.run is not None
                 self.run.reasons["derivatives_" + exc.reason] = exc.detail
@@ -108,22 +116,36 @@ class BackupWorker:
             except (dumps.DumpError, rclone.RcloneError) as exc:
                 log.error("database dump failed: %s", exc)
                 run.reasons[exc.reason] = exc.detail
-        if not run.reasons:
-            result = "ok"
-        else:
-            result = "partial" if run.files or dump_name else "failed"
+        result = "ok" if not run.reasons else "partial" if run.files or dump_name else "failed"
         reason = ",".join(sorted(run.reasons)) or None
         error = "\n".join(f"{k}: {v}" for k, v in sorted(run.reasons.items())) or None
-        self.store.finish_run(run.id, files=run.files, bytes_=run.bytes, failed_files=run.failed_files,
-                              result=result, reason=reason, error=error, dump_name=dump_name)
+        self.store.finish_run(
+            run.id,
+            files=run.files,
+            bytes_=run.bytes,
+            failed_files=run.failed_files,
+            result=result,
+            reason=reason,
+            error=error,
+            dump_name=dump_name,
+        )
         self.last_result = result
-        log.info("backup run %s: %s, %d files, %d bytes, %d failed%s", run.id, result, run.files, run.bytes,
-                 run.failed_files, f", dump {dump_name}" if dump_name else "")
+        log.info(
+            "backup run %s: %s, %d files, %d bytes, %d failed%s",
+            run.id,
+            result,
+            run.files,
+            run.bytes,
+            run.failed_files,
+            f", dump {dump_name}" if dump_name else "",
+        )
 
     # -- database dumps ----------------------------------------------------------
     def _dump_due(self) -> bool:
         last = self.store.last_dump_at(self.cfg.backup_remote)
-        return last is None or datetime.now(UTC) - last >= timedelta(hours=self.cfg.backup_dump_interval_hours)
+        return last is None or datetime.now(UTC) - last >= timedelta(
+            hours=self.cfg.backup_dump_interval_hours
+        )
 
     def dump_database(self, run_id: int | None) -> str:
         """pg_dump, upload to ``<remote>/db/``, verify by SHA-256, apply retention; return the name."""
@@ -147,8 +169,9 @@ class BackupWorker:
         for name in dumps.expired(self.tool.list_files(remote_dir, recursive=False), policy):
             self.tool.deletefile(rclone.join(remote_dir, name))
             self.store.mark_dump_expired(name)
-            log.info("expired database dump %s (retention %d daily, %d weekly)",
-                     name, policy.daily, policy.weekly)
+            log.info(
+                "expired database dump %s (retention %d daily, %d weekly)", name, policy.daily, policy.weekly
+            )
 
     # -- heartbeat ---------------------------------------------------------------
     def _beat_status(self) -> None:
@@ -156,11 +179,20 @@ class BackupWorker:
         last = st.get("last_success_at")
         age = (datetime.now(UTC) - last).total_seconds() if last else None
         status = "ok" if self.last_result in (None, "ok") and not st.get("failed") else "degraded"
-        msg = (f"last successful backup {_ago(age)}; {st.get('pending', 0)} pending, "
-               f"{st.get('failed', 0)} failed, {st.get('backed_up', 0)} backed up")
-        self._beat(status, msg, last_success_at=last.isoformat() if last else None,
-                   last_success_age_s=age, pending=st.get("pending"), failed=st.get("failed"),
-                   backed_up=st.get("backed_up"), remote=self.cfg.backup_remote)
+        msg = (
+            f"last successful backup {_ago(age)}; {st.get('pending', 0)} pending, "
+            f"{st.get('failed', 0)} failed, {st.get('backed_up', 0)} backed up"
+        )
+        self._beat(
+            status,
+            msg,
+            last_success_at=last.isoformat() if last else None,
+            last_success_age_s=age,
+            pending=st.get("pending"),
+            failed=st.get("failed"),
+            backed_up=st.get("backed_up"),
+            remote=self.cfg.backup_remote,
+        )
 
     def _beat(self, status: str, message: str, **details: object) -> None:
         if self.heartbeat is not None:
@@ -191,8 +223,14 @@ def command(once: bool) -> None:
         stopper.install_signal_handlers()
         worker = BackupWorker(core, cfg, heartbeat)
         try:
-            loop.run(worker.work_once, stopper=stopper, heartbeat=heartbeat,
-                     idle_seconds=cfg.backup_idle_seconds, once=once, db_wait_seconds=core.db_wait_seconds)
+            loop.run(
+                worker.work_once,
+                stopper=stopper,
+                heartbeat=heartbeat,
+                idle_seconds=cfg.backup_idle_seconds,
+                once=once,
+                db_wait_seconds=core.db_wait_seconds,
+            )
         finally:
             worker.close()
             heartbeat.beat()

@@ -42,8 +42,10 @@ class BackupStore:
     def claim_batch(self, limit: int, lease_s: float) -> list[Asset]:
         """Lease up to ``limit`` pending originals (``FOR UPDATE SKIP LOCKED``)."""
         rows = self.db.fetchall("claim_batch", {"limit": limit, "lease_s": lease_s})
-        return [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"], r["backup_attempts"])
-                for r in sorted(rows, key=lambda r: r["id"])]
+        return [
+            Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"], r["backup_attempts"])
+            for r in sorted(rows, key=lambda r: r["id"])
+        ]
 
     def mark_backed_up(self, ids: list[int]) -> None:
         if ids:
@@ -52,11 +54,18 @@ class BackupStore:
     def mark_retry(self, ids: list[int], reason: str, error: str, backoff: Backoff, *, counts: bool) -> None:
         """Record a failure for ``ids``; ``counts`` False (remote down) never exhausts attempts."""
         if ids:
-            self.db.execute("mark_retry", {
-                "ids": ids, "reason": reason, "error": error[-2000:], "counts": counts,
-                "max_attempts": backoff.max_attempts, "base_backoff_s": backoff.base_s,
-                "max_backoff_s": backoff.max_s,
-            })
+            self.db.execute(
+                "mark_retry",
+                {
+                    "ids": ids,
+                    "reason": reason,
+                    "error": error[-2000:],
+                    "counts": counts,
+                    "max_attempts": backoff.max_attempts,
+                    "base_backoff_s": backoff.base_s,
+                    "max_backoff_s": backoff.max_s,
+                },
+            )
 
     def release_claims(self, ids: list[int]) -> None:
         if ids:
@@ -68,17 +77,46 @@ class BackupStore:
         assert row is not None
         return int(row["id"])
 
-    def finish_run(self, run_id: int, *, files: int, bytes_: int, failed_files: int, result: str,
-                   reason: str | None = None, error: str | None = None, dump_name: str | None = None) -> None:
-        self.db.execute("finish_run", {
-            "id": run_id, "files": files, "bytes": bytes_, "failed_files": failed_files,
-            "result": result, "reason": reason, "error": (error or "")[-2000:] or None, "dump_name": dump_name,
-        })
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        files: int,
+        bytes_: int,
+        failed_files: int,
+        result: str,
+        reason: str | None = None,
+        error: str | None = None,
+        dump_name: str | None = None,
+    ) -> None:
+        self.db.execute(
+            "finish_run",
+            {
+                "id": run_id,
+                "files": files,
+                "bytes": bytes_,
+                "failed_files": failed_files,
+                "result": result,
+                "reason": reason,
+                "error": (error or "")[-2000:] or None,
+                "dump_name": dump_name,
+            },
+        )
 
-    def record_dump(self, name: str, remote: str, created_at: datetime, size_bytes: int, sha256: str,
-                    run_id: int | None) -> None:
-        self.db.execute("record_dump", {"name": name, "remote": remote, "created_at": created_at,
-                                        "size_bytes": size_bytes, "sha256": sha256, "run_id": run_id})
+    def record_dump(
+        self, name: str, remote: str, created_at: datetime, size_bytes: int, sha256: str, run_id: int | None
+    ) -> None:
+        self.db.execute(
+            "record_dump",
+            {
+                "name": name,
+                "remote": remote,
+                "created_at": created_at,
+                "size_bytes": size_bytes,
+                "sha256": sha256,
+                "run_id": run_id,
+            },
+        )
 
     def mark_dump_expired(self, name: str) -> None:
         self.db.execute("mark_dump_expired", {"name": name})
@@ -121,20 +159,42 @@ class RestoreStore:
     def mark_path_backed_up(self, library_path: str, sha256: str) -> None:
         self.db.execute("mark_path_backed_up", {"library_path": library_path, "sha256": sha256})
 
-    def register_minimal(self, *, sha256: str, library_path: str, original_name: str, size_bytes: int,
-                         media_type: str, capture_date: date, metadata: dict) -> int | None:
+    def register_minimal(
+        self,
+        *,
+        sha256: str,
+        library_path: str,
+        original_name: str,
+        size_bytes: int,
+        media_type: str,
+        capture_date: date,
+        metadata: dict,
+    ) -> int | None:
         """Insert a row for an original found only on the remote; None if it already exists."""
         with self.db.transaction() as cur:
-            cur.execute(self.db.sql("register_minimal"), {
-                "sha256": sha256, "library_path": library_path, "original_name": original_name,
-                "size_bytes": size_bytes, "media_type": media_type, "capture_date": capture_date,
-                "metadata": db.json(metadata)})
+            cur.execute(
+                self.db.sql("register_minimal"),
+                {
+                    "sha256": sha256,
+                    "library_path": library_path,
+                    "original_name": original_name,
+                    "size_bytes": size_bytes,
+                    "media_type": media_type,
+                    "capture_date": capture_date,
+                    "metadata": db.json(metadata),
+                },
+            )
             row = cur.fetchone()
             if row is None:
                 return None
-            cur.execute(self.db.sql("record_registration_event"), {
-                "asset_id": row["id"], "library_path": library_path,
-                "detail": db.json({"by": "restore", "reader": "minimal"})})
+            cur.execute(
+                self.db.sql("record_registration_event"),
+                {
+                    "asset_id": row["id"],
+                    "library_path": library_path,
+                    "detail": db.json({"by": "restore", "reader": "minimal"}),
+                },
+            )
             return int(row["id"])
 
     def start_drill(self, remote: str) -> int:
@@ -142,9 +202,53 @@ class RestoreStore:
         assert row is not None
         return int(row["id"])
 
-    def finish_drill(self, drill_id: int, *, dump_name: str | None, passed: bool, files_checked: int,
-                     mismatches: int, missing: int, detail: dict) -> None:
-        self.db.execute("finish_drill", {
-            "id": drill_id, "dump_name": dump_name, "result": "passed" if passed else "failed",
-            "files_checked": files_checked, "mismatches": mismatches, "missing": missing,
-            "detail": db.json(detail)})
+    def finish_drill(
+        self,
+        drill_id: int,
+        *,
+        dump_name: str | None,
+        passed: bool,
+        files_checked: int,
+        mismatches: int,
+        missing: int,
+        detail: dict,
+    ) -> None:
+        self.db.execute(
+            "finish_drill",
+            {
+                "id": drill_id,
+                "dump_name": dump_name,
+                "result": "passed" if passed else "failed",
+                "files_checked": files_checked,
+                "mismatches": mismatches,
+                "missing": missing,
+                "detail": db.json(detail),
+            },
+        )
+
+
+def create_scratch_database(admin_url: str, name: str) -> str:
+    """Create an empty database ``name`` on the server of ``admin_url``; return its URL."""
+    _admin_ddl(admin_url, "CREATE DATABASE {}", name)
+    return _with_db(admin_url, name)
+
+
+def drop_scratch_database(admin_url: str, name: str) -> None:
+    _admin_ddl(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+
+
+def _admin_ddl(admin_url: str, template: str, name: str) -> None:
+    from psycopg2 import sql
+
+    conn = db.connect(admin_url, "restore-drill", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL(template).format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def _with_db(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))

@@ -4,7 +4,6 @@ and media_assets rows (with their files under ``<storage>/Library/…``) made by
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,8 +18,8 @@ CRYPT_SALT = "pepper and salt"
 
 @dataclass(frozen=True)
 class Remote:
-    config: Path   # the rclone config file (RCLONE_CONFIG)
-    folder: Path   # the local folder the crypt remote stores its ciphertext in
+    config: Path  # the rclone config file (RCLONE_CONFIG)
+    folder: Path  # the local folder the crypt remote stores its ciphertext in
     name: str = "secret:"  # the crypt remote: PF_BACKUP_REMOTE
 
     def env(self) -> dict[str, str]:
@@ -42,11 +41,6 @@ def make_crypt_remote(tmp: Path, *, folder: Path | None = None) -> Remote:
     return Remote(config, folder)
 
 
-def use_remote(remote: Remote) -> None:
-    """Point this process's rclone calls at ``remote`` (tests set it with monkeypatch instead when they can)."""
-    os.environ["RCLONE_CONFIG"] = str(remote.config)
-
-
 def sample_bytes(n: int, size: int = 4096) -> bytes:
     """Distinct, recognisable content: a marker text then pseudo-random filler."""
     head = f"PHOTO-FACTORY-SAMPLE-{n:06d} ".encode()
@@ -54,8 +48,15 @@ def sample_bytes(n: int, size: int = 4096) -> bytes:
     return (head + filler)[:size]
 
 
-def add_asset(database_url: str, storage: Path, n: int, *, day: date = date(2024, 1, 31),
-              size: int = 4096, name: str | None = None) -> dict:
+def add_asset(
+    database_url: str,
+    storage: Path,
+    n: int,
+    *,
+    day: date = date(2024, 1, 31),
+    size: int = 4096,
+    name: str | None = None,
+) -> dict:
     """Write a sample original under ``storage/Library/YYYY/YYYY-MM-DD/`` and insert its row."""
     data = sample_bytes(n, size)
     name = name or f"IMG_{n:04d}.JPG"
@@ -69,7 +70,8 @@ def add_asset(database_url: str, storage: Path, n: int, *, day: date = date(2024
             "INSERT INTO media_assets (sha256, library_path, original_name, size_bytes, media_type,"
             " captured_local, capture_date, date_source, tz_source)"
             " VALUES (%s, %s, %s, %s, 'image', %s, %s, 'test', 'test') RETURNING id",
-            (sha, rel, name, len(data), f"{day} 12:00:00", day))
+            (sha, rel, name, len(data), f"{day} 12:00:00", day),
+        )
         asset_id = cur.fetchone()[0]
     conn.close()
     return {"id": asset_id, "library_path": rel, "sha256": sha, "path": path, "data": data}

@@ -50,7 +50,8 @@ def test_it_backs_up_every_pending_original_encrypted_and_verified(database_url,
 
 
 def test_an_unreachable_remote_leaves_the_flag_false_with_a_reason_and_a_backoff(
-        database_url, storage, tmp_path, monkeypatch):
+    database_url, storage, tmp_path, monkeypatch
+):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the remote's folder should be")
     r = bs.make_crypt_remote(tmp_path, folder=tmp_path / "ok")
@@ -59,8 +60,10 @@ def test_an_unreachable_remote_leaves_the_flag_false_with_a_reason_and_a_backoff
     bs.add_asset(database_url, storage["storage"], 1)
     drain(worker(database_url, storage["storage"], r.name))
     [(flag, reason, attempts, failed, later)] = bs.query(
-        database_url, "SELECT is_backed_up, backup_reason, backup_attempts, backup_failed,"
-                      " backup_not_before > now() FROM media_assets")
+        database_url,
+        "SELECT is_backed_up, backup_reason, backup_attempts, backup_failed,"
+        " backup_not_before > now() FROM media_assets",
+    )
     assert (flag, attempts, failed, later) == (False, 1, False, True)
     assert reason.startswith("remote_") or reason.startswith("rclone_")
     [(result, run_reason)] = bs.query(database_url, "SELECT result, reason FROM backup_runs")
@@ -72,7 +75,8 @@ def test_a_missing_original_is_never_marked_backed_up(database_url, storage, rem
     a["path"].unlink()
     drain(worker(database_url, storage["storage"], remote.name))
     assert bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets") == [
-        (False, "original_missing")]
+        (False, "original_missing")
+    ]
 
 
 def test_a_changed_original_is_caught_by_the_hash_check(database_url, storage, remote):
@@ -80,7 +84,8 @@ def test_a_changed_original_is_caught_by_the_hash_check(database_url, storage, r
     a["path"].write_bytes(b"bit rot" + a["data"][7:])
     drain(worker(database_url, storage["storage"], remote.name))
     assert bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets") == [
-        (False, "hash_mismatch")]
+        (False, "hash_mismatch")
+    ]
 
 
 def test_check_mode_verifies_with_cryptcheck(database_url, storage, remote):
