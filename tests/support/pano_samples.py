@@ -91,9 +91,9 @@ def write_overlapping_shots(folder: Path, *, count: int = 3, start: datetime = T
 
 
 def write_unrelated_shots(folder: Path, *, count: int = 3, start: datetime = T0, gap_s: float = 2,
-                          prefix: str = "IMG_", exif: bool = True) -> list[Path]:
+                          prefix: str = "IMG_", exif: bool = True, seed: int = 100) -> list[Path]:
     """Unrelated scenes (nothing in common), same camera, ``gap_s`` seconds apart."""
-    scenes = [landscape(700, 500, seed=100 + i * 37) for i in range(count)]
+    scenes = [landscape(700, 500, seed=seed + i * 37) for i in range(count)]
     return _write(scenes, folder, prefix, start, gap_s, exif)
 
 
