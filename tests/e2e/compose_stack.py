@@ -1,0 +1,147 @@
+"""Drive the real Docker Compose deployment for the end-to-end test.
+
+:func:`find_engine` returns how to call compose, or why it cannot (the test is then skipped).
+:class:`ComposeStack` runs ``docker compose`` (v2) or ``docker-compose`` (1.29) with the repository's
+compose file plus the host-network override, a private ``.env`` and bind-mount folders under a
+temporary directory, and a unique project name; ``down -v`` removes everything it created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.e2e.syncthing_peer import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER_OFFLINE = REPO.parent / "shared" / "tools" / "docker-offline"
+
+
+def _ok(cmd: list[str]) -> bool:
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def find_engine() -> tuple[list[str] | None, str]:
+    """``(compose command, "")`` when an engine answers, else ``(None, reason)``.
+
+    When no engine answers and ``docker-offline`` (or ``PF_DOCKER_OFFLINE``) exists, it is run once
+    to start one and to provide the base images.
+    """
+    if not _ok(["docker", "info"]):
+        tool = Path(os.environ.get("PF_DOCKER_OFFLINE", DOCKER_OFFLINE))
+        if not tool.is_file():
+            return None, "no Docker engine answers `docker info` and docker-offline is not available"
+        subprocess.run([str(tool), "all"], capture_output=True, timeout=1800)
+        if not _ok(["docker", "info"]):
+            return None, f"no Docker engine could be started (tried {tool.name} all)"
+    if _ok(["docker", "compose", "version"]):
+        return ["docker", "compose"], ""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"], ""
+    return None, "neither `docker compose` nor `docker-compose` is installed"
+
+
+@dataclass
+class ComposeStack:
+    compose: list[str]
+    root: Path
+    project: str = field(default_factory=lambda: f"pf-e2e-{secrets.token_hex(3)}")
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("inbox", "storage", "syncthing", "rclone", "backup"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        self.password = secrets.token_hex(16)
+        dash = 8501 if _port_free(8501) else free_port()
+        self.env = {
+            "COMPOSE_PROJECT_NAME": self.project, "PF_IMAGE_TAG": "e2e",
+            "PF_ENV_FILE": str(self.root / ".env"),
+            "INBOX_PATH": str(self.root / "inbox"), "STORAGE_PATH": str(self.root / "storage"),
+            "SYNCTHING_CONFIG_PATH": str(self.root / "syncthing"),
+            "RCLONE_CONFIG_PATH": str(self.root / "rclone"), "BACKUP_PATH": str(self.root / "backup"),
+            "PUID": "1000", "PGID": "1000", "TZ": "Europe/Berlin",
+            "POSTGRES_PASSWORD": self.password, "DB_PORT": str(free_port()),
+            "DASHBOARD_PORT": str(dash), "SYNCTHING_GUI_PORT": str(free_port()),
+            "SYNCTHING_API_KEY": secrets.token_hex(16),
+            "HEALTHCHECK_INTERVAL": "3s", "HEALTHCHECK_START_PERIOD": "60s",
+            "PF_HEARTBEAT_SECONDS": "3", "PF_LIBRARIAN_HEARTBEAT_SECONDS": "3",
+            "PF_MONITOR_INTERVAL_S": "3", "PF_STALE_FACTOR": "3",
+            "PF_STABILITY_SECONDS": "2", "PF_RESCAN_SECONDS": "10",
+            "PF_BACKUP_REMOTE": "e2e-crypt:photos", "PF_BACKUP_IDLE_SECONDS": "3",
+            "PF_BACKUP_VERIFY": "sha256", "PF_SYNCTHING_FOLDER": "",
+        }
+        self._write_rclone_config()
+        (self.root / ".env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
+
+    def _write_rclone_config(self) -> None:
+        obscured = subprocess.run(["rclone", "obscure", secrets.token_hex(12)], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        (self.root / "rclone" / "rclone.conf").write_text(
+            "[e2e-crypt]\ntype = crypt\nremote = /data/backup/remote\n"
+            f"password = {obscured}\nfilename_encryption = standard\n")
+
+    # -- compose --------------------------------------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://photo_factory:{self.password}@127.0.0.1:{self.env['DB_PORT']}/photo_factory"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['DASHBOARD_PORT']}"
+
+    def run(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = [*self.compose, "-f", str(REPO / "docker-compose.yml"), "-f", str(REPO / "docker-compose.host.yml"),
+               "--env-file", str(self.root / ".env"), "-p", self.project, *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                              env={**os.environ, "COMPOSE_PROJECT_NAME": self.project})
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                                 f"{proc.stderr[-3000:]}")
+        return proc
+
+    def containers(self) -> dict[str, list[dict]]:
+        """Service name -> the ``docker inspect`` state of each of its containers."""
+        ids = self.run("ps", "-q").stdout.split()
+        if not ids:
+            return {}
+        out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True).stdout
+        services: dict[str, list[dict]] = {}
+        for c in json.loads(out):
+            services.setdefault(c["Config"]["Labels"]["com.docker.compose.service"], []).append(c["State"])
+        return services
+
+    def unhealthy(self, services: list[str]) -> dict[str, str]:
+        """Services (of ``services``) not yet running and healthy, with their state."""
+        states = self.containers()
+        bad = {}
+        for name in services:
+            for st in states.get(name, [{"Status": "missing"}]):
+                health = st.get("Health", {}).get("Status", "none")
+                if st.get("Status") != "running" or health not in ("healthy", "none"):
+                    bad[name] = f"{st.get('Status')}/{health}"
+        return bad
+
+    def logs(self, tail: int = 40) -> str:
+        return self.run("logs", "--no-color", "--tail", str(tail), check=False, timeout=60).stdout[-20000:]
+
+    def down(self) -> None:
+        self.run("down", "-v", "--remove-orphans", "-t", "20", check=False, timeout=300)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

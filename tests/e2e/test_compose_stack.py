@@ -1,0 +1,129 @@
+"""The Docker Compose deployment, proven on a real engine.
+
+Build the images, ``up -d``, wait for every service to be healthy, drop real photos into the
+inbox, wait until each is filed, thumbnailed, geocoded and backed up (to a local encrypted rclone
+remote), check the dashboard, stop a worker and see the monitor report it stale, start it again,
+scale the thumbnails workers to three, ``down -v``. Every service uses host networking
+(docker-compose.host.yml), so all traffic stays on loopback.
+
+Skipped, with the reason, when no Docker engine can be started. The tests share one stack and
+run in file order.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.compose_stack import ComposeStack, find_engine
+from tests.e2e.conftest import library_file, rows, wait_until
+from tests.support.deploy_samples import make_album
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
+
+WORKERS = ["librarian", "thumbnails", "stitch", "geocode", "backup", "service-monitor"]
+ALWAYS_UP = ["factory-db", "syncthing", *WORKERS, "dashboard"]
+#: heartbeat service name per compose service, where they differ
+HEARTBEAT_NAME = {"service-monitor": "monitor"}
+PHOTOS = 4
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
+    compose, reason = find_engine()
+    if compose is None:
+        pytest.skip(reason)
+    s = ComposeStack(compose, tmp_path_factory.mktemp("compose"))
+    started = time.monotonic()
+    s.run("build", timeout=3600)
+    print(f"\n[e2e] build: {time.monotonic() - started:.0f}s")
+    try:
+        started = time.monotonic()
+        s.run("up", "-d", timeout=600)
+        wait_until("every service to be healthy", lambda: not s.unhealthy(ALWAYS_UP), limit_s=300, every_s=2,
+                   on_timeout=lambda: f"{s.unhealthy(ALWAYS_UP)}\n{s.logs()}")
+        print(f"[e2e] up -d until healthy: {time.monotonic() - started:.0f}s")
+        yield s
+    finally:
+        if os.environ.get("PF_E2E_KEEP") != "1":
+            s.down()
+
+
+def test_the_one_shot_migration_completes_and_every_service_becomes_healthy(stack: ComposeStack) -> None:
+    states = stack.containers()
+    assert [st["ExitCode"] for st in states["migrate"]] == [0]
+    assert stack.unhealthy(ALWAYS_UP) == {}
+
+
+def test_photos_dropped_in_the_inbox_are_filed_thumbnailed_geocoded_and_backed_up(stack: ComposeStack) -> None:
+    started = time.monotonic()
+    staging = stack.root / "staging"
+    samples = make_album(staging, PHOTOS)
+    for sample in samples:
+        os.rename(sample.path, stack.root / "inbox" / sample.path.name)
+
+    def done() -> list[dict]:
+        found = rows(stack.database_url, "SELECT sha256, library_path, is_thumbnailed, is_geocoded, is_backed_up "
+                                         "FROM media_assets")
+        complete = [r for r in found if r["is_thumbnailed"] and r["is_geocoded"] and r["is_backed_up"]]
+        return found if len(complete) >= PHOTOS else []
+
+    assets = wait_until("every photo to pass every stage", done, limit_s=300, every_s=2,
+                        on_timeout=lambda: repr(rows(stack.database_url, "SELECT * FROM media_assets")) + stack.logs())
+    print(f"[e2e] {PHOTOS} photos through every stage: {time.monotonic() - started:.0f}s")
+    by_hash = {a["sha256"]: a for a in assets}
+    for sample in samples:
+        assert library_file(stack.root / "storage", by_hash[sample.sha256]["library_path"]).is_file()
+    assert list((stack.root / "inbox").glob("*.jpg")) == []
+    assert any((stack.root / "storage" / "Derivatives").rglob("*.*")), "no thumbnail written"
+    assert any(p.is_file() for p in (stack.root / "backup" / "remote").rglob("*")), "nothing reached the remote"
+    assert rows(stack.database_url, "SELECT reason FROM quarantine") == []
+
+
+def test_files_written_by_the_services_belong_to_puid_and_pgid(stack: ComposeStack) -> None:
+    library = [p for p in (stack.root / "storage" / "Library").rglob("*") if p.is_file()]
+    assert library
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in library} == {(1000, 1000)}
+
+
+def test_the_dashboard_answers_and_every_service_reports_a_fresh_heartbeat(stack: ComposeStack) -> None:
+    with urllib.request.urlopen(f"{stack.dashboard_url}/_stcore/health", timeout=10) as resp:
+        assert resp.read().strip() == b"ok"
+    with urllib.request.urlopen(stack.dashboard_url, timeout=10) as resp:
+        assert resp.status == 200
+    status = {r["service"]: r["status"] for r in rows(stack.database_url, "SELECT service, status FROM system_status")}
+    for worker in WORKERS:
+        assert status.get(HEARTBEAT_NAME.get(worker, worker)) in ("ok", "degraded"), status
+
+
+def test_a_stopped_worker_is_reported_stale_by_the_monitor_and_recovers_when_started(stack: ComposeStack) -> None:
+    stack.run("stop", "geocode")
+
+    def geocode_status() -> str:
+        found = rows(stack.database_url, "SELECT status FROM system_status WHERE service = 'geocode'")
+        return found[0]["status"] if found else ""
+
+    wait_until("the monitor to report geocode stale", lambda: geocode_status() == "stale", limit_s=180, every_s=2,
+               on_timeout=stack.logs)
+    stack.run("start", "geocode")
+    wait_until("geocode to be healthy again", lambda: not stack.unhealthy(["geocode"]), limit_s=180, every_s=2,
+               on_timeout=stack.logs)
+    assert geocode_status() in ("ok", "degraded")
+
+
+def test_thumbnails_scale_out_to_three_healthy_replicas(stack: ComposeStack) -> None:
+    stack.run("up", "-d", "--no-recreate", "--scale", "thumbnails=3", "thumbnails")
+    wait_until("three healthy thumbnails replicas",
+               lambda: len(stack.containers().get("thumbnails", [])) == 3 and not stack.unhealthy(["thumbnails"]),
+               limit_s=180, every_s=2, on_timeout=stack.logs)
+
+
+def test_down_removes_the_stack_but_keeps_the_library(stack: ComposeStack) -> None:
+    stack.down()
+    assert stack.containers() == {}
+    assert any(p.is_file() for p in (stack.root / "storage" / "Library").rglob("*"))
