@@ -1,0 +1,144 @@
+"""Decode an image once, at the smallest scale that still covers the largest size, and derive
+every size from that decode: oriented, converted to sRGB, flattened to RGB, encoded.
+
+JPEG uses DCT shrink-on-load (``Image.draft``): a 24 MP photo decodes at 1/2 or 1/4 scale. Every
+smaller size is resized from the next larger one, never from the original.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from photo_factory.worker import ItemError
+
+log = logging.getLogger(__name__)
+
+pillow_heif.register_heif_opener()
+# The worker enforces its own configurable pixel limit (decompression_bomb) before decoding.
+Image.MAX_IMAGE_PIXELS = None
+
+_RESIZABLE = ("RGB", "L", "CMYK", "RGBA", "LA")
+_SRGB = ImageCms.createProfile("sRGB")
+_TRANSPOSE = {2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
+              4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE],
+              6: [Image.Transpose.ROTATE_270], 7: [Image.Transpose.TRANSVERSE],
+              8: [Image.Transpose.ROTATE_90]}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    format: str = "jpeg"  # jpeg | webp
+    quality: int = 82
+
+
+def open_image(source: str | io.BytesIO, max_pixels: int) -> Image.Image:
+    """Open (not decode) an image, refusing unknown formats and decompression bombs."""
+    try:
+        img = Image.open(source)
+    except UnidentifiedImageError as exc:
+        raise ItemError("unsupported_format", f"not a readable image: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ItemError("corrupt_file", f"cannot read the image header: {exc}") from None
+    if img.width * img.height > max_pixels:
+        raise ItemError("decompression_bomb", f"{img.width}x{img.height} pixels is over the limit of "
+                                              f"{max_pixels} (PF_THUMBNAIL_MAX_PIXELS)")
+    return img
+
+
+def decode(img: Image.Image, longest: int) -> Image.Image:
+    """Load the first frame, shrinking on load so the result still covers ``longest`` px."""
+    if img.format == "JPEG":
+        scale = min(1.0, longest / max(img.width, img.height))
+        img.draft(None, (math.ceil(img.width * scale), math.ceil(img.height * scale)))
+    try:
+        img.seek(0)
+        img.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        text = str(exc)
+        reason = "truncated_file" if "truncated" in text or isinstance(exc, EOFError) else "corrupt_file"
+        raise ItemError(reason, f"cannot decode the image: {text or type(exc).__name__}") from None
+    return img
+
+
+def orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1–8) of an opened image; 1 when absent or bogus."""
+    try:
+        value = int(img.getexif().get(0x0112, 1))
+    except (TypeError, ValueError, OSError, SyntaxError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Flatten any mode (16-bit, palette, alpha, CMYK, …) to 8-bit RGB in sRGB."""
+    icc = img.info.get("icc_profile")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        img = Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8))
+    if img.mode in ("P", "PA"):
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "La", "RGBa"):
+        base = Image.new("RGB", img.size, (255, 255, 255))
+        base.paste(img.convert("RGBA"), mask=img.convert("RGBA").getchannel("A"))
+        img = base
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if img.mode not in ("RGB", "CMYK", "L"):
+                img = img.convert("RGB")
+            return ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+            log.debug("ignoring an unusable ICC profile: %s", exc)
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def shrink(img: Image.Image, longest: int) -> Image.Image:
+    """Resize so the long edge is at most ``longest`` (never upscales)."""
+    w, h = img.size
+    if max(w, h) <= longest:
+        return img
+    scale = longest / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def derive(img: Image.Image, sizes: tuple[int, ...], orient: int = 1) -> dict[int, Image.Image]:
+    """Every size (largest first), each from the next larger one, oriented and in sRGB RGB."""
+    # shrink first (colour conversion on fewer pixels), except palette and 16-bit images, which
+    # resize badly or not at all: convert those first
+    resizable = img.mode in _RESIZABLE
+    current = to_rgb(shrink(img, sizes[0])) if resizable else shrink(to_rgb(img), sizes[0])
+    for op in _TRANSPOSE.get(orient, []):
+        current = current.transpose(op)
+    out: dict[int, Image.Image] = {}
+    for size in sorted(sizes, reverse=True):
+        current = shrink(current, size)
+        out[size] = current
+    return out
+
+
+def encode(img: Image.Image, enc: Encoding) -> bytes:
+    buf = io.BytesIO()
+    if enc.format == "webp":
+        img.save(buf, "WEBP", quality=enc.quality, method=0)
+    else:
+        img.save(buf, "JPEG", quality=enc.quality)
+    return buf.getvalue()
+
+
+def render(source: str | io.BytesIO, sizes: tuple[int, ...], max_pixels: int,
+           orient: int | None = None) -> dict[int, Image.Image]:
+    """Open, decode once and derive ``sizes`` from an image file (or bytes); ``orient`` overrides EXIF."""
+    img = open_image(source, max_pixels)
+    exif_orient = orientation(img)
+    img = decode(img, max(sizes))
+    return derive(img, sizes, orient or exif_orient)
+

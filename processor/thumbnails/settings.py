@@ -1,0 +1,71 @@
+"""Settings of the thumbnail worker (``PF_THUMBNAIL_…``)."""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+
+from photo_factory.settings import PFSettings
+
+
+class ThumbnailSettings(PFSettings):
+    #: Long-edge sizes in pixels, comma separated; each gets its own folder under Derivatives/thumbnails/.
+    thumbnail_sizes: str = "256,1440"
+    #: jpeg (default, fast) or webp (smaller files, slower to encode).
+    thumbnail_format: str = "jpeg"
+    thumbnail_quality: int = 82
+    #: Decompression-bomb limit: images with more pixels fail with reason decompression_bomb.
+    thumbnail_max_pixels: int = 200_000_000
+    thumbnail_batch_size: int = 4
+    thumbnail_max_attempts: int = 3
+    thumbnail_backoff_seconds: float = 60.0
+    thumbnail_poll_seconds: float = 5.0
+    #: A claim older than this goes back to pending even if its worker still beats (a hung decoder).
+    thumbnail_claim_timeout_seconds: float = 1800.0
+    #: A worker not seen for this long is dead: its claims go back to pending.
+    thumbnail_lease_seconds: float = 60.0
+    thumbnail_ffmpeg: str = "ffmpeg"
+    thumbnail_exiftool: str = "exiftool"
+    #: Per-file limit for ffmpeg / exiftool calls.
+    thumbnail_tool_timeout_seconds: float = 120.0
+
+    @field_validator("thumbnail_sizes")
+    @classmethod
+    def _sizes(cls, v: str) -> str:
+        try:
+            sizes = [int(s) for s in v.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError("a comma-separated list of pixel sizes, e.g. 256,1440") from None
+        if not sizes or any(s < 16 or s > 8192 for s in sizes):
+            raise ValueError("sizes must be between 16 and 8192 pixels")
+        return ",".join(str(s) for s in sorted(set(sizes), reverse=True))
+
+    @field_validator("thumbnail_format")
+    @classmethod
+    def _format(cls, v: str) -> str:
+        v = v.lower().strip()
+        if v not in ("jpeg", "webp"):
+            raise ValueError("jpeg or webp")
+        return v
+
+    @field_validator("thumbnail_quality")
+    @classmethod
+    def _quality(cls, v: int) -> int:
+        if not 1 <= v <= 100:
+            raise ValueError("between 1 and 100")
+        return v
+
+    @field_validator("thumbnail_max_pixels", "thumbnail_batch_size", "thumbnail_max_attempts")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Sizes, largest first."""
+        return tuple(int(s) for s in self.thumbnail_sizes.split(","))
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.thumbnail_format == "jpeg" else "webp"

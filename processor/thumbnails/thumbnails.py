@@ -1,0 +1,49 @@
+"""Make an asset's thumbnails: every configured size from one decode, written next to nothing else
+but ``Derivatives/thumbnails/``. The original is only ever opened for reading."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from photo_factory.worker import ItemError
+from processor.thumbnails import raw, render, video
+from processor.thumbnails.paths import thumbnail_rel, write_atomically
+from processor.thumbnails.settings import ThumbnailSettings
+
+log = logging.getLogger(__name__)
+
+
+class Thumbnailer:
+    """``process(asset)`` for the stage engine: renders and writes every size of one asset."""
+
+    def __init__(self, storage_dir: Path, cfg: ThumbnailSettings):
+        self.storage_dir = storage_dir
+        self.cfg = cfg
+        self.encoding = render.Encoding(cfg.thumbnail_format, cfg.thumbnail_quality)
+
+    def images(self, asset: dict) -> dict:
+        """The derived images of ``asset`` by size (largest first)."""
+        src = self.storage_dir / asset["library_path"]
+        if not src.is_file():
+            # maybe an unmounted disk: retry with backoff, and say so
+            raise ItemError("missing_original", f"original not found: {asset['library_path']}",
+                            retryable=True)
+        cfg, sizes = self.cfg, self.cfg.sizes
+        timeout = cfg.thumbnail_tool_timeout_seconds
+        if asset["media_type"] == "video":
+            frame = video.poster(src, sizes[0], cfg.thumbnail_ffmpeg, timeout)
+            return render.derive(frame, sizes, 1)
+        if asset["media_type"] == "raw":
+            preview, orient = raw.embedded_preview(src, cfg.thumbnail_exiftool, timeout)
+            return render.render(preview, sizes, cfg.thumbnail_max_pixels, orient if orient > 1 else None)
+        return render.render(str(src), sizes, cfg.thumbnail_max_pixels)
+
+    def process(self, asset: dict) -> None:
+        """Write every size of ``asset``; raise :class:`ItemError` with a reason when it cannot."""
+        written = []
+        for size, img in self.images(asset).items():
+            rel = thumbnail_rel(asset["library_path"], size, self.cfg.extension)
+            write_atomically(self.storage_dir / rel, render.encode(img, self.encoding))
+            written.append(f"{size}:{img.width}x{img.height}")
+        log.info("asset %s: thumbnails %s for %s", asset["id"], " ".join(written), asset["library_path"])
