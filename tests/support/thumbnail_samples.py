@@ -152,12 +152,14 @@ def raw_with_preview(path: Path) -> Path:
     (No RAW encoder exists here; ExifTool reads the embedded preview the same way it reads a CR2's.)
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode(_green(64, 48), "JPEG"))
+    main = path.with_name(path.name + ".main.jpg")
+    main.write_bytes(encode(_green(64, 48), "JPEG"))
     preview = path.with_name(path.name + ".preview.jpg")
     preview.write_bytes(encode(upright(160, 120), "JPEG", quality=85))
-    subprocess.run(["exiftool", "-q", "-overwrite_original", f"-ThumbnailImage<={preview}", str(path)],
+    subprocess.run(["exiftool", "-q", "-overwrite_original", f"-ThumbnailImage<={preview}", str(main)],
                    check=True)
     preview.unlink()
+    main.rename(path)
     return path
 
 
