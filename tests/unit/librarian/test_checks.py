@@ -1,0 +1,28 @@
+from librarian import checks
+from tests.support import samples
+
+
+def test_whole_images_pass(tmp_path):
+    for name in ("a.jpg", "a.png", "a.gif", "a.webp", "a.tif"):
+        assert checks.problem(samples.image(tmp_path / name), name.split(".")[1].upper()
+                              .replace("JPG", "JPEG").replace("TIF", "TIFF")) is None
+
+
+def test_a_truncated_jpeg_and_png_are_reported_as_truncated(tmp_path):
+    jpg = samples.image(tmp_path / "a.jpg", size=(400, 300))
+    png = samples.image(tmp_path / "a.png", size=(400, 300))
+    assert checks.problem(samples.truncated(jpg, tmp_path / "t.jpg"), "JPEG")[0] == "truncated"
+    assert checks.problem(samples.truncated(png, tmp_path / "t.png"), "PNG")[0] == "truncated"
+
+
+def test_a_jpeg_with_a_trailer_after_its_end_marker_is_fine(tmp_path):
+    jpg = samples.image(tmp_path / "motion.jpg", size=(200, 150))
+    with open(jpg, "ab") as f:  # like a motion photo's embedded video
+        f.write(b"\x00\x00\x00\x18ftypmp42" + b"v" * 5000)
+    assert checks.problem(jpg, "JPEG") is None
+
+
+def test_garbage_behind_a_jpeg_header_is_undecodable(tmp_path):
+    f = tmp_path / "bad.jpg"
+    f.write_bytes(b"\xff\xd8\xff\xe0" + b"\x13" * 4000)
+    assert checks.problem(f, "JPEG")[0] in ("undecodable", "truncated")

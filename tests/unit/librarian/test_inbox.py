@@ -1,0 +1,86 @@
+import os
+
+import pytest
+
+from librarian.inbox import Candidates, is_ignored, walk
+
+
+@pytest.mark.parametrize("name", [".stfolder", ".stignore", ".stversions", ".syncthing.IMG_1.JPG.tmp",
+                                  "~syncthing~IMG_1.JPG.tmp", ".DS_Store", "Thumbs.db", "@eaDir",
+                                  "._IMG_1.JPG", ".hidden.jpg", ".pf-tmp-abc-IMG.JPG", "x.part"])
+def test_syncthing_temporaries_control_entries_and_junk_are_never_touched(name):
+    assert is_ignored(name)
+
+
+@pytest.mark.parametrize("name", ["IMG_1.JPG", "syncthing.jpg", "tmp.jpg", "été 🌞.heic"])
+def test_ordinary_names_are_taken(name):
+    assert not is_ignored(name)
+
+
+def test_walk_skips_ignored_folders_and_never_descends_into_symlinked_folders(tmp_path):
+    (tmp_path / "DCIM").mkdir()
+    (tmp_path / "DCIM" / "a.jpg").write_bytes(b"x")
+    (tmp_path / ".stversions").mkdir()
+    (tmp_path / ".stversions" / "old.jpg").write_bytes(b"x")
+    (tmp_path / "@eaDir").mkdir()
+    (tmp_path / "@eaDir" / "thumb.jpg").write_bytes(b"x")
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(b"x")
+    os.symlink(outside, tmp_path / "escape")
+    found = sorted(p.relative_to(tmp_path).as_posix() for p in walk(tmp_path))
+    assert found == ["DCIM/a.jpg", "escape"]
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_a_file_is_ready_only_after_the_quiet_period_with_unchanged_size(tmp_path):
+    clock = Clock()
+    c = Candidates(5.0, clock)
+    f = tmp_path / "a.jpg"
+    f.write_bytes(b"1")
+    c.note(f)
+    assert c.ready(10) == []  # first look
+    clock.t += 3
+    assert c.ready(10) == []  # not quiet long enough
+    with open(f, "ab") as fh:  # still being written
+        fh.write(b"22")
+    clock.t += 3
+    assert c.ready(10) == []  # changed: the clock restarts
+    clock.t += 5
+    assert c.ready(10) == [f]
+
+
+def test_an_event_restarts_the_quiet_period(tmp_path):
+    clock = Clock()
+    c = Candidates(2.0, clock)
+    f = tmp_path / "a.jpg"
+    f.write_bytes(b"1")
+    c.note(f)
+    c.ready(10)
+    clock.t += 1.5
+    c.note(f, event=True)
+    clock.t += 1
+    assert c.ready(10) == []
+    clock.t += 1.5
+    assert c.ready(10) == [f]
+
+
+def test_vanished_files_are_dropped_and_deferred_files_wait(tmp_path):
+    clock = Clock()
+    c = Candidates(0, clock)
+    gone, later = tmp_path / "gone.jpg", tmp_path / "later.jpg"
+    later.write_bytes(b"x")
+    c.note(gone)
+    c.note(later)
+    c.defer(later, 10)
+    assert c.ready(10) == []
+    assert gone not in c
+    clock.t += 11
+    assert c.ready(10) == [later]
