@@ -130,3 +130,24 @@ def insert_asset(database_url: str, storage: Path, file: Path, *, source_path: s
             return cur.fetchone()[0]
     finally:
         conn.close()
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run the real ``photo-factory`` CLI (from this interpreter's venv); fail loudly on exit != 0."""
+    import sys
+
+    exe = Path(sys.executable).with_name("photo-factory")
+    proc = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, f"photo-factory {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def query(database_url: str, sql: str) -> list[dict]:
+    """Rows of a read-only test query, as dicts."""
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(sql)
+            return [dict(r) for r in cur.fetchall()]
+    finally:
+        conn.close()

@@ -1,0 +1,23 @@
+Feature: Places
+  Photo Factory names the place where each photo with GPS was taken: country, region and town.
+  Offline by default; a Nominatim server can be used instead.
+
+  Scenario: A photo with GPS gets its place
+    Given a photo taken at 46.624, 8.041 in the inbox
+    When the librarian and the geocoder have run
+    Then the photo's place is "Grindelwald, Bern, Switzerland (CH)" from the "offline" provider
+
+  Scenario: A photo without GPS is never sent to the geocoder
+    Given the geocoder asks a Nominatim server on this machine
+    And a photo without GPS in the inbox
+    When the librarian and the geocoder have run
+    Then the photo has no place
+    And the Nominatim server received 0 requests
+
+  Scenario: Neighbouring photos cost one Nominatim request
+    Given the geocoder asks a Nominatim server on this machine
+    And a photo taken at 48.85831, 2.29441 in the inbox
+    And a photo taken at 48.85849, 2.29448 in the inbox
+    When the librarian and the geocoder have run
+    Then every photo's place is "Paris, Île-de-France, France (FR)" from the "nominatim" provider
+    And the Nominatim server received 1 request
