@@ -102,7 +102,11 @@ def test_large_files_from_a_phone_are_ingested_whole_and_never_while_in_transit(
 
     # The phone keeps its copy: the server's deletions stay local to a Receive Only folder.
     server.scan(FOLDER)
-    wait_until("the server to notice its local deletions",
-               lambda: server.folder_status(FOLDER).get("receiveOnlyChangedFiles", 0) >= len(samples), limit_s=60)
+    def local_changes() -> int:
+        status = server.folder_status(FOLDER)
+        return sum(v for k, v in status.items() if k.startswith("receiveOnlyChanged") and isinstance(v, int))
+
+    wait_until("the server to notice its local deletions", lambda: local_changes() >= len(samples), limit_s=60,
+               on_timeout=lambda: repr(server.folder_status(FOLDER)))
     assert sorted(p.name for p in camera.iterdir() if not p.name.startswith(".st")) == sorted(
         s.path.name for s in samples)
