@@ -185,7 +185,7 @@ def pair_overlap(a: np.ndarray, b: np.ndarray, *, min_inliers: int = 25) -> tupl
     Few inliers means the shots show different things; a tiny shift means a burst of the same view.
     """
     ga, gb = _gray(a), _gray(b)
-    orb = cv2.ORB_create(nfeatures=1500)
+    orb = cv2.ORB.create(nfeatures=1500)
     ka, da = orb.detectAndCompute(ga, None)
     kb, db = orb.detectAndCompute(gb, None)
     if da is None or db is None or len(ka) < min_inliers or len(kb) < min_inliers:
@@ -194,13 +194,13 @@ def pair_overlap(a: np.ndarray, b: np.ndarray, *, min_inliers: int = 25) -> tupl
     good = [m[0] for m in matches if len(m) == 2 and m[0].distance < 0.75 * m[1].distance]
     if len(good) < min_inliers:
         return len(good), 0.0
-    src = np.float32([ka[m.queryIdx].pt for m in good]).reshape(-1, 1, 2)
-    dst = np.float32([kb[m.trainIdx].pt for m in good]).reshape(-1, 1, 2)
+    src = np.array([ka[m.queryIdx].pt for m in good], dtype=np.float32).reshape(-1, 1, 2)
+    dst = np.array([kb[m.trainIdx].pt for m in good], dtype=np.float32).reshape(-1, 1, 2)
     h, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
     if h is None:
         return 0, 0.0
     inliers = int(mask.sum())
-    centre = np.float32([[[ga.shape[1] / 2, ga.shape[0] / 2]]])
+    centre = np.array([[[ga.shape[1] / 2, ga.shape[0] / 2]]], dtype=np.float32)
     moved = cv2.perspectiveTransform(centre, h)[0, 0]
     shift = float(np.hypot(*(moved - centre[0, 0]))) / ga.shape[1]
     return inliers, shift

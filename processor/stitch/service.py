@@ -91,9 +91,9 @@ class Stitcher:
         if job is not None:
             self.process(job)
         if self.heartbeat is not None:
-            self.heartbeat.set("ok", f"panoramas: {self.outcomes['done']} stitched, "
-                                     f"{self.outcomes['rejected']} rejected, {self.outcomes['failed']} failed",
-                               **self.outcomes)
+            o = self.outcomes
+            self.heartbeat.set("ok", f"panoramas: {o['done']} stitched, {o['rejected']} rejected, "
+                                     f"{o['failed']} failed", **o)
         return job is not None or created > 0
 
     def process(self, job: dict) -> None:

@@ -16,7 +16,8 @@ WRITERS = {"overlapping": pano_samples.write_overlapping_shots,
            "unrelated": pano_samples.write_unrelated_shots}
 
 
-@given(parsers.parse('three {kind} shots taken {gap:d} seconds apart with one camera in the inbox folder "{folder}"'))
+@given(parsers.parse("three {kind} shots taken {gap:d} seconds apart with one camera "
+                     'in the inbox folder "{folder}"'))
 def shots_in_inbox(kind: str, gap: int, folder: str, storage: dict[str, Path]) -> None:
     WRITERS[kind](storage["inbox"] / folder, count=3, gap_s=gap)
 
@@ -53,7 +54,8 @@ def originals_unchanged(database_url: str, storage: dict[str, Path]) -> None:
                                "WHERE library_path LIKE 'Library/%'")
     assert len(rows) == 3
     for row in rows:
-        assert hashlib.sha256((storage["storage"] / row["library_path"]).read_bytes()).hexdigest() == row["sha256"]
+        data = (storage["storage"] / row["library_path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row["sha256"]
 
 
 @then("there is no stitched panorama")
@@ -64,7 +66,8 @@ def no_panorama(database_url: str, storage: dict[str, Path]) -> None:
 
 @then(parsers.parse('the candidate set is recorded as rejected because of "{reason}"'))
 def rejected(reason: str, database_url: str) -> None:
-    assert query(database_url, "SELECT status, reason FROM panoramas") == [{"status": "rejected", "reason": reason}]
+    rows = query(database_url, "SELECT status, reason FROM panoramas")
+    assert rows == [{"status": "rejected", "reason": reason}]
 
 
 @then(parsers.parse('the panorama was found by "{detection}"'))

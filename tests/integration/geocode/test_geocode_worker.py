@@ -8,7 +8,7 @@ import pytest
 
 from photo_factory.worker import StageWorker
 from processor.geocode import places
-from processor.geocode.service import GeocodeSettings, Geocoder, make_stage
+from processor.geocode.service import Geocoder, GeocodeSettings, make_stage
 from processor.geocode.store import GeocodeStore
 from tests.support import pano_samples
 from tests.support.fake_nominatim import FakeNominatim
@@ -81,7 +81,8 @@ def test_neighbouring_photos_cost_one_nominatim_request(database_url, storage, t
     assert len(fake.requests) == 1
     assert (fake.requests[0]["lat"], fake.requests[0]["lon"]) == ("48.858", "2.294")
     found = rows(database_url, PLACE)
-    assert {(r["city"], r["country_code"], r["geocode_provider"]) for r in found} == {("Paris", "FR", "nominatim")}
+    assert {(r["city"], r["country_code"], r["geocode_provider"]) for r in found} == {
+        ("Paris", "FR", "nominatim")}
 
 
 def test_an_unavailable_nominatim_backs_off_and_keeps_the_photo_pending(database_url, storage, tmp_path):

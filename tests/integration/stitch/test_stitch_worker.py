@@ -7,7 +7,7 @@ import psycopg2
 import psycopg2.extras
 import pytest
 
-from processor.stitch.service import StitchSettings, Stitcher
+from processor.stitch.service import Stitcher, StitchSettings
 from processor.stitch.store import StitchStore
 from tests.support import pano_samples
 
@@ -37,6 +37,14 @@ def query(database_url: str, sql: str) -> list[dict]:
         conn.close()
 
 
+def overlapping(tmp_path: Path) -> list[Path]:
+    return pano_samples.write_overlapping_shots(tmp_path / "overlapping", exif=False)
+
+
+def unrelated(tmp_path: Path) -> list[Path]:
+    return pano_samples.write_unrelated_shots(tmp_path / "unrelated", exif=False)
+
+
 def add_shots(database_url: str, storage: Path, paths: list[Path], *, gap_s: float = 2,
               folder: str = "DCIM/Camera", **kw) -> list[int]:
     return [pano_samples.insert_asset(database_url, storage, p, source_path=f"{folder}/{p.name}",
@@ -47,8 +55,8 @@ def add_shots(database_url: str, storage: Path, paths: list[Path], *, gap_s: flo
 def test_a_sequence_of_overlapping_shots_becomes_a_registered_panorama(database_url, storage, tmp_path):
     paths = pano_samples.write_overlapping_shots(tmp_path / "shots", exif=False)
     ids = add_shots(database_url, storage["storage"], paths)
-    before = {p: (storage["storage"] / p).read_bytes()
-              for p in (r["library_path"] for r in query(database_url, "SELECT library_path FROM media_assets"))}
+    filed = [r["library_path"] for r in query(database_url, "SELECT library_path FROM media_assets")]
+    before = {p: (storage["storage"] / p).read_bytes() for p in filed}
     drain(database_url, storage["storage"])
     [pano] = query(database_url, "SELECT * FROM panoramas")
     assert (pano["status"], pano["detection"], pano["source_count"]) == ("done", "sequence", 3)
@@ -63,7 +71,7 @@ def test_a_sequence_of_overlapping_shots_becomes_a_registered_panorama(database_
 
 
 def test_unrelated_shots_seconds_apart_are_rejected_and_stay_separate(database_url, storage, tmp_path):
-    add_shots(database_url, storage["storage"], pano_samples.write_unrelated_shots(tmp_path / "u", exif=False))
+    add_shots(database_url, storage["storage"], unrelated(tmp_path))
     drain(database_url, storage["storage"])
     [pano] = query(database_url, "SELECT status, reason, asset_id FROM panoramas")
     assert pano == {"status": "rejected", "reason": "no_overlap", "asset_id": None}
@@ -71,7 +79,7 @@ def test_unrelated_shots_seconds_apart_are_rejected_and_stay_separate(database_u
 
 
 def test_a_set_is_recorded_once_and_never_redone(database_url, storage, tmp_path):
-    add_shots(database_url, storage["storage"], pano_samples.write_unrelated_shots(tmp_path / "u", exif=False))
+    add_shots(database_url, storage["storage"], unrelated(tmp_path))
     drain(database_url, storage["storage"])
     worker = drain(database_url, storage["storage"])
     assert worker.outcomes == {"done": 0, "rejected": 0, "failed": 0, "retried": 0}
@@ -106,7 +114,7 @@ def test_a_set_whose_source_vanished_fails_as_source_missing(database_url, stora
 
 
 def test_shots_still_settling_wait_for_a_later_scan(database_url, storage, tmp_path):
-    add_shots(database_url, storage["storage"], pano_samples.write_overlapping_shots(tmp_path / "s", exif=False))
+    add_shots(database_url, storage["storage"], overlapping(tmp_path))
     store = StitchStore(database_url)
     worker = Stitcher(store, StitchSettings(stitch_settle_seconds=3600), storage["storage"])
     assert worker.work_once() is False

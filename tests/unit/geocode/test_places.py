@@ -57,7 +57,8 @@ def test_country_names_come_from_the_iso_code():
 def test_a_nominatim_address_maps_town_or_village_to_city():
     raw = {"address": {"village": "Grindelwald", "county": "Interlaken", "state": "Bern",
                        "country": "Schweiz", "country_code": "ch"}}
-    assert places.place_from_nominatim(raw) == places.Place("CH", "Schweiz", "Bern", "Interlaken", "Grindelwald")
+    expected = places.Place("CH", "Schweiz", "Bern", "Interlaken", "Grindelwald")
+    assert places.place_from_nominatim(raw) == expected
     assert places.place_from_nominatim(None).empty
 
 
