@@ -37,3 +37,13 @@ CREATE INDEX operator_actions_time ON operator_actions (occurred_at);
 CREATE INDEX media_assets_type_size ON media_assets (media_type) INCLUDE (size_bytes);
 -- Quarantine listing by time.
 CREATE INDEX quarantine_time ON quarantine (quarantined_at);
+
+-- The dashboard's failed-backup list (0003's backup_failed flag), by a partial index.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_name = 'media_assets' AND column_name = 'backup_failed') THEN
+        CREATE INDEX IF NOT EXISTS media_assets_backup_failed ON media_assets (id) WHERE backup_failed;
+    END IF;
+END
+$$;

@@ -1,0 +1,42 @@
+"""Overview: the verdict, then every service's heartbeat next to its container."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import verdict
+from dashboard.context import Context
+from dashboard.format import DOT, age
+
+TITLE = "Overview"
+
+
+def service_rows(ctx: Context) -> list[dict]:
+    """Heartbeat and container side by side, one row per known or expected service."""
+    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor)
+    seen = {s["service"] for s in services}
+    docker = ctx.docker.containers if ctx.docker.available else {}
+    rows = []
+    for s in services + [{"service": n, "effective": "not seen", "level": "unknown", "age_s": None,
+                          "message": "no heartbeat yet (not deployed?)"} for n in verdict.EXPECTED
+                         if n not in seen]:
+        c = docker.get(s["service"], {})
+        rows.append({"": DOT[s["level"]], "service": s["service"], "heartbeat": s["effective"],
+                     "age": age(s.get("age_s")), "message": s.get("message", ""),
+                     "container": c.get("state", "–" if ctx.docker.available else "n/a"),
+                     "health": c.get("health", "–"), "restarts": c.get("restarts"),
+                     "uptime": age(c.get("uptime_s")) if c else "–", "image": c.get("image", "–")})
+    return rows
+
+
+def render(ctx: Context) -> None:
+    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor)
+    failed = len(ctx.store.failed_items(ctx.present, limit=1000))
+    quarantined = sum(r["files"] for r in ctx.store.library()["quarantine"] if r["status"] == "quarantined")
+    v = verdict.overall(services, ctx.store.open_incidents(ctx.present), failed, quarantined)
+    box = {"ok": st.success, "warning": st.warning, "error": st.error}[v.level]
+    box(f"{DOT[v.level]} **{v.headline}**" + "".join(f"\n- {p}" for p in v.problems))
+    if not ctx.docker.available:
+        st.info(f"Docker API unavailable ({ctx.docker.reason}); showing heartbeats only.")
+    st.subheader("Services")
+    st.dataframe(service_rows(ctx), hide_index=True, use_container_width=True)
