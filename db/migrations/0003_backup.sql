@@ -1,17 +1,8 @@
--- 0003: backup — per-asset backup state, backup runs, database dumps, restore drills.
+-- 0003: backup — backup time per asset, backup runs, database dumps, restore drills.
 
--- Per-asset backup state. is_backed_up (0001) stays the one flag other services read; these
--- columns say why it is still false and when the backup worker may try again.
-ALTER TABLE media_assets
-    ADD COLUMN backup_attempts    integer     NOT NULL DEFAULT 0,
-    ADD COLUMN backup_not_before  timestamptz,           -- claim lease / retry backoff
-    ADD COLUMN backup_reason      text,                  -- typed reason of the last failure
-    ADD COLUMN backup_error       text,                  -- its detail (rclone's stderr tail, …)
-    ADD COLUMN backup_failed      boolean     NOT NULL DEFAULT false,  -- gave up after max attempts
-    ADD COLUMN backed_up_at       timestamptz;
-
-CREATE INDEX media_assets_backup_queue ON media_assets (backup_not_before NULLS FIRST, id)
-    WHERE NOT is_backed_up AND NOT backup_failed;
+-- Retries, backoff and the failed state of each asset live in the stage engine's stage_jobs
+-- (stage 'backup', 0002); media_assets only gains when its verified copy was made.
+ALTER TABLE media_assets ADD COLUMN backed_up_at timestamptz;
 
 -- One row per backup run (one worker round: claimed batch(es), a dump, or both).
 CREATE TABLE backup_runs (

@@ -1,40 +1,8 @@
 -- Backup and restore queries (run only by processor/backup/store.py).
 
--- name: claim_batch
--- Take up to %(limit)s pending originals; the lease (backup_not_before in the future) hides them
--- from other workers and brings them back by itself if this worker dies.
-UPDATE media_assets m
-   SET backup_not_before = now() + make_interval(secs => %(lease_s)s)
- WHERE m.id IN (
-        SELECT id FROM media_assets
-         WHERE NOT is_backed_up AND NOT backup_failed
-           AND (backup_not_before IS NULL OR backup_not_before <= now())
-         ORDER BY backup_not_before NULLS FIRST, id
-         LIMIT %(limit)s
-           FOR UPDATE SKIP LOCKED)
-RETURNING m.id, m.library_path, m.sha256, m.size_bytes, m.backup_attempts;
-
--- name: mark_backed_up
-UPDATE media_assets
-   SET is_backed_up = true, backed_up_at = now(), backup_not_before = NULL,
-       backup_reason = NULL, backup_error = NULL, updated_at = now()
- WHERE id = ANY(%(ids)s);
-
--- name: mark_retry
--- A failure: count it, keep the reason, back off exponentially; give up (visible failed state)
--- only when %(counts)s and the attempts reach %(max_attempts)s.
-UPDATE media_assets
-   SET backup_attempts = backup_attempts + 1,
-       backup_reason = %(reason)s,
-       backup_error = %(error)s,
-       backup_failed = %(counts)s AND backup_attempts + 1 >= %(max_attempts)s,
-       backup_not_before = now() + make_interval(
-           secs => least(%(max_backoff_s)s, %(base_backoff_s)s * power(2, least(backup_attempts, 20)))),
-       updated_at = now()
- WHERE id = ANY(%(ids)s);
-
--- name: release_claims
-UPDATE media_assets SET backup_not_before = NULL WHERE id = ANY(%(ids)s) AND NOT is_backed_up;
+-- name: mark_backed_up_at
+-- The engine sets is_backed_up; this records when (for the dashboard's freshness).
+UPDATE media_assets SET backed_up_at = now() WHERE id = ANY(%(ids)s);
 
 -- name: start_run
 INSERT INTO backup_runs (host, remote) VALUES (%(host)s, %(remote)s) RETURNING id;
@@ -56,10 +24,11 @@ UPDATE backup_dumps SET expired_at = now() WHERE name = %(name)s;
 -- name: last_dump_at
 SELECT max(created_at) AS at FROM backup_dumps WHERE remote = %(remote)s AND expired_at IS NULL;
 
+-- name: live_dump_names
+SELECT name FROM backup_dumps WHERE remote = %(remote)s AND expired_at IS NULL;
+
 -- name: backup_status
 SELECT (SELECT max(finished_at) FROM backup_runs WHERE result = 'ok') AS last_success_at,
-       (SELECT count(*) FROM media_assets WHERE NOT is_backed_up AND NOT backup_failed) AS pending,
-       (SELECT count(*) FROM media_assets WHERE backup_failed) AS failed,
        (SELECT count(*) FROM media_assets WHERE is_backed_up) AS backed_up;
 
 -- name: count_assets

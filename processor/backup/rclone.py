@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 #: rclone exit codes worth naming (see ``rclone help flags`` / docs "Exit Code").
 _EXIT_REASONS = {
-    1: "rclone_usage",
+    1: "rclone_failed",
     2: "rclone_error",
     3: "remote_dir_not_found",
     4: "remote_file_not_found",
@@ -31,6 +32,8 @@ _EXIT_REASONS = {
     7: "remote_fatal_error",
     8: "remote_transfer_limit",
 }
+
+_STAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
 
 
 class RcloneError(Exception):
@@ -194,8 +197,13 @@ def obscure(binary: str, password: str) -> str:
     return proc.stdout.strip()
 
 
-def _tail(stderr: str, lines: int = 6) -> str:
-    kept = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+def _tail(stderr: str, lines: int = 3) -> str:
+    """The last distinct lines of rclone's stderr, without its timestamps."""
+    kept: list[str] = []
+    for ln in stderr.strip().splitlines():
+        ln = _STAMP.sub("", ln).strip()
+        if ln and ln not in kept:
+            kept.append(ln)
     return "\n".join(kept[-lines:]) or "(no message)"
 
 

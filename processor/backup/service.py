@@ -1,17 +1,21 @@
-"""``photo-factory backup``: incremental, verified, encrypted-if-you-say-so copies of the originals.
+"""``photo-factory backup``: incremental, verified (and, with a crypt remote, encrypted) copies.
 
-Each round claims a batch of originals with ``is_backed_up = FALSE`` (``FOR UPDATE SKIP LOCKED``
-with a lease, so replicas share the queue and a dead worker's rows come back), uploads them with
-one rclone call, verifies them, and sets the flag only for verified files. Failures keep the flag
-false with a reason and back off. When the queue drains after a run that backed something up (or
-when the dump interval has passed) the database is dumped, uploaded, verified, and old dumps are
-expired by retention — the only thing this service ever deletes on the remote.
+Built on the stage engine (:mod:`photo_factory.worker`): the ``backup`` stage claims originals with
+``is_backed_up = FALSE`` in batches (``FOR UPDATE SKIP LOCKED``, replicas share the queue, dead
+workers' claims come back), :func:`upload_batch` uploads each batch with one rclone call and
+verifies every file; only verified files get the flag. Failures are typed :class:`ItemError`
+reasons that back off and end in the engine's visible ``failed`` state. While the remote itself
+is unreachable the worker stops claiming (so an outage does not use up attempts) and probes it
+with backoff. When the queue drains after a run that backed something up (or when the dump
+interval has passed) the database is dumped, uploaded, verified, and old dumps are expired by
+retention — the only thing this service ever deletes on the remote.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +26,26 @@ from photo_factory import db, loop
 from photo_factory.commands import core_settings, load_settings, run_service
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings
+from photo_factory.worker import ItemError, Stage, StageWorker
 from processor.backup import batch, dumps, rclone
 from processor.backup.settings import BackupSettings
-from processor.backup.store import Backoff, BackupStore
+from processor.backup.store import Asset, BackupStore
 
 log = logging.getLogger(__name__)
+
+
+def stage(cfg: BackupSettings) -> Stage:
+    """The engine's definition of the backup stage (also what the dashboard's Retry resets)."""
+    return Stage(
+        name="backup",
+        flag="is_backed_up",
+        batch_size=cfg.backup_batch_size,
+        max_attempts=cfg.backup_max_attempts,
+        backoff_base_s=cfg.backup_retry_base_seconds,
+        backoff_max_s=cfg.backup_retry_max_seconds,
+        claim_timeout_s=cfg.backup_lease_seconds,
+        poll_s=cfg.backup_idle_seconds,
+    )
 
 
 @dataclass
@@ -38,51 +57,36 @@ class Run:
     reasons: dict[str, str] = field(default_factory=dict)
 
 
-class BackupWorker:
-    """The loop body: ``work_once() -> bool`` ("did work, call me again now")."""
+class Backup:
+    """The domain side of the worker: batches, runs, dumps and the remote's health."""
 
-    def __init__(self, core: CoreSettings, cfg: BackupSettings, heartbeat: HeartbeatService | None = None):
-        self.core, self.cfg, self.heartbeat = core, cfg, heartbeat
+    def __init__(self, core: CoreSettings, cfg: BackupSettings):
+        self.core, self.cfg = core, cfg
         self.store = BackupStore(core.database_url)
         self.tool = rclone.Rclone(cfg.backup_rclone_binary, cfg.rclone_flags)
-        self.backoff = Backoff(
-            cfg.backup_retry_base_seconds, cfg.backup_retry_max_seconds, cfg.backup_max_attempts
-        )
         self.run: Run | None = None
         self.last_result: str | None = None
+        self.remote_error: str | None = None
+        self._probe_at = 0.0
+        self._probe_delay = cfg.backup_retry_base_seconds
 
-    def work_once(self) -> bool:
-        if not self.cfg.backup_remote:
-            self._beat("degraded", "no remote configured (set PF_BACKUP_REMOTE)")
-            return False
-        assets = self.store.claim_batch(self.cfg.backup_batch_size, self.cfg.backup_lease_seconds)
-        if assets:
-            self._do_batch(assets)
-            return True
-        if self.run is not None:
-            self._finish_run(dump=self.run.files > 0 and self.cfg.backup_dumps)
-        elif self.cfg.backup_dumps and self._dump_due():
-            self.run = Run(self.store.start_run(self.cfg.backup_remote))
-            self._finish_run(dump=True)
-        self._beat_status()
-        return False
-
-    def close(self) -> None:
-        if self.run is not None:
-            self._finish_run(dump=False)
-        self.store.close()
-
-    # -- batches ---------------------------------------------------------------
-    def _do_batch(self, assets: list[batch.Asset]) -> None:
+    # -- one batch (the engine's process_batch) -------------------------------
+    def upload_batch(self, rows: list[dict]) -> dict[int, ItemError | None]:
+        """Upload and verify claimed rows; ``None`` = verified on the remote, else a typed error."""
         if self.run is None:
             self.run = Run(self.store.start_run(self.cfg.backup_remote))
+        assets = [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"]) for r in rows]
         res = batch.back_up(
             self.tool, self.core.storage_dir, self.cfg.backup_remote, assets, self.cfg.backup_verify
         )
-        self.store.mark_backed_up([a.id for a in res.done])
+        outcomes: dict[int, ItemError | None] = {a.id: None for a in res.done}
         for reason, (failed, detail, counts) in res.failed.items():
-            self.store.mark_retry([a.id for a in failed], reason, detail, self.backoff, counts=counts)
+            err = ItemError(reason, detail, retryable=reason != "unlistable_name")
+            outcomes.update({a.id: err for a in failed})
             self.run.reasons[reason] = detail
+            if not counts:
+                self._remote_failed(f"{reason}: {detail}")
+        self.store.mark_backed_up_at([a.id for a in res.done])
         self.run.files += len(res.done)
         self.run.bytes += sum(a.size_bytes for a in res.done)
         self.run.failed_files += res.failed_count
@@ -94,6 +98,7 @@ class BackupWorker:
         )
         if self.cfg.backup_derivatives and res.done:
             self._mirror_derivatives()
+        return outcomes
 
     def _mirror_derivatives(self) -> None:
         src = self.core.derivatives_dir
@@ -106,9 +111,47 @@ class BackupWorker:
                 assert self.run is not None
                 self.run.reasons["derivatives_" + exc.reason] = exc.detail
 
-    def _finish_run(self, *, dump: bool) -> None:
+    # -- the remote's health -----------------------------------------------------
+    def _remote_failed(self, error: str) -> None:
+        if self.remote_error is None:
+            self._probe_delay = self.cfg.backup_retry_base_seconds
+        else:
+            self._probe_delay = min(self._probe_delay * 2, self.cfg.backup_retry_max_seconds)
+        self.remote_error = error
+        self._probe_at = time.monotonic() + self._probe_delay
+        log.warning(
+            "remote %s unusable (%s); not claiming until it answers again", self.cfg.backup_remote, error
+        )
+
+    def remote_usable(self) -> bool:
+        """False while a known outage lasts (probing the remote with backoff); True otherwise."""
+        if self.remote_error is None:
+            return True
+        if time.monotonic() < self._probe_at:
+            return False
+        try:
+            self.tool.run("mkdir", self.cfg.backup_remote)
+            self.tool.list_files(self.cfg.backup_remote, recursive=False)
+        except rclone.RcloneError as exc:
+            self._remote_failed(f"{exc.reason}: {exc.detail}")
+            return False
+        log.info("remote %s answers again", self.cfg.backup_remote)
+        self.remote_error = None
+        return True
+
+    # -- runs and dumps ----------------------------------------------------------
+    def on_idle(self) -> None:
+        """The queue has nothing due: close the current run (dumping if it changed anything)."""
+        if self.run is not None:
+            self.finish_run(dump=self.run.files > 0 and self.cfg.backup_dumps)
+        elif self.cfg.backup_dumps and self.remote_error is None and self._dump_due():
+            self.run = Run(self.store.start_run(self.cfg.backup_remote))
+            self.finish_run(dump=True)
+
+    def finish_run(self, *, dump: bool) -> None:
         run, self.run = self.run, None
-        assert run is not None
+        if run is None:
+            return
         dump_name = None
         if dump:
             try:
@@ -117,7 +160,6 @@ class BackupWorker:
                 log.error("database dump failed: %s", exc)
                 run.reasons[exc.reason] = exc.detail
         result = "ok" if not run.reasons else "partial" if run.files or dump_name else "failed"
-        reason = ",".join(sorted(run.reasons)) or None
         error = "\n".join(f"{k}: {v}" for k, v in sorted(run.reasons.items())) or None
         self.store.finish_run(
             run.id,
@@ -125,7 +167,7 @@ class BackupWorker:
             bytes_=run.bytes,
             failed_files=run.failed_files,
             result=result,
-            reason=reason,
+            reason=",".join(sorted(run.reasons)) or None,
             error=error,
             dump_name=dump_name,
         )
@@ -140,12 +182,10 @@ class BackupWorker:
             f", dump {dump_name}" if dump_name else "",
         )
 
-    # -- database dumps ----------------------------------------------------------
     def _dump_due(self) -> bool:
         last = self.store.last_dump_at(self.cfg.backup_remote)
-        return last is None or datetime.now(UTC) - last >= timedelta(
-            hours=self.cfg.backup_dump_interval_hours
-        )
+        interval = timedelta(hours=self.cfg.backup_dump_interval_hours)
+        return last is None or datetime.now(UTC) - last >= interval
 
     def dump_database(self, run_id: int | None) -> str:
         """pg_dump, upload to ``<remote>/db/``, verify by SHA-256, apply retention; return the name."""
@@ -166,37 +206,65 @@ class BackupWorker:
 
     def _expire_dumps(self, remote_dir: str) -> None:
         policy = dumps.Retention(self.cfg.backup_keep_daily, self.cfg.backup_keep_weekly)
+        ours = self.store.live_dump_names(self.cfg.backup_remote)
         for name in dumps.expired(self.tool.list_files(remote_dir, recursive=False), policy):
+            if name not in ours:  # never delete what we did not upload (and record) ourselves
+                continue
             self.tool.deletefile(rclone.join(remote_dir, name))
             self.store.mark_dump_expired(name)
             log.info(
                 "expired database dump %s (retention %d daily, %d weekly)", name, policy.daily, policy.weekly
             )
 
-    # -- heartbeat ---------------------------------------------------------------
-    def _beat_status(self) -> None:
+    def details(self) -> dict:
+        """Heartbeat details: the age of the last successful backup and the remote's state."""
         st = self.store.status()
         last = st.get("last_success_at")
         age = (datetime.now(UTC) - last).total_seconds() if last else None
-        status = "ok" if self.last_result in (None, "ok") and not st.get("failed") else "degraded"
-        msg = (
-            f"last successful backup {_ago(age)}; {st.get('pending', 0)} pending, "
-            f"{st.get('failed', 0)} failed, {st.get('backed_up', 0)} backed up"
-        )
-        self._beat(
-            status,
-            msg,
-            last_success_at=last.isoformat() if last else None,
-            last_success_age_s=age,
-            pending=st.get("pending"),
-            failed=st.get("failed"),
-            backed_up=st.get("backed_up"),
-            remote=self.cfg.backup_remote,
-        )
+        return {
+            "last_success_at": last.isoformat() if last else None,
+            "last_success_age_s": age,
+            "last_backup": _ago(age),
+            "last_run_result": self.last_result,
+            "backed_up": st.get("backed_up"),
+            "remote": self.cfg.backup_remote,
+            "remote_error": self.remote_error,
+        }
 
-    def _beat(self, status: str, message: str, **details: object) -> None:
-        if self.heartbeat is not None:
-            self.heartbeat.set(status, message, **details)
+    def close(self) -> None:
+        if self.run is not None:
+            self.finish_run(dump=False)
+        self.store.close()
+
+
+class BackupWorker(StageWorker):
+    """The engine's worker plus the backup's idle work (run bookkeeping, dumps) and remote probe."""
+
+    def __init__(self, core: CoreSettings, cfg: BackupSettings, **kwargs: object):
+        self.backup = Backup(core, cfg)
+        super().__init__(stage(cfg), core.database_url, process_batch=self.backup.upload_batch, **kwargs)
+
+    def work_once(self) -> bool:
+        if not self.backup.remote_usable():
+            self.backup.on_idle()
+            return False
+        did = super().work_once()
+        if not did:
+            self.backup.on_idle()
+        return did
+
+    def beat_details(self) -> dict:
+        return {**super().beat_details(), **self.backup.details()}
+
+    def drain(self) -> None:
+        """Process everything due now, then close (tests and benchmarks; no heartbeat)."""
+        while self.work_once():
+            pass
+        self.close()
+
+    def close(self) -> None:
+        self.backup.close()
+        self._shutdown(None)  # the engine's: give back held claims, unregister, close
 
 
 def _ago(seconds: float | None) -> str:
@@ -209,6 +277,19 @@ def _ago(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h ago"
 
 
+def idle_without_remote(core: CoreSettings, once: bool) -> None:
+    """No PF_BACKUP_REMOTE: beat ``degraded`` and idle (``make run`` works without a remote)."""
+    beat = HeartbeatService(core.database_url, "backup", core.heartbeat_seconds)
+    beat.set("degraded", "no remote configured (set PF_BACKUP_REMOTE): nothing is backed up")
+    beat.start()
+    log.warning("backup: PF_BACKUP_REMOTE is not set; nothing is backed up")
+    stopper = loop.Stopper()
+    if not once:
+        stopper.install_signal_handlers()
+        stopper.stop.wait()
+    beat.stop("no remote configured")
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Back up everything pending (and dump the database), then exit.")
 def command(once: bool) -> None:
@@ -218,22 +299,19 @@ def command(once: bool) -> None:
 
     def body() -> None:
         db.wait_for(core.database_url, "backup", core.db_wait_seconds).close()
-        heartbeat = HeartbeatService(core.database_url, "backup", core.heartbeat_seconds).start()
-        stopper = loop.Stopper()
-        stopper.install_signal_handlers()
-        worker = BackupWorker(core, cfg, heartbeat)
+        if not cfg.backup_remote:
+            idle_without_remote(core, once)
+            return
+        worker = BackupWorker(core, cfg)
+        worker.stopper.install_signal_handlers()
         try:
-            loop.run(
-                worker.work_once,
-                stopper=stopper,
-                heartbeat=heartbeat,
-                idle_seconds=cfg.backup_idle_seconds,
-                once=once,
-                db_wait_seconds=core.db_wait_seconds,
+            worker.run(
+                once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds
             )
         finally:
-            worker.close()
-            heartbeat.beat()
-            heartbeat.stop("stopped" if not once else "finished --once run")
+            worker.backup.close()
 
     run_service("backup", body)
+
+
+__all__ = ["Backup", "BackupWorker", "command", "stage"]

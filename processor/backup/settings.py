@@ -21,12 +21,12 @@ class BackupSettings(PFSettings):
     #: using the remote's own hashes (no download).
     backup_verify: Literal["sha256", "check"] = "sha256"
     backup_idle_seconds: float = 60.0
-    #: Claimed rows are hidden from other workers this long (a worker that dies releases them then).
+    #: A claim older than this goes back to pending (longer than the slowest batch upload).
     backup_lease_seconds: float = 3600.0
     backup_retry_base_seconds: float = 30.0
     backup_retry_max_seconds: float = 3600.0
-    #: Per-file failures (original missing, hash mismatch) give up after this many attempts;
-    #: remote outages never do, they just back off.
+    #: Attempts per file before the engine's visible ``failed`` state. A remote outage costs the
+    #: batch in flight one attempt; then the worker stops claiming and probes the remote.
     backup_max_attempts: int = 8
     #: Database dumps: after every run that backed something up, and at least this often.
     backup_dumps: bool = True

@@ -22,15 +22,6 @@ class Asset:
     attempts: int = 0
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Retry policy: ``base * 2**attempts`` capped at ``max``; give up after ``max_attempts``."""
-
-    base_s: float = 30.0
-    max_s: float = 3600.0
-    max_attempts: int = 8
-
-
 class BackupStore:
     def __init__(self, database_url: str, application_name: str = "backup"):
         self.db = db.Database(database_url, application_name, QUERIES)
@@ -38,38 +29,9 @@ class BackupStore:
     def close(self) -> None:
         self.db.close()
 
-    # -- the queue -------------------------------------------------------------
-    def claim_batch(self, limit: int, lease_s: float) -> list[Asset]:
-        """Lease up to ``limit`` pending originals (``FOR UPDATE SKIP LOCKED``)."""
-        rows = self.db.fetchall("claim_batch", {"limit": limit, "lease_s": lease_s})
-        return [
-            Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"], r["backup_attempts"])
-            for r in sorted(rows, key=lambda r: r["id"])
-        ]
-
-    def mark_backed_up(self, ids: list[int]) -> None:
+    def mark_backed_up_at(self, ids: list[int]) -> None:
         if ids:
-            self.db.execute("mark_backed_up", {"ids": ids})
-
-    def mark_retry(self, ids: list[int], reason: str, error: str, backoff: Backoff, *, counts: bool) -> None:
-        """Record a failure for ``ids``; ``counts`` False (remote down) never exhausts attempts."""
-        if ids:
-            self.db.execute(
-                "mark_retry",
-                {
-                    "ids": ids,
-                    "reason": reason,
-                    "error": error[-2000:],
-                    "counts": counts,
-                    "max_attempts": backoff.max_attempts,
-                    "base_backoff_s": backoff.base_s,
-                    "max_backoff_s": backoff.max_s,
-                },
-            )
-
-    def release_claims(self, ids: list[int]) -> None:
-        if ids:
-            self.db.execute("release_claims", {"ids": ids})
+            self.db.execute("mark_backed_up_at", {"ids": ids})
 
     # -- runs and dumps --------------------------------------------------------
     def start_run(self, remote: str) -> int:
@@ -120,6 +82,9 @@ class BackupStore:
 
     def mark_dump_expired(self, name: str) -> None:
         self.db.execute("mark_dump_expired", {"name": name})
+
+    def live_dump_names(self, remote: str) -> set[str]:
+        return {r["name"] for r in self.db.fetchall("live_dump_names", {"remote": remote})}
 
     def last_dump_at(self, remote: str) -> datetime | None:
         row = self.db.fetchone("last_dump_at", {"remote": remote})

@@ -23,21 +23,26 @@ def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bs.Remote:
 
 def worker(database_url: str, storage: Path, remote: str, **cfg: object) -> BackupWorker:
     core = CoreSettings(database_url=database_url, storage_dir=storage)
-    settings = BackupSettings(backup_remote=remote, backup_retry_base_seconds=60, **cfg)
+    settings = BackupSettings(backup_remote=remote, **{"backup_retry_base_seconds": 60, **cfg})
     return BackupWorker(core, settings)
 
 
 def drain(w: BackupWorker) -> None:
-    while w.work_once():
-        pass
-    w.close()
+    w.drain()
+
+
+def job(database_url: str) -> list[tuple]:
+    return bs.query(
+        database_url,
+        "SELECT state, reason_code, attempts, not_before > now() FROM stage_jobs WHERE stage = 'backup'",
+    )
 
 
 def test_it_backs_up_every_pending_original_encrypted_and_verified(database_url, storage, remote):
     assets = [bs.add_asset(database_url, storage["storage"], n) for n in range(5)]
     drain(worker(database_url, storage["storage"], remote.name, backup_batch_size=2))
-    rows = bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets")
-    assert rows == [(True, None)] * 5
+    rows = bs.query(database_url, "SELECT is_backed_up, backed_up_at IS NOT NULL FROM media_assets")
+    assert rows == [(True, True)] * 5 and job(database_url) == []
     stored = bs.remote_bytes(remote.folder)
     assert len(stored) == 5 + 1  # five originals and one database dump
     for rel, content in stored:
@@ -59,13 +64,10 @@ def test_an_unreachable_remote_leaves_the_flag_false_with_a_reason_and_a_backoff
     monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
     bs.add_asset(database_url, storage["storage"], 1)
     drain(worker(database_url, storage["storage"], r.name))
-    [(flag, reason, attempts, failed, later)] = bs.query(
-        database_url,
-        "SELECT is_backed_up, backup_reason, backup_attempts, backup_failed,"
-        " backup_not_before > now() FROM media_assets",
-    )
-    assert (flag, attempts, failed, later) == (False, 1, False, True)
-    assert reason.startswith("remote_") or reason.startswith("rclone_")
+    assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(False,)]
+    [(state, reason, attempts, later)] = job(database_url)
+    assert (state, attempts, later) == ("pending", 1, True)
+    assert reason == "rclone_failed"
     [(result, run_reason)] = bs.query(database_url, "SELECT result, reason FROM backup_runs")
     assert result == "failed" and run_reason == reason
 
@@ -74,18 +76,37 @@ def test_a_missing_original_is_never_marked_backed_up(database_url, storage, rem
     a = bs.add_asset(database_url, storage["storage"], 1)
     a["path"].unlink()
     drain(worker(database_url, storage["storage"], remote.name))
-    assert bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets") == [
-        (False, "original_missing")
-    ]
+    assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(False,)]
+    assert job(database_url)[0][:2] == ("pending", "original_missing")
 
 
 def test_a_changed_original_is_caught_by_the_hash_check(database_url, storage, remote):
     a = bs.add_asset(database_url, storage["storage"], 1)
     a["path"].write_bytes(b"bit rot" + a["data"][7:])
     drain(worker(database_url, storage["storage"], remote.name))
-    assert bs.query(database_url, "SELECT is_backed_up, backup_reason FROM media_assets") == [
-        (False, "hash_mismatch")
-    ]
+    assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(False,)]
+    assert job(database_url)[0][:2] == ("pending", "hash_mismatch")
+
+
+def test_once_the_remote_answers_again_the_backup_is_retried_and_verified(
+    database_url, storage, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the remote's folder should be")
+    r = bs.make_crypt_remote(tmp_path, folder=tmp_path / "ok")
+    good = r.config.read_text()
+    r.config.write_text(good.replace(str(tmp_path / "ok"), str(blocker / "sub")))
+    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
+    bs.add_asset(database_url, storage["storage"], 1)
+    w = worker(database_url, storage["storage"], r.name, backup_retry_base_seconds=0.01)
+    assert w.work_once() is True  # the batch fails: one attempt, back off
+    assert w.backup.remote_error is not None
+    r.config.write_text(good)  # the remote is back
+    while w.work_once() or bs.query(database_url, "SELECT NOT is_backed_up FROM media_assets")[0][0]:
+        pass
+    w.close()
+    assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(True,)]
+    assert w.backup.remote_error is None and job(database_url) == []
 
 
 def test_check_mode_verifies_with_cryptcheck(database_url, storage, remote):

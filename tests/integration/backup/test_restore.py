@@ -37,11 +37,10 @@ def empty_db(pg_server_url: str):
 
 
 def back_up(database_url: str, storage: Path, remote: bs.Remote) -> None:
-    w = BackupWorker(CoreSettings(database_url=database_url, storage_dir=storage),
-                     BackupSettings(backup_remote=remote.name))
-    while w.work_once():
-        pass
-    w.close()
+    BackupWorker(
+        CoreSettings(database_url=database_url, storage_dir=storage),
+        BackupSettings(backup_remote=remote.name),
+    ).drain()
 
 
 def test_a_lost_library_comes_back_byte_for_byte(database_url, storage, remote, empty_db, tmp_path):
@@ -58,20 +57,23 @@ def test_a_lost_library_comes_back_byte_for_byte(database_url, storage, remote, 
     assert bs.query(empty_db, sql) == bs.query(database_url, sql)
 
 
-def test_originals_backed_up_after_the_dump_are_registered_again(database_url, storage, remote,
-                                                                  empty_db, tmp_path):
+def test_originals_backed_up_after_the_dump_are_registered_again(
+    database_url, storage, remote, empty_db, tmp_path
+):
     bs.add_asset(database_url, storage["storage"], 1)
     back_up(database_url, storage["storage"], remote)
     late = bs.add_asset(database_url, storage["storage"], 2, day=date(2024, 2, 2), name="LATE.MP4")
-    w = BackupWorker(CoreSettings(database_url=database_url, storage_dir=storage["storage"]),
-                     BackupSettings(backup_remote=remote.name, backup_dumps=False))
-    while w.work_once():
-        pass
-    w.close()
+    BackupWorker(
+        CoreSettings(database_url=database_url, storage_dir=storage["storage"]),
+        BackupSettings(backup_remote=remote.name, backup_dumps=False),
+    ).drain()
     summary = restore(rclone.Rclone(), remote.name, Target(tmp_path / "fresh", empty_db), Selection())
     assert summary.ok and summary.registered == [late["library_path"]] and summary.verified == 2
-    rows = bs.query(empty_db, "SELECT sha256, media_type, capture_date, is_backed_up FROM media_assets"
-                              " WHERE library_path = %s", (late["library_path"],))
+    rows = bs.query(
+        empty_db,
+        "SELECT sha256, media_type, capture_date, is_backed_up FROM media_assets WHERE library_path = %s",
+        (late["library_path"],),
+    )
     assert rows == [(late["sha256"], "video", date(2024, 2, 2), True)]
 
 
@@ -89,14 +91,16 @@ def test_one_lost_day_is_restored_into_the_live_library(database_url, storage, r
     a["path"].unlink()
     b["path"].unlink()
     target = Target(storage["storage"], database_url, restore_database=False)
-    summary = restore(rclone.Rclone(), remote.name, target, Selection(since=date(2024, 5, 1),
-                                                                        until=date(2024, 5, 1)))
+    summary = restore(
+        rclone.Rclone(), remote.name, target, Selection(since=date(2024, 5, 1), until=date(2024, 5, 1))
+    )
     assert summary.ok and summary.verified == 1
     assert a["path"].read_bytes() == a["data"] and not b["path"].exists()
 
 
-def test_a_corrupted_copy_on_the_remote_fails_the_verification(database_url, storage, remote,
-                                                               empty_db, tmp_path):
+def test_a_corrupted_copy_on_the_remote_fails_the_verification(
+    database_url, storage, remote, empty_db, tmp_path
+):
     a = bs.add_asset(database_url, storage["storage"], 1)
     back_up(database_url, storage["storage"], remote)
     [enc] = [p for p in remote.folder.rglob("*") if len(p.relative_to(remote.folder).parts) == 4]
@@ -114,6 +118,7 @@ def test_the_drill_passes_and_is_recorded(database_url, storage, remote):
     back_up(database_url, storage["storage"], remote)
     lines: list[str] = []
     assert run_drill(rclone.Rclone(), remote.name, database_url, Selection(), None, lines.append) == 0
-    assert bs.query(database_url, "SELECT result, files_checked, mismatches, missing FROM restore_drills") == [
-        ("passed", 3, 0, 0)]
+    assert bs.query(
+        database_url, "SELECT result, files_checked, mismatches, missing FROM restore_drills"
+    ) == [("passed", 3, 0, 0)]
     assert any("PASSED" in line for line in lines)
