@@ -17,6 +17,8 @@ from photo_factory import __version__
 #: name -> "module:click_command". Each service adds its own line.
 COMMANDS: dict[str, str] = {
     "migrate": "photo_factory.commands:migrate",
+    "backup": "processor.backup.service:command",
+    "restore": "processor.backup.restore:restore_command",
     "healthcheck": "photo_factory.health:command",
     "librarian": "librarian.service:command",
     "monitor": "service_monitor.service:command",

@@ -20,6 +20,7 @@ from photo_factory import localpg
 #: (name, argv after ``photo-factory``). Each service adds its line when it is built.
 SERVICES: list[tuple[str, list[str]]] = [
     ("librarian", ["librarian"]),
+    ("backup", ["backup"]),
     ("service-monitor", ["monitor"]),
     ("dashboard", ["dashboard", "--port", "8501"]),
     ("stitch", ["stitch"]),
