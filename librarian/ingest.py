@@ -213,7 +213,7 @@ class Ingestor:
         organize.make_dirs(dest.parent)
         same = organize.same_device(src, dest.parent)
         temp = None if same else organize.temp_name(dest)
-        jid = self.store.journal_add(action, os.fsdecode(src), dest_rel, sha256=sha, payload=payload,
+        jid = self.store.journal_add(action, organize.path_to_db(src), dest_rel, sha256=sha, payload=payload,
                                      temp_rel=str(temp.relative_to(self.storage)) if temp else None)
         if same:
             if not os.path.islink(src):
@@ -273,7 +273,7 @@ class Ingestor:
         rel = self._quarantine_rel("library_mismatch", lib.name)
         dest = self.abs_storage(rel)
         organize.make_dirs(dest.parent)
-        jid = self.store.journal_add("quarantine", os.fsdecode(lib), rel,
+        jid = self.store.journal_add("quarantine", organize.path_to_db(lib), rel,
                                      payload={"reason": "library_mismatch"})
         organize.place(lib, dest)
         self.store.record_quarantine({
@@ -308,7 +308,7 @@ class Ingestor:
         else:  # a link (moved as a link, never followed) or a special file: rename only
             dest = self.abs_storage(rel)
             organize.make_dirs(dest.parent)
-            jid = self.store.journal_add("quarantine", os.fsdecode(path), rel, payload={"q": q})
+            jid = self.store.journal_add("quarantine", organize.path_to_db(path), rel, payload={"q": q})
             try:
                 _rename_no_clobber(path, dest)
             except OSError:
@@ -320,9 +320,10 @@ class Ingestor:
         log.warning("quarantined %s as %s: %s", src_rel, reason, detail)
         return f"quarantined:{reason}"
 
-    def release_retries(self) -> int:
-        """Move quarantined files whose retry was requested (dashboard) back into the inbox."""
-        done = 0
+    def release_retries(self) -> list[Path]:
+        """Move quarantined files whose retry was requested (dashboard) back into the inbox,
+        where they are ingested again like new files. Returns their new inbox paths."""
+        back: list[Path] = []
         for q in self.store.retry_requested():
             src = self.abs_storage(q["quarantine_path"])
             target = self.inbox / q["source_path"]
@@ -331,12 +332,12 @@ class Ingestor:
                 for cand in organize.candidate_names(target.name):
                     t = target.with_name(cand)
                     if not os.path.lexists(t):
-                        os.rename(src, t)
-                        organize.fsync_dir(t.parent)
+                        _rename_no_clobber(src, t)
+                        back.append(t)
                         break
             self.store.release_quarantine(q["id"])
-            done += 1
-        return done
+            log.info("quarantine %s: retry requested, moved back to the inbox", q["id"])
+        return back
 
     # -- crash recovery ------------------------------------------------------------------
     def reconcile(self) -> int:
@@ -347,7 +348,7 @@ class Ingestor:
         return len(entries)
 
     def _reconcile_entry(self, j: dict) -> None:
-        src = Path(j["source_abs"])
+        src = organize.path_from_db(j["source_abs"])
         dest = self.abs_storage(j["dest_rel"])
         if j["temp_rel"]:
             self.abs_storage(j["temp_rel"]).unlink(missing_ok=True)

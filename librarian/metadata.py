@@ -42,7 +42,7 @@ class MetadataReader:
         import exiftool  # PyExifTool
 
         et = exiftool.ExifTool(executable=self.executable,
-                               common_args=["-G", "-n", "-j", "-fast", "-charset", "filename=utf8"])
+                               common_args=["-G", "-n", "-j", "-fast"])
         et.run()
         return et
 
@@ -75,12 +75,13 @@ class MetadataReader:
     def _read_exiftool(self, paths: Sequence[Path], results: list[dict[str, Any] | None]) -> None:
         if self._et is None:
             self._et = self._start()
-        args = [os.fsdecode(os.fsencode(p)) for p in paths]
-        raw = self._et.execute(*args)
+        # bytes in, bytes out: file names need not be valid UTF-8 (old cameras, SMB shares)
+        args = [os.fsencode(p) for p in paths]
+        raw = self._et.execute(*args, raw_bytes=True).decode("utf-8", errors="surrogateescape")
         data = json.loads(raw) if raw and raw.strip() else []
         by_name = {os.path.normpath(d.get("SourceFile", "")): d for d in data}
         for i, arg in enumerate(args):
-            d = by_name.get(os.path.normpath(arg))
+            d = by_name.get(os.path.normpath(os.fsdecode(arg)))
             if d is None and len(data) == len(args):
                 d = data[i]  # names ExifTool could not echo back exactly: same order
             if d is not None:

@@ -9,6 +9,7 @@ folder; the caller deletes the source only after the database recorded the new f
 
 from __future__ import annotations
 
+import base64
 import errno
 import hashlib
 import logging
@@ -159,6 +160,22 @@ def copy_verified(src: Path, temp: Path, expected_sha: str, expected_size: int) 
     if (digest, size) != (expected_sha, expected_size):
         temp.unlink(missing_ok=True)
         raise VerifyError(f"copy of {src} does not read back identical")
+
+
+def path_to_db(path: Path | str) -> str:
+    """A file system path as database text, reversibly (names need not be valid UTF-8)."""
+    raw = os.fsencode(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "b64:" + base64.b64encode(raw).decode()
+    return "b64:" + base64.b64encode(raw).decode() if text.startswith("b64:") or "\x00" in text else text
+
+
+def path_from_db(text: str) -> Path:
+    if text.startswith("b64:"):
+        return Path(os.fsdecode(base64.b64decode(text[4:])))
+    return Path(text)
 
 
 def temp_name(dest: Path) -> Path:

@@ -89,8 +89,10 @@ class Librarian:
         if not self._prepare():
             return False
         released = self.ingestor.release_retries()
-        if released:
-            self.scan()
+        for path in released:
+            if self._initial is not None:
+                self._initial.add(path)
+            self.candidates.note(path)
         if not self.once and time.monotonic() - self._last_scan >= self.settings.rescan_seconds:
             self.scan()
         ready = self.candidates.ready(self.settings.exiftool_batch)
@@ -99,7 +101,7 @@ class Librarian:
             if self.once and len(self.candidates):
                 time.sleep(min(0.2, max(self.settings.stability_seconds / 4, 0.01)))
                 return not self.stopper.stop.is_set()  # still settling: call again
-            return released > 0
+            return bool(released)
         ready = [p for p in ready if not self.stopper.stop.is_set()]
         try:
             outcomes = self.ingestor.ingest_batch(ready)
