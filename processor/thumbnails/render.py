@@ -12,7 +12,6 @@ import logging
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
@@ -80,6 +79,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
     """Flatten any mode (16-bit, palette, alpha, CMYK, …) to 8-bit RGB in sRGB."""
     icc = img.info.get("icc_profile")
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        import numpy as np  # only here: keeps a worker's resident memory small
+
         arr = np.asarray(img, dtype=np.float64)
         peak = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
         img = Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8))

@@ -25,7 +25,8 @@ EXE = str(Path(sys.executable).with_name("photo-factory"))
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     proc = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, f"photo-factory {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, (f"photo-factory {' '.join(args)} exited {proc.returncode}:\n"
+                                  f"{proc.stdout}\n{proc.stderr}")
     return proc
 
 
