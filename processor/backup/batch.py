@@ -34,9 +34,7 @@ class BatchResult:
         return sum(len(a) for a, _, _ in self.failed.values())
 
 
-def back_up(
-    tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[Asset], verify: str
-) -> BatchResult:
+def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[Asset], verify: str) -> BatchResult:
     """Upload ``assets`` (paths relative to ``storage_dir``) to ``remote`` and verify them."""
     result = BatchResult()
     ready: list[Asset] = []
@@ -66,9 +64,7 @@ def back_up(
     return result
 
 
-def _verify(
-    tool: rclone.Rclone, src: str, remote: str, ready: list[Asset], verify: str, result: BatchResult
-) -> None:
+def _verify(tool: rclone.Rclone, src: str, remote: str, ready: list[Asset], verify: str, result: BatchResult) -> None:
     paths = [a.library_path for a in ready]
     if verify == "sha256":
         sums = tool.sha256sums(remote, paths)

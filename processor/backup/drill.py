@@ -81,8 +81,7 @@ def compare(live: RestoreStore, restored: RestoreStore, summary: Summary, select
     """
     try:
         got = {
-            a.library_path: a.sha256
-            for a in restored.select_assets(selection.path, selection.since, selection.until)
+            a.library_path: a.sha256 for a in restored.select_assets(selection.path, selection.since, selection.until)
         }
     finally:
         restored.close()

@@ -86,15 +86,11 @@ class Rclone:
         cmd = [self.binary, *args, *self.extra_flags]
         log.debug("running %s", " ".join(cmd))
         try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=self.timeout_s, stdin=subprocess.DEVNULL
-            )
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s, stdin=subprocess.DEVNULL)
         except FileNotFoundError as exc:
             raise RcloneError("rclone_missing", f"{self.binary} not found on PATH") from exc
         except subprocess.TimeoutExpired as exc:
-            raise RcloneError(
-                "rclone_timeout", f"rclone {args[0]} took longer than {self.timeout_s}s"
-            ) from exc
+            raise RcloneError("rclone_timeout", f"rclone {args[0]} took longer than {self.timeout_s}s") from exc
         if check and proc.returncode != 0:
             raise RcloneError(_EXIT_REASONS.get(proc.returncode, "rclone_error"), _tail(proc.stderr))
         return proc

@@ -21,7 +21,7 @@ import click
 from photo_factory import migrate
 from photo_factory.commands import core_settings, load_settings
 from processor.backup import dumps, rclone
-from processor.backup.registration import register_original
+from processor.backup.registration import register_originals
 from processor.backup.selection import Selection
 from processor.backup.settings import BackupSettings
 from processor.backup.store import RestoreStore
@@ -64,10 +64,7 @@ class Summary:
         if self.never_backed_up:
             out.append(f"not in the backup:    {len(self.never_backed_up)} (rows never marked backed up)")
             out += [f"  NOT BACKED UP {p}" for p in self.never_backed_up]
-        out.append(
-            "result:               "
-            + ("OK, every restored file matches the database" if self.ok else "FAILED")
-        )
+        out.append("result:               " + ("OK, every restored file matches the database" if self.ok else "FAILED"))
         return out
 
 
@@ -79,9 +76,7 @@ class Target:
     force: bool = False
 
 
-def restore(
-    tool: rclone.Rclone, remote: str, target: Target, selection: Selection, dump: str | None = None
-) -> Summary:
+def restore(tool: rclone.Rclone, remote: str, target: Target, selection: Selection, dump: str | None = None) -> Summary:
     """Restore into ``target``; raise :class:`Refused`, ``RcloneError`` or ``DumpError``."""
     summary = Summary()
     store = RestoreStore(target.database_url)
@@ -100,12 +95,9 @@ def restore(
                 summary.copy_error = f"{exc.reason}: {exc.detail}"
         summary.copied = len(on_remote)
         known = store.library_paths()
-        for rel in on_remote:
-            if (
-                rel not in known
-                and register_original(target.database_url, target.storage_dir, rel) is not None
-            ):
-                summary.registered.append(rel)
+        summary.registered = register_originals(
+            target.database_url, target.storage_dir, [p for p in on_remote if p not in known]
+        )
         verify(store, target.storage_dir, selection, set(on_remote), summary)
     finally:
         store.close()
@@ -144,9 +136,7 @@ def _remote_library(tool: rclone.Rclone, remote: str) -> list[str]:
     return ["Library/" + p for p in tool.list_files(rclone.join(remote, "Library"))]
 
 
-def verify(
-    store: RestoreStore, storage_dir: Path, selection: Selection, restored: set[str], summary: Summary
-) -> None:
+def verify(store: RestoreStore, storage_dir: Path, selection: Selection, restored: set[str], summary: Summary) -> None:
     """Hash every selected file and compare with the database; fill the summary's lists."""
     backed_up = store.backed_up_assets()
     for a in store.select_assets(selection.path, selection.since, selection.until):
@@ -171,9 +161,7 @@ def _echo_summary(summary: Summary) -> None:
 
 
 @click.command()
-@click.option(
-    "--storage-dir", type=click.Path(path_type=Path), help="Folder to restore into (gets Library/)."
-)
+@click.option("--storage-dir", type=click.Path(path_type=Path), help="Folder to restore into (gets Library/).")
 @click.option("--database-url", help="Empty database to restore the dump into (libpq URL).")
 @click.option("--dump", "dump_name", help="Dump to restore (default: the latest). See --list-dumps.")
 @click.option("--file", "one_file", help="Restore one file: its library path, Library/YYYY/YYYY-MM-DD/NAME.")
@@ -225,9 +213,7 @@ def restore_command(
     sys.exit(run_restore(tool, remote, target, sel, dump_name))
 
 
-def run_restore(
-    tool: rclone.Rclone, remote: str, target: Target, sel: Selection, dump_name: str | None
-) -> int:
+def run_restore(tool: rclone.Rclone, remote: str, target: Target, sel: Selection, dump_name: str | None) -> int:
     target.storage_dir.mkdir(parents=True, exist_ok=True)
     click.echo(f"restoring {sel.describe()} from {remote} into {target.storage_dir}")
     try:

@@ -76,9 +76,7 @@ class Backup:
         if self.run is None:
             self.run = Run(self.store.start_run(self.cfg.backup_remote))
         assets = [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"]) for r in rows]
-        res = batch.back_up(
-            self.tool, self.core.storage_dir, self.cfg.backup_remote, assets, self.cfg.backup_verify
-        )
+        res = batch.back_up(self.tool, self.core.storage_dir, self.cfg.backup_remote, assets, self.cfg.backup_verify)
         outcomes: dict[int, ItemError | None] = {a.id: None for a in res.done}
         for reason, (failed, detail, counts) in res.failed.items():
             err = ItemError(reason, detail, retryable=reason != "unlistable_name")
@@ -104,9 +102,7 @@ class Backup:
         src = self.core.derivatives_dir
         if src.is_dir():
             try:  # copy, never sync: nothing on the remote is deleted
-                self.tool.run(
-                    "copy", rclone.local_root(src), rclone.join(self.cfg.backup_remote, "Derivatives")
-                )
+                self.tool.run("copy", rclone.local_root(src), rclone.join(self.cfg.backup_remote, "Derivatives"))
             except rclone.RcloneError as exc:
                 assert self.run is not None
                 self.run.reasons["derivatives_" + exc.reason] = exc.detail
@@ -119,9 +115,7 @@ class Backup:
             self._probe_delay = min(self._probe_delay * 2, self.cfg.backup_retry_max_seconds)
         self.remote_error = error
         self._probe_at = time.monotonic() + self._probe_delay
-        log.warning(
-            "remote %s unusable (%s); not claiming until it answers again", self.cfg.backup_remote, error
-        )
+        log.warning("remote %s unusable (%s); not claiming until it answers again", self.cfg.backup_remote, error)
 
     def remote_usable(self) -> bool:
         """False while a known outage lasts (probing the remote with backoff); True otherwise."""
@@ -212,9 +206,7 @@ class Backup:
                 continue
             self.tool.deletefile(rclone.join(remote_dir, name))
             self.store.mark_dump_expired(name)
-            log.info(
-                "expired database dump %s (retention %d daily, %d weekly)", name, policy.daily, policy.weekly
-            )
+            log.info("expired database dump %s (retention %d daily, %d weekly)", name, policy.daily, policy.weekly)
 
     def details(self) -> dict:
         """Heartbeat details: the age of the last successful backup and the remote's state."""
@@ -305,9 +297,7 @@ def command(once: bool) -> None:
         worker = BackupWorker(core, cfg)
         worker.stopper.install_signal_handlers()
         try:
-            worker.run(
-                once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds
-            )
+            worker.run(once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)
         finally:
             worker.backup.close()
 

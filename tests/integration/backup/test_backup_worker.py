@@ -88,9 +88,7 @@ def test_a_changed_original_is_caught_by_the_hash_check(database_url, storage, r
     assert job(database_url)[0][:2] == ("pending", "hash_mismatch")
 
 
-def test_once_the_remote_answers_again_the_backup_is_retried_and_verified(
-    database_url, storage, tmp_path, monkeypatch
-):
+def test_once_the_remote_answers_again_the_backup_is_retried_and_verified(database_url, storage, tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the remote's folder should be")
     r = bs.make_crypt_remote(tmp_path, folder=tmp_path / "ok")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -57,12 +58,12 @@ def test_a_lost_library_comes_back_byte_for_byte(database_url, storage, remote, 
     assert bs.query(empty_db, sql) == bs.query(database_url, sql)
 
 
-def test_originals_backed_up_after_the_dump_are_registered_again(
-    database_url, storage, remote, empty_db, tmp_path
-):
+def test_originals_backed_up_after_the_dump_are_registered_again(database_url, storage, remote, empty_db, tmp_path):
     bs.add_asset(database_url, storage["storage"], 1)
     back_up(database_url, storage["storage"], remote)
     late = bs.add_asset(database_url, storage["storage"], 2, day=date(2024, 2, 2), name="LATE.MP4")
+    stamp = datetime(2024, 2, 2, 12, 0).timestamp()
+    os.utime(late["path"], (stamp, stamp))  # no metadata inside: the reader falls back to the mtime
     BackupWorker(
         CoreSettings(database_url=database_url, storage_dir=storage["storage"]),
         BackupSettings(backup_remote=remote.name, backup_dumps=False),
@@ -91,16 +92,12 @@ def test_one_lost_day_is_restored_into_the_live_library(database_url, storage, r
     a["path"].unlink()
     b["path"].unlink()
     target = Target(storage["storage"], database_url, restore_database=False)
-    summary = restore(
-        rclone.Rclone(), remote.name, target, Selection(since=date(2024, 5, 1), until=date(2024, 5, 1))
-    )
+    summary = restore(rclone.Rclone(), remote.name, target, Selection(since=date(2024, 5, 1), until=date(2024, 5, 1)))
     assert summary.ok and summary.verified == 1
     assert a["path"].read_bytes() == a["data"] and not b["path"].exists()
 
 
-def test_a_corrupted_copy_on_the_remote_fails_the_verification(
-    database_url, storage, remote, empty_db, tmp_path
-):
+def test_a_corrupted_copy_on_the_remote_fails_the_verification(database_url, storage, remote, empty_db, tmp_path):
     a = bs.add_asset(database_url, storage["storage"], 1)
     back_up(database_url, storage["storage"], remote)
     [enc] = [p for p in remote.folder.rglob("*") if len(p.relative_to(remote.folder).parts) == 4]
@@ -118,7 +115,7 @@ def test_the_drill_passes_and_is_recorded(database_url, storage, remote):
     back_up(database_url, storage["storage"], remote)
     lines: list[str] = []
     assert run_drill(rclone.Rclone(), remote.name, database_url, Selection(), None, lines.append) == 0
-    assert bs.query(
-        database_url, "SELECT result, files_checked, mismatches, missing FROM restore_drills"
-    ) == [("passed", 3, 0, 0)]
+    assert bs.query(database_url, "SELECT result, files_checked, mismatches, missing FROM restore_drills") == [
+        ("passed", 3, 0, 0)
+    ]
     assert any("PASSED" in line for line in lines)

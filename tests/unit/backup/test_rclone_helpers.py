@@ -1,0 +1,34 @@
+"""The rclone wrapper's pure parts: joining remotes, file lists, output parsing."""
+
+from pathlib import Path
+
+from processor.backup import rclone
+
+
+def test_remotes_join_like_rclone_expects():
+    assert rclone.join("secret:", "db", "x.dump") == "secret:db/x.dump"
+    assert rclone.join("b2:bucket/photos", "Library") == "b2:bucket/photos/Library"
+    assert rclone.join("/mnt/backup/", "/db/") == "/mnt/backup/db"
+    assert rclone.join("secret:") == "secret:"
+
+
+def test_file_lists_are_raw_so_names_starting_with_a_hash_are_not_comments():
+    names = ["#1 birthday.jpg", ";semi.jpg", " leading space.jpg"]
+    with rclone.files_list(names) as path:
+        assert Path(path).read_text().split("\n")[:-1] == names
+    assert not Path(path).exists()
+
+
+def test_names_with_line_breaks_cannot_be_listed():
+    assert rclone.listable("Library/2024/2024-01-01/a.jpg")
+    assert not rclone.listable("Library/2024/2024-01-01/a\nb.jpg")
+
+
+def test_hashsum_output_is_parsed_per_path():
+    out = f"{'a' * 64}  Library/x y.jpg\n{'B' * 64}  Library/z.jpg\nnot a line\n"
+    assert rclone._parse_hashsum(out) == {"Library/x y.jpg": "a" * 64, "Library/z.jpg": "b" * 64}
+
+
+def test_rclone_log_lines_lose_their_timestamps_and_repeats():
+    err = "2024/01/01 10:00:00 ERROR : a: boom\n2024/01/01 10:00:01 ERROR : a: boom\nFailed: boom\n"
+    assert rclone._tail(err) == "ERROR : a: boom\nFailed: boom"
