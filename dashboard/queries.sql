@@ -4,10 +4,6 @@
 SELECT n AS name, to_regclass(n) IS NOT NULL AS present
   FROM unnest(%(names)s::text[]) AS n;
 
--- name: has_column
-SELECT EXISTS (SELECT 1 FROM information_schema.columns
-                WHERE table_name = %(table)s AND column_name = %(column)s) AS present;
-
 -- name: services
 SELECT service, status, message, details, last_heartbeat, interval_s, host, pid, version, started_at,
        extract(epoch FROM now() - last_heartbeat) AS age_s
@@ -90,9 +86,6 @@ SELECT stage, state, count(*) AS n
 -- name: ingested_last_hour
 SELECT count(*) AS n FROM ingest_events WHERE kind = 'ingested' AND occurred_at > now() - interval '1 hour';
 
--- name: backup_failed_count
-SELECT count(*) AS n FROM media_assets WHERE backup_failed;
-
 -- name: panorama_counts
 SELECT status, count(*) AS n FROM panoramas GROUP BY status;
 
@@ -103,14 +96,6 @@ SELECT j.stage, j.asset_id, j.attempts, j.reason_code, j.last_error, j.updated_a
  ORDER BY j.updated_at DESC
  LIMIT %(limit)s;
 
--- name: failed_backups
-SELECT 'backup' AS stage, id AS asset_id, backup_attempts AS attempts, backup_reason AS reason_code,
-       backup_error AS last_error, updated_at, library_path
-  FROM media_assets
- WHERE backup_failed
- ORDER BY id DESC
- LIMIT %(limit)s;
-
 -- name: retry_stage_jobs
 -- The stage engine's reset_failed semantics (photo_factory.worker): back to pending, attempts 0.
 UPDATE stage_jobs SET state = 'pending', attempts = 0, not_before = now(), updated_at = now()
@@ -119,12 +104,6 @@ RETURNING asset_id;
 
 -- name: notify_stage
 SELECT pg_notify('pf_stage_' || %(stage)s, '');
-
--- name: retry_backups
-UPDATE media_assets SET backup_failed = false, backup_attempts = 0, backup_not_before = NULL,
-       updated_at = now()
- WHERE backup_failed AND id = ANY(%(ids)s)
-RETURNING id AS asset_id;
 
 -- name: retry_quarantine
 -- The librarian moves files marked retry_requested back into the inbox.

@@ -27,12 +27,9 @@ class DashboardStore:
 
     # -- what is deployed -------------------------------------------------------------
     def present(self) -> set[str]:
-        """Which optional tables exist (plus ``backup_failed`` when that column exists)."""
+        """Which optional tables exist."""
         rows = self.db.fetchall("relations", {"names": list(OPTIONAL)})
-        found = {r["name"] for r in rows if r["present"]}
-        if self.db.fetchone("has_column", {"table": "media_assets", "column": "backup_failed"})["present"]:  # type: ignore[index]
-            found.add("backup_failed")
-        return found
+        return {r["name"] for r in rows if r["present"]}
 
     # -- services -----------------------------------------------------------------------
     def services(self) -> list[dict]:
@@ -73,10 +70,8 @@ class DashboardStore:
         out: dict[str, Any] = {
             "flags": dict(flags), "jobs": jobs,
             "ingested_last_hour": self.db.fetchone("ingested_last_hour")["n"],  # type: ignore[index]
-            "backup_failed": None, "panoramas": None,
+            "panoramas": None,
         }
-        if "backup_failed" in present:
-            out["backup_failed"] = self.db.fetchone("backup_failed_count")["n"]  # type: ignore[index]
         if "panoramas" in present:
             out["panoramas"] = {r["status"]: r["n"] for r in self.db.fetchall("panorama_counts")}
         return out
@@ -86,8 +81,6 @@ class DashboardStore:
         items: list[dict] = []
         if "stage_jobs" in present:
             items += self.db.fetchall("failed_stage_jobs", {"limit": limit})
-        if "backup_failed" in present:
-            items += self.db.fetchall("failed_backups", {"limit": limit})
         return items
 
     def quarantine(self, limit: int = 200) -> list[dict]:
@@ -96,10 +89,7 @@ class DashboardStore:
     def retry_failed(self, stage: str, asset_ids: list[int], actor: str = "dashboard") -> int:
         """Reset failed items of ``stage`` to pending (engine semantics), wake its workers, audit it."""
         with self.db.transaction() as cur:
-            if stage == "backup" and "backup_failed" in self.present():
-                cur.execute(self.db.sql("retry_backups"), {"ids": asset_ids})
-            else:
-                cur.execute(self.db.sql("retry_stage_jobs"), {"stage": stage, "ids": asset_ids})
+            cur.execute(self.db.sql("retry_stage_jobs"), {"stage": stage, "ids": asset_ids})
             done = [r["asset_id"] for r in cur.fetchall()]
             cur.execute(self.db.sql("notify_stage"), {"stage": stage})
             for asset_id in done:

@@ -11,7 +11,7 @@ TITLE = "Failed items"
 
 def failed_section(ctx: Context) -> None:
     st.subheader("Failed processing")
-    if "stage_jobs" not in ctx.present and "backup_failed" not in ctx.present:
+    if "stage_jobs" not in ctx.present:
         st.info("Stage workers not deployed yet.")
         return
     items = ctx.store.failed_items(ctx.present)

@@ -18,7 +18,7 @@ def stage_rows(ctx: Context) -> list[dict]:
     for stage in STAGES:
         jobs = (p["jobs"] or {}).get(stage, {})
         queue = p["flags"][stage] if stage in p["flags"] else jobs.get("pending", 0)
-        failed = jobs.get("failed", 0) + (p["backup_failed"] or 0 if stage == "backup" else 0)
+        failed = jobs.get("failed", 0)
         rows.append({"stage": stage, "queue": queue,
                      "in flight": jobs.get("claimed", 0), "failed": failed,
                      "rate /min": beats.get(stage, {}).get("rate_per_min")})

@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from photo_factory.settings import CoreSettings
 from service_monitor.service import build
 from service_monitor.settings import MonitorSettings
-from tests.support.monitoring_samples import (SmtpReceiver, WebhookReceiver, fetch, free_port, seed_heartbeat,
-                                              seed_quarantine)
+
+from photo_factory.settings import CoreSettings
+from tests.support.monitoring_samples import (
+    SmtpReceiver,
+    WebhookReceiver,
+    fetch,
+    free_port,
+    seed_heartbeat,
+    seed_quarantine,
+)
 
 pytestmark = pytest.mark.integration
 
