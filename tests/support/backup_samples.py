@@ -89,3 +89,17 @@ def query(database_url: str, sql: str, params: tuple = ()) -> list[tuple]:
 def remote_bytes(folder: Path) -> list[tuple[str, bytes]]:
     """Every file stored on the remote, as (relative path, content)."""
     return [(str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
+def sample_jpeg(n: int, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A small real JPEG (the librarian ingests it) with content unique to ``n``."""
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", size, ((n * 37) % 256, (n * 91) % 256, (n * 53) % 256))
+    for x in range(0, size[0], 8):  # a pattern so the encoded bytes are not trivially repetitive
+        img.putpixel((x, (x * n) % size[1]), (255 - x % 256, x % 256, n % 256))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, comment=f"PHOTO-FACTORY-SAMPLE-{n:06d}".encode())
+    return buf.getvalue()
