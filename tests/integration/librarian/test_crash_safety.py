@@ -1,0 +1,195 @@
+"""Crash safety: ``kill -9`` the librarian at random moments of an ingest, restart it, lose nothing.
+
+Each trial copies the same small set of real files into a fresh inbox (photos on several days,
+a video, an exact duplicate, a name collision and a broken JPEG for the quarantine), then starts
+``photo-factory librarian --once`` and kills its whole process group with SIGKILL after a random
+delay (from its start, or from its first filed file so most kills land among the moves of
+the batch), three times, and finally lets it run to the end. The invariants afterwards:
+
+* every original's content (SHA-256) is in exactly one place: the library or the quarantine;
+* every library file has exactly one ``media_assets`` row with its size and hash, every row its file;
+* every quarantined file has its row, every open quarantine row its file;
+* the inbox holds nothing but ignored names, the journal is empty, no ``.pf-tmp-`` file is left.
+
+Half the trials keep the inbox on another filesystem (``/dev/shm``) so the copy, verify, rename,
+delete path is killed too. The RNG is seeded: a failing trial replays with the same kill delays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extras
+import pytest
+
+from librarian import inbox as inbox_rules
+from tests.support import samples
+
+pytestmark = pytest.mark.integration
+
+PHOTO_FACTORY = Path(sys.executable).with_name("photo-factory")
+TRIALS = 10
+KILLS_PER_TRIAL = 3
+SHM = Path("/dev/shm")
+
+
+# -- the files of every trial ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One set of real files (made once), copied into each trial's inbox."""
+    root = tmp_path_factory.mktemp("crash-originals")
+    big = (1400, 1050)  # ~1 MB each: copies and hashes take long enough to be interrupted
+    samples.photo(root / "DCIM/IMG_0001.JPG", "2024:03:01 09:00:00", size=big, seed=1)
+    samples.photo(root / "DCIM/IMG_0002.JPG", "2024:03:02 10:00:00", size=big, seed=2)
+    samples.photo(root / "DCIM/IMG_0003.JPG", "2024:03:02 11:00:00", size=big, seed=3)
+    samples.photo(root / "Camera/IMG_0001.JPG", "2024:03:01 09:30:00", seed=4)  # name collision
+    samples.photo(root / "Camera/PXL_20240305_120000.jpg", None, seed=5)  # date from the name
+    samples.video(root / "Camera/VID_0001.mp4", "2024-03-06T08:00:00Z")
+    (root / "Backup").mkdir()
+    shutil.copyfile(root / "DCIM/IMG_0002.JPG", root / "Backup/IMG_0002 (copy).JPG")  # duplicate
+    samples.truncated(root / "DCIM/IMG_0003.JPG", root / "DCIM/broken.jpg", keep=0.4)
+    (root / ".stfolder").mkdir()
+    return root
+
+
+def _copy_tree(src: Path, dest: Path) -> None:
+    for path in sorted(src.rglob("*")):
+        target = dest / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def other_fs_inbox(tmp_path: Path) -> Iterator[Path]:
+    if not SHM.is_dir() or os.stat(SHM).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem: /dev/shm is missing or on the same device as the storage")
+    path = SHM / f"pf-crash-{uuid.uuid4().hex[:10]}"
+    path.mkdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# -- running and killing the librarian ----------------------------------------------------------
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen([str(PHOTO_FACTORY), "librarian", "--once"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait_for_line(proc: subprocess.Popen, log: Path, offset: int, text: bytes) -> bool:
+    """Wait until the process wrote ``text`` to its log (after ``offset``) or exited."""
+    while proc.poll() is None:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            if text in f.read():
+                return True
+        time.sleep(0.005)
+    return False
+
+
+def _kill_after(env: dict[str, str], log: Path, delay: float, from_ingest: bool) -> None:
+    """Start the librarian and SIGKILL its process group (ExifTool too) ``delay`` seconds after
+    its start, or after it filed its first file of the run (``from_ingest``: the batch is then
+    being moved, so the kill lands among journal writes, copies, renames and commits)."""
+    offset = log.stat().st_size if log.exists() else 0
+    proc = _start(env, log)
+    if from_ingest and not _wait_for_line(proc, log, offset, b"librarian.ingest:"):
+        return  # it finished before ingesting anything: nothing left to interrupt
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with open(log, "a") as out:
+            out.write(f"\n---- killed -9 {delay:.3f}s after {'first file' if from_ingest else 'start'} ----\n")
+
+
+def _finish(env: dict[str, str], log: Path) -> None:
+    proc = _start(env, log)
+    try:
+        rc = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert rc == 0, log.read_text()[-4000:]
+
+
+# -- the invariants ---------------------------------------------------------------------------
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def check_invariants(database_url: str, inbox: Path, storage: Path, originals: set[str]) -> None:
+    """Assert that nothing was lost, duplicated, half-moved or left unrecorded."""
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute("SELECT library_path, sha256, size_bytes FROM media_assets")
+            assets = list(cur.fetchall())
+            cur.execute("SELECT quarantine_path FROM quarantine WHERE status = 'quarantined'")
+            quarantined = {r["quarantine_path"] for r in cur.fetchall()}
+            cur.execute("SELECT count(*) AS n FROM ingest_journal")
+            journal = cur.fetchone()["n"]
+    finally:
+        conn.close()
+    leftovers = [p for p in _files(inbox) if not inbox_rules.is_ignored_path(p.relative_to(inbox))]
+    assert leftovers == [], "files left in the inbox"
+    assert journal == 0, "ingest_journal not empty"
+    temps = [p for p in _files(storage) if p.name.startswith(".pf-tmp-")]
+    assert temps == [], "temporary copies left behind"
+
+    lib_files = {str(p.relative_to(storage)): p for p in _files(storage / "Library")}
+    rows_by_path = {a["library_path"]: a for a in assets}
+    assert len(rows_by_path) == len(assets), "two rows share a library path"
+    assert set(lib_files) == set(rows_by_path), "library files and rows differ"
+    for rel, path in lib_files.items():
+        row = rows_by_path[rel]
+        assert (path.stat().st_size, _sha(path)) == (row["size_bytes"], row["sha256"].strip()), rel
+
+    q_files = {str(p.relative_to(storage)): p for p in _files(storage / "Quarantine")}
+    assert set(q_files) == quarantined, "quarantine files and rows differ"
+
+    places: dict[str, list[str]] = {}
+    for rel, path in [*lib_files.items(), *q_files.items()]:
+        places.setdefault(_sha(path), []).append(rel)
+    for digest in originals:
+        assert len(places.get(digest, [])) == 1, f"content {digest[:12]} is in {places.get(digest)}"
+    assert set(places) == originals, "content in storage that was never in the inbox"
+
+
+# -- the trials -------------------------------------------------------------------------------
+@pytest.mark.parametrize("trial", range(TRIALS), ids=lambda t: f"trial{t}-{'other-fs' if t % 2 else 'same-fs'}")
+def test_killing_the_librarian_at_random_moments_never_loses_or_duplicates_a_file(
+    trial: int, request: pytest.FixtureRequest, originals: Path, pf_env: dict[str, str],
+    database_url: str, storage: dict[str, Path], tmp_path: Path,
+) -> None:
+    inbox = request.getfixturevalue("other_fs_inbox") if trial % 2 else storage["inbox"]
+    env = {**pf_env, "PF_INBOX_DIR": str(inbox), "PF_STABILITY_SECONDS": "0.05",
+           "PF_HEARTBEAT_SECONDS": "1"}
+    _copy_tree(originals, inbox)
+    contents = {_sha(p) for p in _files(originals) if not p.name.startswith(".")}
+    rng = random.Random(8_000 + trial)
+    log = tmp_path / "librarian.log"
+    for _ in range(KILLS_PER_TRIAL):
+        from_ingest = rng.random() < 0.7
+        _kill_after(env, log, rng.uniform(0.0, 0.15 if from_ingest else 1.2), from_ingest)
+    _finish(env, log)
+    check_invariants(database_url, inbox, storage["storage"], contents)
