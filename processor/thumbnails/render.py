@@ -95,7 +95,9 @@ def to_rgb(img: Image.Image) -> Image.Image:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             if img.mode not in ("RGB", "CMYK", "L"):
                 img = img.convert("RGB")
-            return ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+            if converted is not None:
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError) as exc:
             log.debug("ignoring an unusable ICC profile: %s", exc)
     return img.convert("RGB") if img.mode != "RGB" else img
@@ -119,6 +121,8 @@ def derive(img: Image.Image, sizes: tuple[int, ...], orient: int = 1) -> dict[in
     current = to_rgb(shrink(img, sizes[0])) if resizable else shrink(to_rgb(img), sizes[0])
     for op in _TRANSPOSE.get(orient, []):
         current = current.transpose(op)
+    # already oriented and in sRGB: never carry the original's orientation tag or profile along
+    current.info = {}
     out: dict[int, Image.Image] = {}
     for size in sorted(sizes, reverse=True):
         current = shrink(current, size)

@@ -101,3 +101,13 @@ def test_a_rotated_heic_comes_out_upright(orientation):
     exif[0x0112] = orientation
     data = samples.encode(samples.stored_for(orientation), "HEIF", exif=exif.tobytes(), quality=80)
     assert samples.upright_marker_ok(_render(data)[300])
+
+
+def test_an_embedded_colour_profile_is_converted_to_srgb():
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = samples.encode(Image.new("RGB", (500, 300), (200, 20, 20)), "JPEG", icc_profile=profile)
+    img = _render(data)[300]
+    assert img.mode == "RGB" and "icc_profile" not in img.info
+    assert all(abs(a - b) < 6 for a, b in zip(img.getpixel((5, 5)), (200, 20, 20), strict=True))
