@@ -12,7 +12,8 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
-FROM ${PYTHON_IMAGE} AS base
+# System layers first: they change rarely, so a new Python pin does not re-run apt.
+FROM ${PYTHON_IMAGE} AS os-base
 ENV LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -31,19 +32,21 @@ RUN apt-get update -qq \
  && groupadd -g 1000 pf && useradd -u 1000 -g pf -d /home/pf -m -s /usr/sbin/nologin pf \
  && python -m venv /opt/venv
 WORKDIR /app
-COPY pyproject.toml requirements.lock docker/extra_requirements.py /app/
-RUN python extra_requirements.py pyproject.toml > /tmp/req.txt \
- && pip install -q -c requirements.lock -r /tmp/req.txt
 COPY docker/entrypoint.sh /usr/local/bin/pf-entrypoint
 ENTRYPOINT ["/usr/local/bin/pf-entrypoint"]
 CMD ["photo-factory", "--help"]
 
-# ---------------------------------------------------------------------------------------------
-FROM base AS processor-system
+FROM os-base AS processor-system
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       ffmpeg libvips42 rclone postgresql-client libimage-exiftool-perl \
  && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml requirements.lock docker/extra_requirements.py /app/
+
+FROM os-base AS base
+COPY pyproject.toml requirements.lock docker/extra_requirements.py /app/
+RUN python extra_requirements.py pyproject.toml > /tmp/req.txt \
+ && pip install -q -c requirements.lock -r /tmp/req.txt
 
 # --- the gate: the unit tests run against the same system stack -----------------------------
 FROM processor-system AS test
