@@ -207,8 +207,9 @@ class Ingestor:
 
     def _move(self, src: Path, dest_rel: str, action: str, payload: dict, sha: str | None,
               size: int | None, record: Any) -> None:
-        """Journal, move (rename or verified copy), record (``record(journal_id)``), then drop
-        the source. Raises FileExistsError if the destination appeared meanwhile."""
+        """Journal, move (rename, or verified copy then delete the source), then record
+        (``record(journal_id)`` also clears the journal entry). Raises FileExistsError if the
+        destination appeared meanwhile."""
         dest = self.abs_storage(dest_rel)
         organize.make_dirs(dest.parent)
         same = organize.same_device(src, dest.parent)
@@ -231,9 +232,13 @@ class Ingestor:
             temp.unlink(missing_ok=True)
             self.store.journal_delete(jid)
             raise
-        record(jid)
+        # The copy is verified and durable: drop the source before recording, as the same-device
+        # path does, so a crash in between is finished by the journal. Recording first left a
+        # window where the journal was gone but the source still in the inbox, and a quarantined
+        # file was then quarantined a second time (found by the kill -9 fault injection tests).
         src.unlink()
         organize.fsync_dir(src.parent)
+        record(jid)
 
     def _record(self, row: dict[str, Any] | None, jid: int, action: str, asset_id: int | None,
                 src_rel: str) -> None:

@@ -4,7 +4,8 @@ Same filesystem: ``link`` (fails if the name exists: never clobbers) then ``unli
 source; where hard links are not supported, ``rename`` after an existence check (only one
 librarian writes the library). Across devices: copy to a temporary name in the destination
 folder, fsync, verify size and SHA-256 by reading it back, link/rename into place, fsync the
-folder; the caller deletes the source only after the database recorded the new file.
+folder; the caller then deletes the source and records the new file (the journal entry,
+committed before the move, lets a restart finish either step).
 """
 
 from __future__ import annotations

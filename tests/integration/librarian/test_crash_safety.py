@@ -13,6 +13,10 @@ the batch), three times, and finally lets it run to the end. The invariants afte
 
 Half the trials keep the inbox on another filesystem (``/dev/shm``) so the copy, verify, rename,
 delete path is killed too. The RNG is seeded: a failing trial replays with the same kill delays.
+
+Random delays rarely hit the narrowest windows, so a second set of cases crashes the process
+(``os._exit``, as abrupt as SIGKILL) exactly before or after the n-th call of a step of the move
+protocol — journal write, fsync, copy, rename, the database record — and then restarts it.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from tests.support import samples
 pytestmark = pytest.mark.integration
 
 PHOTO_FACTORY = Path(sys.executable).with_name("photo-factory")
-TRIALS = 10
+TRIALS = 8
 KILLS_PER_TRIAL = 3
 SHM = Path("/dev/shm")
 
@@ -122,6 +126,41 @@ def _kill_after(env: dict[str, str], log: Path, delay: float, from_ingest: bool)
             out.write(f"\n---- killed -9 {delay:.3f}s after {'first file' if from_ingest else 'start'} ----\n")
 
 
+#: Runs the real CLI with one step of the move protocol made fatal: ``PF_TEST_CRASH`` is
+#: ``module:Attr.path|before-or-after|n``; the process dies at that point of the n-th call.
+_CRASHING_LIBRARIAN = """
+import functools, importlib, os, sys
+target, when, nth = os.environ["PF_TEST_CRASH"].split("|")
+module, _, attr = target.partition(":")
+owner, *path = [importlib.import_module(module), *attr.split(".")]
+for name in path[:-1]:
+    owner = getattr(owner, name)
+original = getattr(owner, path[-1])
+calls = [0]
+@functools.wraps(original)
+def crashing(*args, **kwargs):
+    calls[0] += 1
+    if when == "before" and calls[0] == int(nth):
+        os._exit(137)
+    result = original(*args, **kwargs)
+    if when == "after" and calls[0] == int(nth):
+        os._exit(137)
+    return result
+setattr(owner, path[-1], crashing)
+from photo_factory.cli import main
+sys.argv = ["photo-factory", "librarian", "--once"]
+main()
+"""
+
+
+def _crash_at(env: dict[str, str], log: Path, fault: str) -> None:
+    with open(log, "ab") as out:
+        out.write(f"\n---- crashing at {fault} ----\n".encode())
+        rc = subprocess.run([sys.executable, "-c", _CRASHING_LIBRARIAN], env={**env, "PF_TEST_CRASH": fault},
+                            stdout=out, stderr=subprocess.STDOUT, timeout=120).returncode
+    assert rc == 137, f"the fault {fault} was never reached (exit {rc}):\n{log.read_text()[-3000:]}"
+
+
 def _finish(env: dict[str, str], log: Path) -> None:
     proc = _start(env, log)
     try:
@@ -191,5 +230,41 @@ def test_killing_the_librarian_at_random_moments_never_loses_or_duplicates_a_fil
     for _ in range(KILLS_PER_TRIAL):
         from_ingest = rng.random() < 0.7
         _kill_after(env, log, rng.uniform(0.0, 0.15 if from_ingest else 1.2), from_ingest)
+    _finish(env, log)
+    check_invariants(database_url, inbox, storage["storage"], contents)
+
+
+_STORE = "librarian.store:LibrarianStore."
+_ORG = "librarian.organize:"
+FAULTS = [  # (crash points in successive runs, inbox on another filesystem)
+    ([_STORE + "journal_add|after|1"], False),
+    ([_ORG + "fsync_file|after|2"], False),
+    ([_ORG + "place|after|3"], False),
+    ([_STORE + "record_asset|after|2", _STORE + "record_asset|before|2"], False),
+    ([_STORE + "record_quarantine|before|1"], False),
+    ([_ORG + "copy_verified|after|1"], True),
+    ([_ORG + "place|before|2"], True),
+    ([_ORG + "place|after|2", _STORE + "record_asset|after|1"], True),  # the second crash is in reconcile
+    ([_STORE + "record_asset|before|3"], True),
+    ([_STORE + "record_quarantine|before|1"], True),
+    ([_STORE + "record_quarantine|after|1"], True),
+    ([_STORE + "record_event|before|1"], True),  # the duplicate's removal
+]
+
+
+@pytest.mark.parametrize(("faults", "other_fs"), FAULTS,
+                         ids=[f"{'+'.join(f.split(':')[-1] for f in fs)}-{'other-fs' if o else 'same-fs'}"
+                              for fs, o in FAULTS])
+def test_a_crash_at_any_step_of_the_move_protocol_is_finished_by_the_restart(
+    faults: list[str], other_fs: bool, request: pytest.FixtureRequest, originals: Path,
+    pf_env: dict[str, str], database_url: str, storage: dict[str, Path], tmp_path: Path,
+) -> None:
+    inbox = request.getfixturevalue("other_fs_inbox") if other_fs else storage["inbox"]
+    env = {**pf_env, "PF_INBOX_DIR": str(inbox), "PF_STABILITY_SECONDS": "0.05"}
+    _copy_tree(originals, inbox)
+    contents = {_sha(p) for p in _files(originals) if not p.name.startswith(".")}
+    log = tmp_path / "librarian.log"
+    for fault in faults:
+        _crash_at(env, log, fault)
     _finish(env, log)
     check_invariants(database_url, inbox, storage["storage"], contents)
