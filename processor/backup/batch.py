@@ -1,17 +1,21 @@
 """One backup batch: upload the originals with one rclone call, then verify every one.
 
-A file counts as backed up only when the copy read back from the remote has the SHA-256 the
-database holds (``sha256`` mode) or rclone's (crypt)check vouches for it (``check`` mode).
+A file counts as backed up only when the remote provably holds the bytes whose SHA-256 the
+database records: read back and hashed (``sha256`` mode), or (``check`` mode, the default) the
+local original hashes to the database's SHA-256 and ``rclone cryptcheck``/``check`` proves by hash
+that the remote holds exactly that file (falling back to a read-back where it cannot).
 Everything else comes back as a typed failure; nothing is ever deleted, locally or remotely.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from processor.backup import rclone
+from processor.backup import dumps, rclone
 from processor.backup.store import Asset
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,11 @@ def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[As
         return result
     paths = [a.library_path for a in ready]
     src = rclone.local_root(storage_dir)
+    hashing = None
+    if verify == "check":  # hash the originals while rclone uploads them (hashlib releases the GIL)
+        pool = ThreadPoolExecutor(max_workers=1)
+        hashing = pool.submit(local_hashes_match, storage_dir, ready)
+        pool.shutdown(wait=False)
     try:
         tool.copy_files(src, remote, paths)
     except rclone.RcloneError as exc:
@@ -57,37 +66,59 @@ def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[As
         result.fail(exc.reason, ready, exc.detail, counts=False)
         return result
     try:
-        _verify(tool, src, remote, ready, verify, result)
+        _verify(tool, src, remote, ready, verify, result, hashing.result() if hashing else None)
     except rclone.RcloneError as exc:
         log.warning("verification of %d files failed: %s", len(ready), exc)
         result.fail("verify_" + exc.reason, ready, exc.detail, counts=False)
     return result
 
 
-def _verify(tool: rclone.Rclone, src: str, remote: str, ready: list[Asset], verify: str, result: BatchResult) -> None:
-    paths = [a.library_path for a in ready]
-    if verify == "sha256":
-        sums = tool.sha256sums(remote, paths)
+def _verify(
+    tool: rclone.Rclone,
+    src: str,
+    remote: str,
+    ready: list[Asset],
+    verify: str,
+    result: BatchResult,
+    local_ok: set[int] | None = None,
+) -> None:
+    """``sha256``: read back and hash. ``check``: the local original's SHA-256 equals the database
+    (``local_ok``) and (crypt)check proves the remote holds exactly that file; anything (crypt)check
+    cannot vouch for by hash is read back and hashed after all."""
+    suspects = ready
+    if verify == "check":
+        bad, by_hash = tool.compare(src, remote, [a.library_path for a in ready], crypt=_is_crypt(tool, remote))
+        bad_set = set(bad) if by_hash else {a.library_path for a in ready}
+        suspects = []
         for a in ready:
-            got = sums.get(a.library_path)
-            if got is None:
-                result.fail("missing_on_remote", [a], "not found on the remote after upload")
-            elif got != a.sha256:
-                log.error(
-                    "asset %s: remote copy of %s has SHA-256 %s, database says %s",
-                    a.id,
-                    a.library_path,
-                    got,
-                    a.sha256,
-                )
-                result.fail("hash_mismatch", [a], f"remote sha256 {got} != database {a.sha256}")
+            if local_ok is not None and a.id not in local_ok:
+                result.fail("hash_mismatch", [a], "the original no longer matches its database SHA-256")
+            elif a.library_path in bad_set:
+                suspects.append(a)
             else:
                 result.done.append(a)
-        return
-    is_crypt = tool.remote_type(remote) == "crypt"
-    bad = set((tool.cryptcheck if is_crypt else tool.check)(src, remote, paths))
-    for a in ready:
-        if a.library_path in bad:
-            result.fail("verify_failed", [a], "rclone check reported a difference or a missing file")
+        if not suspects:
+            return
+    sums = tool.sha256sums(remote, [a.library_path for a in suspects])
+    for a in suspects:
+        got = sums.get(a.library_path)
+        if got is None:
+            result.fail("missing_on_remote", [a], "not found on the remote after upload")
+        elif got != a.sha256:
+            log.error(
+                "asset %s: remote copy of %s has SHA-256 %s, database says %s", a.id, a.library_path, got, a.sha256
+            )
+            result.fail("hash_mismatch", [a], f"remote sha256 {got} != database {a.sha256}")
         else:
             result.done.append(a)
+
+
+@functools.lru_cache(maxsize=16)
+def _is_crypt(tool: rclone.Rclone, remote: str) -> bool:
+    """Whether ``remote`` is a crypt remote (asked once per process: one ``rclone config dump``)."""
+    return tool.remote_type(remote) == "crypt"
+
+
+def local_hashes_match(storage_dir: Path, assets: list[Asset]) -> set[int]:
+    """Ids of the assets whose original still has the SHA-256 the database recorded."""
+    return {a.id for a in assets if dumps.sha256_file(storage_dir / a.library_path) == a.sha256}

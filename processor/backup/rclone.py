@@ -131,11 +131,15 @@ class Rclone:
             raise RcloneError(_EXIT_REASONS.get(proc.returncode, "rclone_error"), _tail(proc.stderr))
         return sums
 
-    def cryptcheck(self, src: str, dest: str, rel_paths: list[str]) -> list[str]:
-        """Compare local files with a crypt remote without downloading; return the bad paths."""
+    def compare(self, src: str, dest: str, rel_paths: list[str], *, crypt: bool) -> tuple[list[str], bool]:
+        """``rclone cryptcheck`` (crypt) or ``check`` of local files against the remote, no download.
+
+        Returns the paths that did not compare equal and whether hashes were used: False when
+        the backend offers no common hash (rclone then compares sizes only, which proves little).
+        """
         with files_list(rel_paths) as listing:
             proc = self.run(
-                "cryptcheck",
+                "cryptcheck" if crypt else "check",
                 src,
                 dest,
                 "--one-way",
@@ -145,15 +149,7 @@ class Rclone:
                 "-",
                 check=False,
             )
-        return _bad_from_combined(proc.stdout, rel_paths, proc)
-
-    def check(self, src: str, dest: str, rel_paths: list[str]) -> list[str]:
-        """``rclone check`` (hash, else size) of the listed files; return the bad paths."""
-        with files_list(rel_paths) as listing:
-            proc = self.run(
-                "check", src, dest, "--one-way", "--files-from-raw", listing, "--combined", "-", check=False
-            )
-        return _bad_from_combined(proc.stdout, rel_paths, proc)
+        return _bad_from_combined(proc.stdout, rel_paths, proc), not size_only(proc.stderr)
 
     # -- single files and listings ------------------------------------------
     def copyto(self, src: str, dest: str) -> None:
@@ -177,12 +173,12 @@ class Rclone:
         name = remote.split(":", 1)[0] if ":" in remote and not remote.startswith("/") else ""
         if not name:
             return "local"
+        env_type = os.environ.get(f"RCLONE_CONFIG_{name.upper()}_TYPE")
+        if env_type:
+            return env_type
         proc = self.run("config", "dump")
         section = json.loads(proc.stdout or "{}").get(name)
         if section is None:
-            env_type = os.environ.get(f"RCLONE_CONFIG_{name.upper()}_TYPE")
-            if env_type:
-                return env_type
             raise RcloneError("remote_not_configured", f"no remote named {name!r} in the rclone config")
         return str(section.get("type", ""))
 
@@ -212,6 +208,12 @@ def _parse_hashsum(out: str) -> dict[str, str]:
         if len(digest) == 64 and path:
             sums[path] = digest.lower()
     return sums
+
+
+def size_only(stderr: str) -> bool:
+    """Did rclone (crypt)check fall back to sizes because the backends share no hash?"""
+    text = stderr.lower()
+    return "no common hash" in text or "hash type not supported" in text or "hash unsupported" in text
 
 
 def _bad_from_combined(out: str, rel_paths: list[str], proc: subprocess.CompletedProcess[str]) -> list[str]:

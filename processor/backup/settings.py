@@ -16,10 +16,11 @@ class BackupSettings(PFSettings):
     backup_remote: str = ""
     #: Originals per rclone call (one ``rclone copy --files-from-raw`` per batch).
     backup_batch_size: int = 500
-    #: ``sha256``: read every uploaded file back and compare its SHA-256 with the database
-    #: (strongest; downloads). ``check``: ``rclone cryptcheck``/``check`` against the local file
-    #: using the remote's own hashes (no download).
-    backup_verify: Literal["sha256", "check"] = "sha256"
+    #: ``check`` (default): the original's SHA-256 matches the database and ``rclone cryptcheck``
+    #: (crypt) / ``check`` proves by hash that the remote holds exactly that file — no download;
+    #: files it cannot vouch for by hash are read back. ``sha256``: read every uploaded file back
+    #: (download + decrypt) and compare its SHA-256 with the database (slower, costs egress).
+    backup_verify: Literal["check", "sha256"] = "check"
     backup_idle_seconds: float = 60.0
     #: A claim older than this goes back to pending (longer than the slowest batch upload).
     backup_lease_seconds: float = 3600.0

@@ -80,10 +80,11 @@ def test_a_missing_original_is_never_marked_backed_up(database_url, storage, rem
     assert job(database_url)[0][:2] == ("pending", "original_missing")
 
 
-def test_a_changed_original_is_caught_by_the_hash_check(database_url, storage, remote):
+@pytest.mark.parametrize("verify", ["check", "sha256"])
+def test_a_changed_original_is_caught_by_the_hash_check(database_url, storage, remote, verify):
     a = bs.add_asset(database_url, storage["storage"], 1)
     a["path"].write_bytes(b"bit rot" + a["data"][7:])
-    drain(worker(database_url, storage["storage"], remote.name))
+    drain(worker(database_url, storage["storage"], remote.name, backup_verify=verify))
     assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(False,)]
     assert job(database_url)[0][:2] == ("pending", "hash_mismatch")
 
@@ -107,7 +108,7 @@ def test_once_the_remote_answers_again_the_backup_is_retried_and_verified(databa
     assert w.backup.remote_error is None and job(database_url) == []
 
 
-def test_check_mode_verifies_with_cryptcheck(database_url, storage, remote):
+def test_sha256_mode_reads_every_file_back_and_hashes_it(database_url, storage, remote):
     bs.add_asset(database_url, storage["storage"], 1)
-    drain(worker(database_url, storage["storage"], remote.name, backup_verify="check", backup_dumps=False))
+    drain(worker(database_url, storage["storage"], remote.name, backup_verify="sha256", backup_dumps=False))
     assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(True,)]

@@ -119,3 +119,17 @@ def test_the_drill_passes_and_is_recorded(database_url, storage, remote):
         ("passed", 3, 0, 0)
     ]
     assert any("PASSED" in line for line in lines)
+
+
+def test_the_restore_script_lists_the_dumps_on_the_remote(database_url, storage, remote, pf_env):
+    import subprocess
+    import sys
+
+    bs.add_asset(database_url, storage["storage"], 1)
+    back_up(database_url, storage["storage"], remote)
+    script = Path(__file__).resolve().parents[3] / "scripts" / "restore.sh"
+    env = {**pf_env, **remote.env(), "PHOTO_FACTORY": str(Path(sys.executable).with_name("photo-factory"))}
+    proc = subprocess.run([str(script), "--list-dumps"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    [name] = proc.stdout.split()
+    assert name.startswith("photo_factory-") and name.endswith("Z.dump")

@@ -32,3 +32,8 @@ def test_hashsum_output_is_parsed_per_path():
 def test_rclone_log_lines_lose_their_timestamps_and_repeats():
     err = "2024/01/01 10:00:00 ERROR : a: boom\n2024/01/01 10:00:01 ERROR : a: boom\nFailed: boom\n"
     assert rclone._tail(err) == "ERROR : a: boom\nFailed: boom"
+
+
+def test_a_check_without_a_common_hash_is_recognised_as_size_only():
+    assert rclone.size_only("2024/01/01 NOTICE: Local file system: No common hash found - not using a hash")
+    assert not rclone.size_only("2024/01/01 NOTICE: 0 differences found\n")

@@ -1,0 +1,146 @@
+"""Backup throughput: our ``backup`` worker next to a plain ``rclone copy`` of the same files to the
+same kind of remote (a crypt remote over a local folder), in the same run.
+
+Ours = claim + one ``rclone copy --files-from-raw`` per batch + verification + flag updates, with
+the default ``sha256`` verification (every file read back, decrypted and hashed) and with ``check``
+(``rclone cryptcheck``, no read-back). Baseline = ``rclone copy`` of the same folder, no
+verification. Each case starts from an empty remote; the median of RUNS runs is reported.
+Two settings: the local crypt remote as fast as the disk (verification reads every file a second
+time, which a plain copy never does, so it shows the full cost of verifying), and the same remote
+behind a simulated uplink (``--bwlimit``, both sides alike), where upload time dominates as it does
+with a real off-site remote. Target: ratio (ours / baseline throughput) >= 0.9.
+Environment: PF_BENCH_FILES, PF_BENCH_FILE_KB, PF_BENCH_RUNS, PF_BENCH_BWLIMIT (default 20M),
+PF_BENCH_DATABASE_URL (a superuser URL; default: the test suite's private cluster).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+N = int(os.environ.get("PF_BENCH_FILES", "300"))
+KB = int(os.environ.get("PF_BENCH_FILE_KB", "256"))
+RUNS = int(os.environ.get("PF_BENCH_RUNS", "3"))
+BWLIMIT = os.environ.get("PF_BENCH_BWLIMIT", "20M")
+
+
+def server_url() -> str:
+    url = os.environ.get("PF_BENCH_DATABASE_URL")
+    if url:
+        return url
+    from photo_factory import localpg
+
+    return localpg.ensure_cluster(Path(tempfile.gettempdir()) / "photo-factory-test-pg", 54329)
+
+
+def make_library(storage: Path, database_url: str) -> int:
+    """N originals of KB kilobytes each (incompressible), with their rows; return total bytes."""
+    import hashlib
+
+    import psycopg2
+
+    total = 0
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        for n in range(N):
+            data = os.urandom(KB * 1024)
+            rel = f"Library/2024/2024-01-{1 + n % 28:02d}/IMG_{n:05d}.JPG"
+            (storage / rel).parent.mkdir(parents=True, exist_ok=True)
+            (storage / rel).write_bytes(data)
+            total += len(data)
+            cur.execute(
+                "INSERT INTO media_assets (sha256, library_path, original_name, size_bytes, media_type,"
+                " captured_local, capture_date, date_source, tz_source)"
+                " VALUES (%s, %s, %s, %s, 'image', '2024-01-01 12:00', '2024-01-01', 'bench', 'bench')",
+                (hashlib.sha256(data).hexdigest(), rel, Path(rel).name, len(data)),
+            )
+    conn.close()
+    return total
+
+
+def reset(database_url: str, folder: Path) -> None:
+    import psycopg2
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE media_assets SET is_backed_up = false; DELETE FROM stage_jobs; DELETE FROM backup_runs")
+    conn.close()
+
+
+def time_ours(database_url: str, storage: Path, verify: str, flags: str = "") -> float:
+    from photo_factory.settings import CoreSettings
+    from processor.backup.service import BackupWorker
+    from processor.backup.settings import BackupSettings
+
+    w = BackupWorker(
+        CoreSettings(database_url=database_url, storage_dir=storage),
+        BackupSettings(
+            backup_remote="secret:",
+            backup_verify=verify,
+            backup_dumps=False,
+            backup_batch_size=500,
+            backup_rclone_flags=flags,
+        ),
+    )
+    t0 = time.perf_counter()
+    w.drain()
+    return time.perf_counter() - t0
+
+
+def time_baseline(storage: Path, flags: str = "") -> float:
+    t0 = time.perf_counter()
+    subprocess.run(["rclone", "copy", str(storage / "Library"), "secret:Library", *flags.split()], check=True)
+    return time.perf_counter() - t0
+
+
+def report(setting: str, mb: float, results: dict[str, list[float]]) -> None:
+    base = statistics.median(results["baseline"])
+    print(f"[{setting}]")
+    print(f"  plain rclone copy (baseline)          {base:6.2f} s {mb / base:7.1f} MB/s")
+    for case, label in (("check", "ours, verify=check (default)"), ("sha256", "ours, verify=sha256 (read back)")):
+        t = statistics.median(results[case])
+        print(f"  {label:<37} {t:6.2f} s {mb / t:7.1f} MB/s  ratio {base / t:.2f} (target >= 0.9)")
+
+
+def main() -> int:
+    from photo_factory import migrate
+    from processor.backup.store import create_scratch_database, drop_scratch_database
+    from tests.support.backup_samples import make_crypt_remote, query
+
+    admin = server_url()
+    name = f"pf_bench_{uuid.uuid4().hex[:8]}"
+    url = create_scratch_database(admin, name)
+    tmp = Path(tempfile.mkdtemp(prefix="pf-bench-backup-"))
+    try:
+        migrate.apply(url)
+        storage = tmp / "storage"
+        total = make_library(storage, url)
+        remote = make_crypt_remote(tmp)
+        os.environ["RCLONE_CONFIG"] = str(remote.config)
+        mb = total / 1e6
+        print(f"{N} files x {KB} KB = {mb:.1f} MB to a crypt remote over a local folder, median of {RUNS}")
+        for setting, flags in (("disk speed", ""), (f"uplink --bwlimit {BWLIMIT}", f"--bwlimit {BWLIMIT}")):
+            results: dict[str, list[float]] = {"baseline": [], "check": [], "sha256": []}
+            for _ in range(RUNS):
+                for case in results:
+                    reset(url, remote.folder)
+                    if case == "baseline":
+                        results[case].append(time_baseline(storage, flags))
+                    else:
+                        results[case].append(time_ours(url, storage, case, flags))
+                        assert query(url, "SELECT count(*) FROM media_assets WHERE is_backed_up") == [(N,)]
+            report(setting, mb, results)
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        drop_scratch_database(admin, name)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
