@@ -52,8 +52,12 @@ def main() -> None:
     refresh = st.sidebar.selectbox("Auto-refresh", choices, index=choices.index(default), key="refresh",
                                    format_func=lambda s: "off" if not s else f"every {s}s")
 
-    @st.fragment(run_every=refresh or None)
-    def page() -> None:
+    if not refresh:
+        render_page(ctx, title)
+        return
+
+    @st.fragment(run_every=refresh)
+    def page() -> None:  # re-runs on its own every `refresh` seconds
         render_page(Context(ctx.core, ctx.settings, ctx.store), title)
 
     page()

@@ -27,7 +27,8 @@ APP = Path(__file__).with_name("app.py")
 def streamlit_argv(port: int, address: str) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"]
+            "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+            "--client.toolbarMode", "viewer"]
 
 
 def healthy(port: int) -> bool:

@@ -32,7 +32,10 @@ def with_effective(services: list[dict[str, Any]], stale_factor: float) -> list[
     out = []
     for row in sorted(services, key=lambda r: (rank.get(r["service"], len(rank)), r["service"])):
         eff = effective_status(row, stale_factor)
-        out.append({**row, "effective": eff, "level": LEVEL.get(eff, "warning")})
+        message = row.get("message") or ""
+        if eff == "stale" and row["status"] != "stale":
+            message = f"no heartbeat for {float(row['age_s']):.0f}s (last said: {message or row['status']})"
+        out.append({**row, "message": message, "effective": eff, "level": LEVEL.get(eff, "warning")})
     return out
 
 

@@ -21,12 +21,27 @@ def service_rows(ctx: Context) -> list[dict]:
                           "message": "no heartbeat yet (not deployed?)"} for n in verdict.EXPECTED
                          if n not in seen]:
         c = docker.get(s["service"], {})
-        rows.append({"": DOT[s["level"]], "service": s["service"], "heartbeat": s["effective"],
+        colour = verdict.COLOURS[s["level"]]
+        rows.append({"": f":{colour}[●]", "service": s["service"], "heartbeat": f":{colour}[{s['effective']}]",
                      "age": age(s.get("age_s")), "message": s.get("message", ""),
                      "container": c.get("state", "–" if ctx.docker.available else "n/a"),
                      "health": c.get("health", "–"), "restarts": c.get("restarts"),
                      "uptime": age(c.get("uptime_s")) if c else "–", "image": c.get("image", "–")})
     return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """A GitHub-style markdown table of ``rows`` (pipes in values escaped)."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+
+    def cell(v: object) -> str:
+        return ("–" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def render(ctx: Context) -> None:
@@ -39,4 +54,5 @@ def render(ctx: Context) -> None:
     if not ctx.docker.available:
         st.info(f"Docker API unavailable ({ctx.docker.reason}); showing heartbeats only.")
     st.subheader("Services")
-    st.dataframe(service_rows(ctx), hide_index=True, use_container_width=True)
+    # plain markdown (not the canvas grid): a dozen rows, readable in any browser, text in the DOM
+    st.markdown(markdown_table(service_rows(ctx)))
