@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from pathlib import Path
@@ -21,6 +22,9 @@ from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings
 
 log = logging.getLogger(__name__)
+
+#: The storage cannot take a file (full, over quota, read-only): the file waits in the inbox.
+_STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 class Librarian:
@@ -128,16 +132,21 @@ class Librarian:
         except UNAVAILABLE:
             raise
         except Exception as exc:
-            n = self._attempts[path] = self._attempts.get(path, 0) + 1
             msg = f"{type(exc).__name__}: {exc}"
             self.ingestor.stats.errors += 1
             self.ingestor.stats.last_error = msg
+            if isinstance(exc, OSError) and exc.errno in _STORAGE_FULL:
+                # not the file's fault: it waits in the inbox, never counted towards quarantine
+                log.error("storage cannot take %s: %s; left in the inbox, retried later", path, msg)
+                self.candidates.defer(path, 60.0)
+                return "changed" if not self.once else "error"
+            n = self._attempts[path] = self._attempts.get(path, 0) + 1
             log.exception("unexpected error ingesting %s (attempt %d)", path, n)
             if n >= self.settings.max_file_attempts:
                 try:
                     return self.ingestor.quarantine(path, "ingest_error", msg)
-                except FileProblem:
-                    pass
+                except (FileProblem, OSError) as qexc:
+                    log.error("could not quarantine %s: %s; left in the inbox", path, qexc)
             self.candidates.defer(path, min(300.0, 5.0 * 2 ** n))
             return "changed" if not self.once else "error"
 
