@@ -4,7 +4,8 @@ A file counts as backed up only when the remote provably holds the bytes whose S
 database records: read back and hashed (``sha256`` mode), or (``check`` mode, the default) the
 local original hashes to the database's SHA-256 and ``rclone cryptcheck``/``check`` proves by hash
 that the remote holds exactly that file (falling back to a read-back where it cannot).
-Everything else comes back as a typed failure; nothing is ever deleted, locally or remotely.
+Everything else comes back as a typed failure. Nothing is ever deleted, locally or remotely: a
+different file already at a path on the remote is moved to ``Attic/<time>/`` before the upload.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from processor.backup import dumps, rclone
 from processor.backup.store import Asset
 
 log = logging.getLogger(__name__)
+
+#: Folder on the remote for files a later upload replaced (the backup never destroys a copy).
+ATTIC = "Attic"
 
 
 @dataclass
@@ -60,7 +65,7 @@ def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[As
         hashing = pool.submit(local_hashes_match, storage_dir, ready)
         pool.shutdown(wait=False)
     try:
-        tool.copy_files(src, remote, paths)
+        tool.copy_files(src, remote, paths, backup_dir=attic(remote))
     except rclone.RcloneError as exc:
         log.warning("upload of %d files failed: %s", len(ready), exc)
         result.fail(exc.reason, ready, exc.detail, counts=False)
@@ -111,6 +116,11 @@ def _verify(
             result.fail("hash_mismatch", [a], f"remote sha256 {got} != database {a.sha256}")
         else:
             result.done.append(a)
+
+
+def attic(remote: str) -> str:
+    """Where a remote file about to be replaced by a different one is kept (never overwritten)."""
+    return rclone.join(remote, ATTIC, datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
 
 
 @functools.lru_cache(maxsize=16)

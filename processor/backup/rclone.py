@@ -96,12 +96,19 @@ class Rclone:
         return proc
 
     # -- batches -------------------------------------------------------------
-    def copy_files(self, src: str, dest: str, rel_paths: list[str]) -> None:
+    def copy_files(
+        self, src: str, dest: str, rel_paths: list[str], *, backup_dir: str | None = None, ignore_existing: bool = False
+    ) -> None:
         """Copy the listed files (relative to ``src``) to ``dest``, keeping their relative paths.
 
-        Files already present and identical are skipped by rclone (incremental). Raises on any
-        failed transfer; a success still needs :meth:`sha256sums` to count as verified.
+        Files already present and identical are skipped by rclone (incremental). A different file
+        already at a destination path is moved into ``backup_dir`` first (nothing is lost), or
+        left alone with ``ignore_existing``. Raises on any failed transfer; success still needs
+        verification before a file counts as copied.
         """
+        extra = (["--backup-dir", backup_dir] if backup_dir else []) + (
+            ["--ignore-existing"] if ignore_existing else []
+        )
         with files_list(rel_paths) as listing:
             self.run(
                 "copy",
@@ -114,6 +121,7 @@ class Rclone:
                 "2",
                 "--low-level-retries",
                 "5",
+                *extra,
             )
 
     def sha256sums(self, root: str, rel_paths: list[str], *, download: bool = True) -> dict[str, str]:

@@ -89,7 +89,10 @@ def restore(tool: rclone.Rclone, remote: str, target: Target, selection: Selecti
         on_remote = [p for p in _remote_library(tool, remote) if selection.matches(p)]
         if on_remote:
             try:  # keep going: verification names every file that did not come back
-                tool.copy_files(remote, rclone.local_root(target.storage_dir), on_remote)
+                # never overwrite a file already in the target unless told to (--force)
+                tool.copy_files(
+                    remote, rclone.local_root(target.storage_dir), on_remote, ignore_existing=not target.force
+                )
             except rclone.RcloneError as exc:
                 log.error("copy from the remote failed: %s", exc)
                 summary.copy_error = f"{exc.reason}: {exc.detail}"

@@ -102,7 +102,9 @@ class Backup:
         src = self.core.derivatives_dir
         if src.is_dir():
             try:  # copy, never sync: nothing on the remote is deleted
-                self.tool.run("copy", rclone.local_root(src), rclone.join(self.cfg.backup_remote, "Derivatives"))
+                dest = rclone.join(self.cfg.backup_remote, "Derivatives")
+                attic = batch.attic(self.cfg.backup_remote)
+                self.tool.run("copy", rclone.local_root(src), dest, "--backup-dir", attic)
             except rclone.RcloneError as exc:
                 assert self.run is not None
                 self.run.reasons["derivatives_" + exc.reason] = exc.detail

@@ -112,3 +112,23 @@ def test_sha256_mode_reads_every_file_back_and_hashes_it(database_url, storage, 
     bs.add_asset(database_url, storage["storage"], 1)
     drain(worker(database_url, storage["storage"], remote.name, backup_verify="sha256", backup_dumps=False))
     assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(True,)]
+
+
+def test_a_different_file_already_on_the_remote_is_kept_in_the_attic_not_overwritten(database_url, storage, remote):
+    import subprocess
+
+    a = bs.add_asset(database_url, storage["storage"], 1)
+    old = storage["storage"] / "old"
+    (old / a["library_path"]).parent.mkdir(parents=True)
+    (old / a["library_path"]).write_bytes(b"an older, different file at the same path")
+    subprocess.run(["rclone", "copy", str(old), remote.name], check=True)
+    drain(worker(database_url, storage["storage"], remote.name, backup_dumps=False))
+    assert bs.query(database_url, "SELECT is_backed_up FROM media_assets") == [(True,)]
+    listing = subprocess.run(
+        ["rclone", "lsf", "-R", "--files-only", remote.name], capture_output=True, text=True, check=True
+    ).stdout.split()
+    [kept] = [p for p in listing if p.startswith("Attic/")]
+    assert kept.endswith(a["library_path"])
+    assert subprocess.run(["rclone", "cat", f"{remote.name}{kept}"], capture_output=True, check=True).stdout == (
+        b"an older, different file at the same path"
+    )
