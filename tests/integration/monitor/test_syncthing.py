@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from service_monitor import syncthing
+
 from tests.support.monitoring_samples import start_syncthing
 
 pytestmark = [pytest.mark.integration,
