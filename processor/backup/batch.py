@@ -38,13 +38,24 @@ class BatchResult:
         prev = self.failed.get(reason, ([], detail, counts))
         self.failed[reason] = (prev[0] + assets, detail, counts)
 
+    def merge(self, other: BatchResult) -> None:
+        self.done.extend(other.done)
+        for reason, (assets, detail, counts) in other.failed.items():
+            self.fail(reason, assets, detail, counts=counts)
+
     @property
     def failed_count(self) -> int:
         return sum(len(a) for a, _, _ in self.failed.values())
 
 
-def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[Asset], verify: str) -> BatchResult:
-    """Upload ``assets`` (paths relative to ``storage_dir``) to ``remote`` and verify them."""
+def back_up(
+    tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[Asset], verify: str, *, chunks: int = 1
+) -> BatchResult:
+    """Upload ``assets`` (paths relative to ``storage_dir``) to ``remote`` and verify them.
+
+    The batch is uploaded in up to ``chunks`` rclone calls, pipelined: chunk *k* is verified
+    while chunk *k+1* uploads, so verification hides behind the upload (as much as CPU allows).
+    """
     result = BatchResult()
     ready: list[Asset] = []
     for a in assets:
@@ -55,26 +66,41 @@ def back_up(tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[As
             result.fail("original_missing", [a], f"{a.library_path} not found in storage")
         else:
             ready.append(a)
-    if not ready:
-        return result
-    paths = [a.library_path for a in ready]
-    src = rclone.local_root(storage_dir)
-    hashing = None
-    if verify == "check":  # hash the originals while rclone uploads them (hashlib releases the GIL)
-        pool = ThreadPoolExecutor(max_workers=1)
-        hashing = pool.submit(local_hashes_match, storage_dir, ready)
-        pool.shutdown(wait=False)
+    parts = _split(ready, chunks)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-verify") as verifier:
+        checks = []
+        for i, part in enumerate(parts):
+            try:
+                tool.copy_files(
+                    rclone.local_root(storage_dir), remote, [a.library_path for a in part], backup_dir=attic(remote)
+                )
+            except rclone.RcloneError as exc:
+                failed = [a for rest in parts[i:] for a in rest]
+                log.warning("upload of %d files failed: %s", len(failed), exc)
+                result.fail(exc.reason, failed, exc.detail, counts=False)
+                break
+            checks.append(verifier.submit(_verified, tool, storage_dir, remote, part, verify))
+        for check in checks:
+            result.merge(check.result())
+    return result
+
+
+def _split(items: list[Asset], chunks: int, min_size: int = 25) -> list[list[Asset]]:
+    n = max(1, min(chunks, len(items) // min_size))
+    size = -(-len(items) // n) if items else 0
+    return [items[i : i + size] for i in range(0, len(items), size)] if items else []
+
+
+def _verified(tool: rclone.Rclone, storage_dir: Path, remote: str, part: list[Asset], verify: str) -> BatchResult:
+    """Verify one uploaded chunk (runs in the verifier thread; returns its own result)."""
+    result = BatchResult()
+    local_ok = local_hashes_match(storage_dir, part) if verify == "check" else None
     try:
-        tool.copy_files(src, remote, paths, backup_dir=attic(remote))
+        _verify(tool, rclone.local_root(storage_dir), remote, part, verify, result, local_ok)
     except rclone.RcloneError as exc:
-        log.warning("upload of %d files failed: %s", len(ready), exc)
-        result.fail(exc.reason, ready, exc.detail, counts=False)
-        return result
-    try:
-        _verify(tool, src, remote, ready, verify, result, hashing.result() if hashing else None)
-    except rclone.RcloneError as exc:
-        log.warning("verification of %d files failed: %s", len(ready), exc)
-        result.fail("verify_" + exc.reason, ready, exc.detail, counts=False)
+        log.warning("verification of %d files failed: %s", len(part), exc)
+        result = BatchResult()
+        result.fail("verify_" + exc.reason, part, exc.detail, counts=False)
     return result
 
 
