@@ -27,3 +27,13 @@ def test_a_day_range_is_inclusive():
     assert sel.matches(P) and sel.matches("Library/2024/2024-02-01/a.jpg")
     assert not sel.matches("Library/2024/2024-02-02/a.jpg")
     assert sel.describe() == "days 2024-01-31 to 2024-02-01"
+
+
+def test_a_batch_is_split_into_even_chunks_of_a_useful_size():
+    from processor.backup.batch import _split
+    from processor.backup.store import Asset
+
+    items = [Asset(i, f"Library/2024/2024-01-01/{i}.jpg", "0" * 64, 1) for i in range(100)]
+    assert [len(c) for c in _split(items, 4)] == [25, 25, 25, 25]
+    assert [len(c) for c in _split(items[:30], 4)] == [30]
+    assert _split([], 4) == []
