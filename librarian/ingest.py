@@ -17,6 +17,7 @@ import logging
 import os
 import stat
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -107,17 +108,29 @@ class Ingestor:
                 outcomes.append((path, "vanished"))
                 continue
             regular.append((path, st))
-        tag_list = self.reader.read_many([p for p, _ in regular])
-        for (path, st), tags in zip(regular, tag_list, strict=True):
-            try:
-                outcomes.append((path, self.ingest_file(path, st, tags)))
-            except FileProblem as prob:
-                outcomes.append((path, self.quarantine(path, prob.reason, prob.detail)))
-            except FileChanged:
-                outcomes.append((path, "changed"))
-            except FileNotFoundError:
-                outcomes.append((path, "vanished"))
+        # SHA-256 runs in a thread (hashlib releases the GIL) while ExifTool reads the batch
+        # and while earlier files are moved and recorded: the same bytes, hashed sooner.
+        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        try:
+            digests = [hasher.submit(organize.sha256_file, p) for p, _ in regular]
+            tag_list = self.reader.read_many([p for p, _ in regular])
+            for (path, st), tags, digest in zip(regular, tag_list, digests, strict=True):
+                outcomes.append((path, self._ingest_one(path, st, tags, digest)))
+        finally:
+            hasher.shutdown(wait=True, cancel_futures=True)
         return outcomes
+
+    def _ingest_one(self, path: Path, st: os.stat_result, tags: dict[str, Any],
+                    digest: Future[tuple[str, int]]) -> str:
+        """One file's outcome (quarantined, changed, vanished, …); database errors propagate."""
+        try:
+            return self.ingest_file(path, st, tags, digest)
+        except FileProblem as prob:
+            return self.quarantine(path, prob.reason, prob.detail)
+        except FileChanged:
+            return "changed"
+        except FileNotFoundError:
+            return "vanished"
 
     def _precheck(self, path: Path) -> os.stat_result:
         st = os.lstat(path)
@@ -132,7 +145,9 @@ class Ingestor:
             raise FileProblem("unreadable", "no read permission")
         return st
 
-    def ingest_file(self, path: Path, st: os.stat_result, tags: dict[str, Any]) -> str:
+    def ingest_file(self, path: Path, st: os.stat_result, tags: dict[str, Any],
+                    digest: Future[tuple[str, int]] | None = None) -> str:
+        """File one stable file; ``digest`` is its SHA-256 already being computed, if any."""
         basics = metadata.basics(tags)
         file_type = (basics.file_type or "").upper()
         if tags.get("PF:Reader") != "exiftool" and not file_type:
@@ -146,7 +161,7 @@ class Ingestor:
             if prob:
                 raise FileProblem(*prob)
         try:
-            sha, size = organize.sha256_file(path)
+            sha, size = digest.result() if digest is not None else organize.sha256_file(path)
         except PermissionError as exc:
             raise FileProblem("unreadable", f"cannot read: {exc.strerror}") from exc
         except OSError as exc:

@@ -43,7 +43,7 @@ from tests.support import samples
 pytestmark = pytest.mark.integration
 
 PHOTO_FACTORY = Path(sys.executable).with_name("photo-factory")
-TRIALS = 8
+TRIALS = 6
 KILLS_PER_TRIAL = 3
 SHM = Path("/dev/shm")
 
