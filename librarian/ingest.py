@@ -54,6 +54,17 @@ class FileProblem(Exception):
         self.detail = detail
 
 
+@dataclass
+class Planned:
+    """A same-filesystem move decided for a batch, done by :meth:`Ingestor._file_planned`."""
+
+    path: Path
+    row: dict[str, Any]
+    sha: str
+    size: int
+    folder: PurePosixPath
+
+
 class FileChanged(Exception):
     """The file changed while we looked at it: try again once it is stable."""
 
@@ -79,6 +90,7 @@ class Ingestor:
         self.inbox = core.inbox_dir.resolve()
         self.storage = core.storage_dir.resolve()
         self.stats = Stats()
+        self._batch_shas: set[str] = set()
 
     # -- helpers -----------------------------------------------------------------------
     def rel_inbox(self, path: Path) -> str:
@@ -111,20 +123,28 @@ class Ingestor:
         # SHA-256 runs in a thread (hashlib releases the GIL) while ExifTool reads the batch
         # and while earlier files are moved and recorded: the same bytes, hashed sooner.
         hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        planned: list[Planned] = []
+        self._batch_shas = set()
         try:
             digests = [hasher.submit(organize.sha256_file, p) for p, _ in regular]
             tag_list = self.reader.read_many([p for p, _ in regular])
+            known = self.store.find_by_shas([d.result()[0] for d in digests if d.exception() is None])
             for (path, st), tags, digest in zip(regular, tag_list, digests, strict=True):
-                outcomes.append((path, self._ingest_one(path, st, tags, digest)))
+                outcome = self._ingest_one(path, st, tags, digest, known, planned)
+                if outcome is not None:
+                    outcomes.append((path, outcome))
         finally:
             hasher.shutdown(wait=True, cancel_futures=True)
+        outcomes.extend(self._file_planned(planned))
         return outcomes
 
     def _ingest_one(self, path: Path, st: os.stat_result, tags: dict[str, Any],
-                    digest: Future[tuple[str, int]]) -> str:
-        """One file's outcome (quarantined, changed, vanished, …); database errors propagate."""
+                    digest: Future[tuple[str, int]], known: dict[str, dict],
+                    planned: list[Planned]) -> str | None:
+        """One file's outcome (quarantined, changed, vanished, …), or None when its move was
+        planned for the batch; database errors propagate."""
         try:
-            return self.ingest_file(path, st, tags, digest)
+            return self.ingest_file(path, st, tags, digest, known, planned)
         except FileProblem as prob:
             return self.quarantine(path, prob.reason, prob.detail)
         except FileChanged:
@@ -146,8 +166,11 @@ class Ingestor:
         return st
 
     def ingest_file(self, path: Path, st: os.stat_result, tags: dict[str, Any],
-                    digest: Future[tuple[str, int]] | None = None) -> str:
-        """File one stable file; ``digest`` is its SHA-256 already being computed, if any."""
+                    digest: Future[tuple[str, int]] | None = None, known: dict[str, dict] | None = None,
+                    planned: list[Planned] | None = None) -> str | None:
+        """File one stable file; ``digest`` is its SHA-256 already being computed, ``known`` the
+        batch's duplicate lookups. With ``planned``, an ordinary same-filesystem move is only
+        planned (returns None) and done with the rest of the batch by :meth:`_file_planned`."""
         basics = metadata.basics(tags)
         file_type = (basics.file_type or "").upper()
         if tags.get("PF:Reader") != "exiftool" and not file_type:
@@ -171,12 +194,19 @@ class Ingestor:
         st2 = os.lstat(path)
         if (size, st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_size, st.st_mtime_ns):
             raise FileChanged(str(path))
-        existing = self.store.find_by_sha(sha)
+        if sha in self._batch_shas:
+            raise FileChanged(str(path))  # same content twice in one batch: a duplicate next round
+        self._batch_shas.add(sha)
+        existing = known.get(sha) if known is not None else self.store.find_by_sha(sha)
         if existing is not None:
             return self._duplicate(path, existing, sha)
         row = self.build_row(path, tags, sha, size, st.st_mtime, basics, file_type, media_type)
         row["source_path"] = self.rel_inbox(path)
-        dest_rel = self.choose_destination(PurePosixPath(row.pop("_folder")), row["original_name"])
+        folder = PurePosixPath(row.pop("_folder"))
+        if planned is not None and organize.same_device(path, self.storage):
+            planned.append(Planned(path, row, sha, size, folder))
+            return None
+        dest_rel = self.choose_destination(folder, row["original_name"])
         row["library_path"] = dest_rel
         self._file_into_library(path, dest_rel, sha, size, row)
         self.stats.ingested += 1
@@ -204,12 +234,64 @@ class Ingestor:
             "_folder": str(organize.day_folder(when.local.date())),
         }
 
-    def choose_destination(self, folder: PurePosixPath, name: str) -> str:
-        for cand in organize.candidate_names(name):
+    def choose_destination(self, folder: PurePosixPath, name: str, reserved: set[str] | None = None,
+                           taken: set[str] | None = None) -> str:
+        """The first free ``name``, ``name_1``, … in ``folder``: not on disk, not recorded, not
+        in the journal, not ``reserved`` by this batch. ``taken``: names already known taken."""
+        reserved = reserved or set()
+        for i, cand in enumerate(organize.candidate_names(name)):
             rel = str(folder / cand)
-            if not os.path.lexists(self.abs_storage(rel)) and not self.store.path_taken(rel):
-                return rel
+            if rel in reserved or (taken is not None and rel in taken):
+                continue
+            if os.path.lexists(self.abs_storage(rel)):
+                continue
+            if (i > 0 or taken is None) and self.store.path_taken(rel):
+                continue
+            return rel
         raise RuntimeError(f"no free name for {name} in {folder}")
+
+    def _file_planned(self, planned: list[Planned]) -> list[tuple[Path, str]]:
+        """Move a batch of same-filesystem files with one journal transaction, one fsync per
+        folder and one recording transaction (the same protocol as :meth:`_move`, batched).
+
+        Database errors propagate (the journal finishes the batch later); a file that cannot be
+        moved has its journal entry removed and the first such error is raised after the others
+        were recorded, so the service retries that file alone."""
+        if not planned:
+            return []
+        taken = self.store.taken_paths([str(p.folder / p.row["original_name"]) for p in planned])
+        reserved: set[str] = set()
+        for p in planned:
+            p.row["library_path"] = self.choose_destination(p.folder, p.row["original_name"], reserved, taken)
+            reserved.add(p.row["library_path"])
+        jids = self.store.journal_add_many([
+            ("file", organize.path_to_db(p.path), p.row["library_path"], None, p.sha,
+             {"row": _jsonable(p.row), "asset_id": None}) for p in planned])
+        done: list[tuple[Planned, int]] = []
+        folders: set[Path] = set()
+        failed: list[tuple[int, BaseException]] = []
+        for p, jid in zip(planned, jids, strict=True):
+            dest = self.abs_storage(p.row["library_path"])
+            try:
+                organize.make_dirs(dest.parent)
+                organize.fsync_file(p.path)
+                organize.place(p.path, dest, sync_dirs=False)
+            except OSError as exc:
+                failed.append((jid, exc))
+                continue
+            folders.update((dest.parent, p.path.parent))
+            done.append((p, jid))
+        for folder in folders:
+            organize.fsync_dir(folder)
+        self.store.record_assets([(p.row, jid) for p, jid in done])
+        for jid, _ in failed:
+            self.store.journal_delete(jid)
+        for p, _ in done:
+            self.stats.ingested += 1
+            log.info("filed %s as %s (%s)", p.row["source_path"], p.row["library_path"], p.row["date_source"])
+        if failed:
+            raise failed[0][1]
+        return [(p.path, "ingested") for p, _ in done]
 
     # -- moving --------------------------------------------------------------------------
     def _file_into_library(self, src: Path, dest_rel: str, sha: str, size: int,
@@ -395,8 +477,12 @@ class Ingestor:
             return
         if j["action"] == "file":
             row = _from_jsonable(payload["row"])
-            if self.store.find_by_sha(j["sha256"]) is None:
+            existing = self.store.find_by_sha(j["sha256"])
+            if existing is None:
                 self.store.record_asset(row, j["id"])
+            elif existing["library_path"] != j["dest_rel"]:
+                self._drop_redundant_copy(dest, existing, j)
+                return
             else:
                 self.store.journal_delete(j["id"])
         else:
@@ -405,6 +491,30 @@ class Ingestor:
         if src_exists and (_same_file(src, dest) or organize.sha256_file(src)[0] == j["sha256"]):
             src.unlink()
         log.info("journal %s: completed the interrupted move to %s", j["id"], j["dest_rel"])
+
+    def _drop_redundant_copy(self, dest: Path, existing: dict, j: dict) -> None:
+        """An interrupted move left a second library copy of content recorded elsewhere: remove
+        it only once the recorded copy is verified by hash; otherwise keep both and say so."""
+        recorded = self.abs_storage(existing["library_path"])
+        try:
+            ok = organize.sha256_file(recorded)[0] == j["sha256"]
+        except OSError:
+            ok = False
+        if ok:
+            dest.unlink()
+            organize.fsync_dir(dest.parent)
+            self.store.record_event("duplicate_removed", asset_id=existing["id"], journal_id=j["id"],
+                                    detail={"library_path": existing["library_path"], "removed": j["dest_rel"]})
+        else:
+            log.error("journal %s: %s duplicates asset %s whose recorded copy is missing; both kept",
+                      j["id"], j["dest_rel"], existing["id"])
+            self.store.record_event("error", asset_id=existing["id"], journal_id=j["id"],
+                                    detail={"problem": "duplicate of an asset whose copy is missing",
+                                            "library_path": j["dest_rel"]})
+        src = organize.path_from_db(j["source_abs"])
+        if os.path.lexists(src) and not os.path.islink(src) and organize.sha256_file(src)[0] == j["sha256"] \
+                and ok:
+            src.unlink()
 
     def register_library_file(self, path: Path, event: str = "registered_orphan") -> int | None:
         """Record a file that is already in the library but has no row (used at start-up and by

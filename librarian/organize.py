@@ -110,10 +110,11 @@ def same_device(src: Path, dest_dir: Path) -> bool:
     return os.stat(src).st_dev == os.stat(probe).st_dev
 
 
-def place(src: Path, dest: Path) -> None:
+def place(src: Path, dest: Path, sync_dirs: bool = True) -> None:
     """Give ``src``'s inode the name ``dest`` (same filesystem) and remove the name ``src``.
 
-    Raises FileExistsError if ``dest`` exists; never overwrites.
+    Raises FileExistsError if ``dest`` exists; never overwrites. With ``sync_dirs=False`` the
+    caller fsyncs both folders itself (once per batch) before recording the move.
     """
     try:
         os.link(src, dest, follow_symlinks=False)
@@ -128,9 +129,10 @@ def place(src: Path, dest: Path) -> None:
         os.rename(src, dest)
     else:
         os.unlink(src)
-    fsync_dir(dest.parent)
-    if src.parent != dest.parent:
-        fsync_dir(src.parent)
+    if sync_dirs:
+        fsync_dir(dest.parent)
+        if src.parent != dest.parent:
+            fsync_dir(src.parent)
 
 
 def copy_verified(src: Path, temp: Path, expected_sha: str, expected_size: int) -> None:

@@ -6,6 +6,14 @@ SELECT pg_try_advisory_lock(%(key)s) AS locked;
 -- name: find_by_sha
 SELECT id, library_path, size_bytes FROM media_assets WHERE sha256 = %(sha256)s;
 
+-- name: find_by_shas
+SELECT id, sha256, library_path, size_bytes FROM media_assets WHERE sha256 = ANY(%(shas)s);
+
+-- name: taken_paths
+SELECT library_path AS path FROM media_assets WHERE library_path = ANY(%(paths)s)
+UNION SELECT dest_rel FROM ingest_journal WHERE dest_rel = ANY(%(paths)s)
+UNION SELECT quarantine_path FROM quarantine WHERE quarantine_path = ANY(%(paths)s);
+
 -- name: path_taken
 SELECT EXISTS (SELECT 1 FROM media_assets WHERE library_path = %(path)s)
     OR EXISTS (SELECT 1 FROM ingest_journal WHERE dest_rel = %(path)s)

@@ -114,7 +114,11 @@ class Librarian:
 
             if isinstance(exc, UNAVAILABLE):
                 raise
-            # unexpected: retry each file alone so one bad file cannot block the others
+            # unexpected: finish or undo what the batch left in the journal, then retry each
+            # file alone so one bad file cannot block the others
+            log.warning("batch of %d failed (%s: %s); retrying its files one by one",
+                        len(ready), type(exc).__name__, exc)
+            self._reconcile_quietly()
             outcomes = [(p, self._ingest_alone(p)) for p in ready]
         for path, outcome in outcomes:
             if outcome == "changed":
@@ -133,6 +137,7 @@ class Librarian:
             raise
         except Exception as exc:
             msg = f"{type(exc).__name__}: {exc}"
+            self._reconcile_quietly()
             self.ingestor.stats.errors += 1
             self.ingestor.stats.last_error = msg
             if isinstance(exc, OSError) and exc.errno in _STORAGE_FULL:
@@ -149,6 +154,18 @@ class Librarian:
                     log.error("could not quarantine %s: %s; left in the inbox", path, qexc)
             self.candidates.defer(path, min(300.0, 5.0 * 2 ** n))
             return "changed" if not self.once else "error"
+
+    def _reconcile_quietly(self) -> None:
+        """Replay the journal after an unexpected error (database errors still propagate)."""
+        from photo_factory.db import UNAVAILABLE
+
+        try:
+            self.ingestor.reconcile()
+        except UNAVAILABLE:
+            raise
+        except Exception:
+            log.exception("journal replay failed; it is retried at the next start or reconnect")
+            self._ready_for_work = False
 
     def _beat(self, status: str, message: str) -> None:
         if self.heartbeat:

@@ -35,6 +35,25 @@ class LibrarianStore:
     def find_by_sha(self, sha256: str) -> dict | None:
         return self.db.fetchone("find_by_sha", {"sha256": sha256})
 
+    def find_by_shas(self, shas: list[str]) -> dict[str, dict]:
+        if not shas:
+            return {}
+        return {r["sha256"]: r for r in self.db.fetchall("find_by_shas", {"shas": shas})}
+
+    def taken_paths(self, rels: list[str]) -> set[str]:
+        return {r["path"] for r in self.db.fetchall("taken_paths", {"paths": rels})} if rels else set()
+
+    def journal_add_many(self, entries: list[tuple[str, str, str, str | None, str | None, dict]]) -> list[int]:
+        """Journal several moves in one transaction: (action, source, dest_rel, temp_rel, sha, payload)."""
+        ids = []
+        with self.db.transaction() as cur:
+            for action, source, dest_rel, temp_rel, sha256, payload in entries:
+                cur.execute(self.db.sql("journal_add"), {
+                    "action": action, "source_abs": source, "dest_rel": dest_rel, "temp_rel": temp_rel,
+                    "sha256": sha256, "payload": db.json(payload)})
+                ids.append(int(cur.fetchone()["id"]))
+        return ids
+
     def path_taken(self, rel: str) -> bool:
         row = self.db.fetchone("path_taken", {"path": rel})
         return bool(row and row["taken"])
@@ -56,20 +75,29 @@ class LibrarianStore:
 
     def record_asset(self, row: dict[str, Any], journal_id: int | None, event: str = "ingested") -> int:
         """Insert the asset, its event, clear the journal entry and NOTIFY — one transaction."""
-        params = dict(row)
-        params["location"] = db.json(row["location"]) if row.get("location") else None
-        params["metadata"] = db.json(row.get("metadata") or {})
+        return self.record_assets([(row, journal_id)], event)[0]
+
+    def record_assets(self, items: list[tuple[dict[str, Any], int | None]], event: str = "ingested") -> list[int]:
+        """Several :meth:`record_asset` in one transaction (one commit for a batch)."""
+        ids: list[int] = []
+        if not items:
+            return ids
         with self.db.transaction() as cur:
-            cur.execute(self.db.sql("insert_asset"), params)
-            asset_id = int(cur.fetchone()["id"])
-            cur.execute(self.db.sql("add_event"), {
-                "kind": event, "asset_id": asset_id, "source_path": row.get("source_path"),
-                "detail": db.json({"library_path": row["library_path"], "date_source": row["date_source"]}),
-            })
-            if journal_id is not None:
-                cur.execute(self.db.sql("journal_delete"), {"id": journal_id})
-            cur.execute(self.db.sql("notify_new_asset"), {"id": asset_id})
-        return asset_id
+            for row, journal_id in items:
+                params = dict(row)
+                params["location"] = db.json(row["location"]) if row.get("location") else None
+                params["metadata"] = db.json(row.get("metadata") or {})
+                cur.execute(self.db.sql("insert_asset"), params)
+                asset_id = int(cur.fetchone()["id"])
+                cur.execute(self.db.sql("add_event"), {
+                    "kind": event, "asset_id": asset_id, "source_path": row.get("source_path"),
+                    "detail": db.json({"library_path": row["library_path"], "date_source": row["date_source"]}),
+                })
+                if journal_id is not None:
+                    cur.execute(self.db.sql("journal_delete"), {"id": journal_id})
+                cur.execute(self.db.sql("notify_new_asset"), {"id": asset_id})
+                ids.append(asset_id)
+        return ids
 
     def record_event(self, kind: str, *, asset_id: int | None = None, source_path: str | None = None,
                      detail: dict | None = None, journal_id: int | None = None) -> None:

@@ -237,10 +237,11 @@ def test_killing_the_librarian_at_random_moments_never_loses_or_duplicates_a_fil
 _STORE = "librarian.store:LibrarianStore."
 _ORG = "librarian.organize:"
 FAULTS = [  # (crash points in successive runs, inbox on another filesystem)
-    ([_STORE + "journal_add|after|1"], False),
+    ([_STORE + "journal_add_many|after|1"], False),  # same-fs moves are journaled per batch
     ([_ORG + "fsync_file|after|2"], False),
     ([_ORG + "place|after|3"], False),
-    ([_STORE + "record_asset|after|2", _STORE + "record_asset|before|2"], False),
+    ([_STORE + "record_assets|before|1", _STORE + "record_assets|before|1"], False),  # 2nd: in reconcile
+    ([_ORG + "fsync_dir|before|1"], False),  # moved, folders not yet synced, nothing recorded
     ([_STORE + "record_quarantine|before|1"], False),
     ([_ORG + "copy_verified|after|1"], True),
     ([_ORG + "place|before|2"], True),
