@@ -63,7 +63,7 @@ class ComposeStack:
         dash = 8501 if _port_free(8501) else free_port()
         self.env = {
             "COMPOSE_PROJECT_NAME": self.project, "PF_IMAGE_TAG": "e2e",
-            "PF_ENV_FILE": str(self.root / ".env"),
+            "SERVICES_ENV_FILE": str(self.root / ".env"),
             "INBOX_PATH": str(self.root / "inbox"), "STORAGE_PATH": str(self.root / "storage"),
             "SYNCTHING_CONFIG_PATH": str(self.root / "syncthing"),
             "RCLONE_CONFIG_PATH": str(self.root / "rclone"), "BACKUP_PATH": str(self.root / "backup"),
