@@ -54,6 +54,10 @@ class FileProblem(Exception):
         self.detail = detail
 
 
+#: Files per ExifTool call inside a batch (reader threads work on later chunks meanwhile).
+_CHUNK = 8
+
+
 @dataclass
 class Planned:
     """A same-filesystem move decided for a batch, done by :meth:`Ingestor._file_planned`."""
@@ -122,17 +126,26 @@ class Ingestor:
             regular.append((path, st))
         # SHA-256 runs in a thread (hashlib releases the GIL) while ExifTool reads the batch
         # and while earlier files are moved and recorded: the same bytes, hashed sooner.
-        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        # Pipelined: SHA-256 in one thread (hashlib releases the GIL) and ExifTool in reader
+        # threads run ahead on later chunks while this thread checks and plans earlier ones.
+        hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256")
         planned: list[Planned] = []
         self._batch_shas = set()
+        chunks = [regular[i:i + _CHUNK] for i in range(0, len(regular), _CHUNK)]
         try:
             digests = [hasher.submit(organize.sha256_file, p) for p, _ in regular]
-            tag_list = self.reader.read_many([p for p, _ in regular])
-            known = self.store.find_by_shas([d.result()[0] for d in digests if d.exception() is None])
-            for (path, st), tags, digest in zip(regular, tag_list, digests, strict=True):
-                outcome = self._ingest_one(path, st, tags, digest, known, planned)
-                if outcome is not None:
-                    outcomes.append((path, outcome))
+            tag_futures = [self.reader.submit([p for p, _ in chunk]) for chunk in chunks]
+            done = 0
+            for chunk, tag_future in zip(chunks, tag_futures, strict=True):
+                chunk_digests = digests[done:done + len(chunk)]
+                done += len(chunk)
+                tag_list = tag_future.result()
+                known = self.store.find_by_shas(
+                    [d.result()[0] for d in chunk_digests if d.exception() is None])
+                for (path, st), tags, digest in zip(chunk, tag_list, chunk_digests, strict=True):
+                    outcome = self._ingest_one(path, st, tags, digest, known, planned)
+                    if outcome is not None:
+                        outcomes.append((path, outcome))
         finally:
             hasher.shutdown(wait=True, cancel_futures=True)
         outcomes.extend(self._file_planned(planned))

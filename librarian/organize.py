@@ -34,16 +34,18 @@ class VerifyError(Exception):
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
-    """Stream a file in 1 MiB chunks: (hex digest, bytes read)."""
+    """Stream a file in 1 MiB chunks into one reused buffer: (hex digest, bytes read)."""
     h = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
     n = 0
     with open(path, "rb", buffering=0) as f:
         while True:
-            chunk = f.read(CHUNK)
-            if not chunk:
+            got = f.readinto(buf)
+            if not got:
                 break
-            h.update(chunk)
-            n += len(chunk)
+            h.update(view[:got])
+            n += got
     return h.hexdigest(), n
 
 

@@ -42,6 +42,29 @@ VALUES (%(sha256)s, %(library_path)s, %(original_name)s, %(source_path)s, %(size
         %(metadata)s)
 RETURNING id;
 
+-- name: insert_assets_many
+INSERT INTO media_assets (sha256, library_path, original_name, source_path, size_bytes, media_type,
+                          mime_type, file_type, captured_at, captured_local, capture_date,
+                          utc_offset_min, date_source, tz_source, camera_make, camera_model, width,
+                          height, orientation, duration_s, location, metadata)
+VALUES %s
+RETURNING id, sha256;
+
+-- name: insert_assets_many_template
+(%(sha256)s, %(library_path)s, %(original_name)s, %(source_path)s, %(size_bytes)s, %(media_type)s,
+ %(mime_type)s, %(file_type)s, %(captured_at)s, %(captured_local)s, %(capture_date)s,
+ %(utc_offset_min)s, %(date_source)s, %(tz_source)s, %(camera_make)s, %(camera_model)s, %(width)s,
+ %(height)s, %(orientation)s, %(duration_s)s, %(location)s, %(metadata)s)
+
+-- name: add_events_many
+INSERT INTO ingest_events (kind, asset_id, source_path, detail) VALUES %s;
+
+-- name: journal_delete_many
+DELETE FROM ingest_journal WHERE id = ANY(%(ids)s);
+
+-- name: journal_add_many
+INSERT INTO ingest_journal (action, source_abs, dest_rel, temp_rel, sha256, payload) VALUES %s RETURNING id;
+
 -- name: notify_new_asset
 SELECT pg_notify('pf_new_asset', %(id)s::text);
 

@@ -34,7 +34,7 @@ class Librarian:
         self.stopper = stopper or loop.Stopper()
         self.heartbeat = heartbeat
         self.store = LibrarianStore(core.database_url)
-        self.reader = metadata.MetadataReader(settings.exiftool_path)
+        self.reader = metadata.MetadataReader(settings.exiftool_path, settings.exiftool_processes)
         self.ingestor = Ingestor(core, settings, self.store, self.reader)
         self.root = core.inbox_dir.resolve()
         self.candidates = inbox.Candidates(settings.stability_seconds)

@@ -15,7 +15,9 @@ class LibrarianSettings(PFSettings):
     #: Heartbeat interval of the librarian (PF_LIBRARIAN_HEARTBEAT_SECONDS, default 60).
     librarian_heartbeat_seconds: float = 60.0
     #: Files read by one ExifTool call.
-    exiftool_batch: int = 32
+    exiftool_batch: int = 64
+    #: ExifTool processes reading a batch side by side (ExifTool is single-threaded).
+    exiftool_processes: int = 2
     #: Path of the exiftool executable.
     exiftool_path: str = "exiftool"
     #: Capture dates before this year are rejected as implausible (fall through to the next source).
@@ -32,7 +34,7 @@ class LibrarianSettings(PFSettings):
             raise ValueError("must not be negative")
         return v
 
-    @field_validator("librarian_heartbeat_seconds", "exiftool_batch", "max_file_attempts")
+    @field_validator("librarian_heartbeat_seconds", "exiftool_batch", "max_file_attempts", "exiftool_processes")
     @classmethod
     def _positive(cls, v: float) -> float:
         if v <= 0:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from psycopg2.extras import execute_values
+
 from photo_factory import db
 
 QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
@@ -44,15 +46,13 @@ class LibrarianStore:
         return {r["path"] for r in self.db.fetchall("taken_paths", {"paths": rels})} if rels else set()
 
     def journal_add_many(self, entries: list[tuple[str, str, str, str | None, str | None, dict]]) -> list[int]:
-        """Journal several moves in one transaction: (action, source, dest_rel, temp_rel, sha, payload)."""
-        ids = []
+        """Journal several moves in one statement: (action, source, dest_rel, temp_rel, sha, payload)."""
+        if not entries:
+            return []
         with self.db.transaction() as cur:
-            for action, source, dest_rel, temp_rel, sha256, payload in entries:
-                cur.execute(self.db.sql("journal_add"), {
-                    "action": action, "source_abs": source, "dest_rel": dest_rel, "temp_rel": temp_rel,
-                    "sha256": sha256, "payload": db.json(payload)})
-                ids.append(int(cur.fetchone()["id"]))
-        return ids
+            rows = execute_values(cur, self.db.sql("journal_add_many"),
+                                  [(a, s, d, t, h, db.json(p)) for a, s, d, t, h, p in entries], fetch=True)
+        return [int(r["id"]) for r in rows]
 
     def path_taken(self, rel: str) -> bool:
         row = self.db.fetchone("path_taken", {"path": rel})
@@ -78,25 +78,29 @@ class LibrarianStore:
         return self.record_assets([(row, journal_id)], event)[0]
 
     def record_assets(self, items: list[tuple[dict[str, Any], int | None]], event: str = "ingested") -> list[int]:
-        """Several :meth:`record_asset` in one transaction (one commit for a batch)."""
-        ids: list[int] = []
+        """Insert assets with their events, clear their journal entries and NOTIFY once — one
+        transaction (one commit for a whole batch)."""
         if not items:
-            return ids
+            return []
+        rows = []
+        for row, _ in items:
+            params = dict(row)
+            params["location"] = db.json(row["location"]) if row.get("location") else None
+            params["metadata"] = db.json(row.get("metadata") or {})
+            rows.append(params)
         with self.db.transaction() as cur:
-            for row, journal_id in items:
-                params = dict(row)
-                params["location"] = db.json(row["location"]) if row.get("location") else None
-                params["metadata"] = db.json(row.get("metadata") or {})
-                cur.execute(self.db.sql("insert_asset"), params)
-                asset_id = int(cur.fetchone()["id"])
-                cur.execute(self.db.sql("add_event"), {
-                    "kind": event, "asset_id": asset_id, "source_path": row.get("source_path"),
-                    "detail": db.json({"library_path": row["library_path"], "date_source": row["date_source"]}),
-                })
-                if journal_id is not None:
-                    cur.execute(self.db.sql("journal_delete"), {"id": journal_id})
-                cur.execute(self.db.sql("notify_new_asset"), {"id": asset_id})
-                ids.append(asset_id)
+            returned = execute_values(cur, self.db.sql("insert_assets_many"), rows,
+                                      template=self.db.sql("insert_assets_many_template"), fetch=True)
+            by_sha = {r["sha256"]: int(r["id"]) for r in returned}
+            ids = [by_sha[row["sha256"]] for row, _ in items]
+            execute_values(cur, self.db.sql("add_events_many"), [
+                (event, asset_id, row.get("source_path"),
+                 db.json({"library_path": row["library_path"], "date_source": row["date_source"]}))
+                for (row, _), asset_id in zip(items, ids, strict=True)])
+            jids = [jid for _, jid in items if jid is not None]
+            if jids:
+                cur.execute(self.db.sql("journal_delete_many"), {"ids": jids})
+            cur.execute(self.db.sql("notify_new_asset"), {"id": ids[-1]})
         return ids
 
     def record_event(self, kind: str, *, asset_id: int | None = None, source_path: str | None = None,
