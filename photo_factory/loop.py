@@ -82,7 +82,7 @@ def run(
                 heartbeat.beat()
             if once and now - down_since > db_wait_seconds:
                 raise DatabaseGone(msg) from exc
-            stopper.sleep(backoff)
+            stopper.stop.wait(backoff)  # file events or NOTIFYs must not shorten the backoff
             backoff = min(backoff * 2, max_backoff)
             continue
         if down_since is not None:
