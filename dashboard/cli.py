@@ -28,6 +28,8 @@ def streamlit_argv(port: int, address: str) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+            # the welcome banner looks up the "external IP" on the internet: no data leaves the house
+            "--logger.hideWelcomeMessage", "true",
             "--client.toolbarMode", "viewer"]
 
 
