@@ -37,7 +37,7 @@ def _env() -> dict[str, str]:
         datadir = VAR / "pg"
         try:
             url = localpg.ensure_cluster(datadir, int(env.get("PF_RUN_PG_PORT", "54330")))
-        except PermissionError:
+        except (PermissionError, subprocess.CalledProcessError):
             # the postgres user may not be able to enter this folder: use a temporary one
             import tempfile
 
