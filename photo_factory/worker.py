@@ -283,6 +283,11 @@ class StageWorker:
                 "done": self.stats.done, "failed": self.stats.failed, "retried": self.stats.retried,
                 "rate_per_min": self.stats.rate_per_min(), "worker": self.worker_id}
 
+    def beat_status(self, details: dict) -> tuple[str, str]:
+        """``(status, message)`` of the next heartbeat; a stage overrides it to report that it
+        cannot work (e.g. backup: remote unreachable) while the engine itself is fine."""
+        return "ok", f"{details['queue']} pending, {self.stats.done} done, {details['failed_items']} failed"
+
     def run(self, *, once: bool = False, heartbeat_seconds: float = 60.0,
             db_wait_seconds: float = 30.0, heartbeat: bool = True) -> WorkerStats:
         """Run until stopped (SIGTERM) or, with ``once``, until nothing is due; return the stats."""
@@ -305,8 +310,7 @@ class StageWorker:
             if beat is not None and (not did or time.monotonic() - last_beat > 2.0):
                 last_beat = time.monotonic()
                 details = self.beat_details()
-                beat.set("ok", f"{details['queue']} pending, {self.stats.done} done, "
-                               f"{details['failed_items']} failed", **details)
+                beat.set(*self.beat_status(details), **details)
             return did
 
         try:

@@ -250,6 +250,12 @@ class BackupWorker(StageWorker):
     def beat_details(self) -> dict:
         return {**super().beat_details(), **self.backup.details()}
 
+    def beat_status(self, details: dict) -> tuple[str, str]:
+        status, message = super().beat_status(details)
+        if self.backup.remote_error:
+            return "degraded", f"remote unreachable: {self.backup.remote_error}; {message}"
+        return status, f"{message}; last backup {details.get('last_backup', 'never')}"
+
     def drain(self) -> None:
         """Process everything due now, then close (tests and benchmarks; no heartbeat)."""
         while self.work_once():

@@ -100,6 +100,8 @@ def test_once_the_remote_answers_again_the_backup_is_retried_and_verified(databa
     w = worker(database_url, storage["storage"], r.name, backup_retry_base_seconds=0.01)
     assert w.work_once() is True  # the batch fails: one attempt, back off
     assert w.backup.remote_error is not None
+    status, message = w.beat_status(w.beat_details())
+    assert status == "degraded" and message.startswith("remote unreachable")
     r.config.write_text(good)  # the remote is back
     while w.work_once() or bs.query(database_url, "SELECT NOT is_backed_up FROM media_assets")[0][0]:
         pass
