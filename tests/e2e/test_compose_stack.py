@@ -43,7 +43,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
     print(f"\n[e2e] build: {time.monotonic() - started:.0f}s")
     try:
         started = time.monotonic()
-        s.run("up", "-d", timeout=600)
+        up = s.run("up", "-d", timeout=600, check=False)
+        assert up.returncode == 0, f"up -d failed:\n{up.stderr[-2000:]}\n{s.logs()}"
         wait_until("every service to be healthy", lambda: not s.unhealthy(ALWAYS_UP), limit_s=300, every_s=2,
                    on_timeout=lambda: f"{s.unhealthy(ALWAYS_UP)}\n{s.logs()}")
         print(f"[e2e] up -d until healthy: {time.monotonic() - started:.0f}s")
