@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 WORKERS = ["librarian", "thumbnails", "stitch", "geocode", "backup", "service-monitor"]
 ALWAYS_UP = ["factory-db", "syncthing", *WORKERS, "dashboard"]
 #: heartbeat service name per compose service, where they differ
-HEARTBEAT_NAME = {"service-monitor": "monitor"}
+HEARTBEAT_NAME: dict[str, str] = {}
 PHOTOS = 4
 
 
