@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import psycopg2
 import psycopg2.extras
+from tests.support.db import query  # noqa: F401  (re-exported for the panorama tests)
 
 T0 = datetime(2024, 7, 14, 10, 30, 0)
 
@@ -143,12 +144,3 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def query(database_url: str, sql: str) -> list[dict]:
-    """Rows of a read-only test query, as dicts."""
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql)
-            return [dict(r) for r in cur.fetchall()]
-    finally:
-        conn.close()

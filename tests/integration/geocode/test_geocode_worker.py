@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-import psycopg2
-import psycopg2.extras
 import pytest
 
 from photo_factory.worker import StageWorker
@@ -11,6 +9,7 @@ from processor.geocode import places
 from processor.geocode.service import Geocoder, GeocodeSettings, make_stage
 from processor.geocode.store import GeocodeStore
 from tests.support import pano_samples
+from tests.support.db import query as rows
 from tests.support.fake_nominatim import FakeNominatim
 
 pytestmark = pytest.mark.integration
@@ -34,14 +33,6 @@ def drain(database_url: str, provider: places.Provider, **overrides) -> StageWor
     return worker
 
 
-def rows(database_url: str, sql: str) -> list[dict]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql)
-            return [dict(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
 
 
 PLACE = ("SELECT id, is_geocoded, country_code, country, region, subregion, city, geocode_provider, "

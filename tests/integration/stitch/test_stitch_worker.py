@@ -3,13 +3,12 @@
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg2
-import psycopg2.extras
 import pytest
 
 from processor.stitch.service import Stitcher, StitchSettings
 from processor.stitch.store import StitchStore
 from tests.support import pano_samples
+from tests.support.db import query
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +26,6 @@ def drain(database_url: str, storage: Path, **overrides) -> Stitcher:
     return worker
 
 
-def query(database_url: str, sql: str) -> list[dict]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql)
-            return [dict(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
 
 
 def overlapping(tmp_path: Path) -> list[Path]:
