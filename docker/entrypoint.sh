@@ -41,9 +41,9 @@ if [ -S /var/run/docker.sock ]; then
   fi
 fi
 
-for dir in "${PF_INBOX_DIR:-}" "${PF_STORAGE_DIR:-}" "${PF_BACKUP_DIR:-}" "${PF_STATE_DIR:-}"; do
-  [ -n "$dir" ] || continue
-  mkdir -p "$dir"
+# the fixed mount points of docker-compose.yml, plus wherever PF_INBOX_DIR / PF_STORAGE_DIR point
+for dir in /data/inbox /data/storage /data/backup /config/rclone "${PF_INBOX_DIR:-}" "${PF_STORAGE_DIR:-}"; do
+  [ -n "$dir" ] && [ -d "$dir" ] || continue
   if [ "$(stat -c %u "$dir")" = "0" ]; then chown "$PUID:$PGID" "$dir"; fi
 done
 
