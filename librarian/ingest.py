@@ -95,6 +95,7 @@ class Ingestor:
         self.storage = core.storage_dir.resolve()
         self.stats = Stats()
         self._batch_shas: set[str] = set()
+        self._exdev_seen = False
 
     # -- helpers -----------------------------------------------------------------------
     def rel_inbox(self, path: Path) -> str:
@@ -216,7 +217,7 @@ class Ingestor:
         row = self.build_row(path, tags, sha, size, st.st_mtime, basics, file_type, media_type)
         row["source_path"] = self.rel_inbox(path)
         folder = PurePosixPath(row.pop("_folder"))
-        if planned is not None and organize.same_device(path, self.storage):
+        if planned is not None and self._linkable(path, self.storage):
             planned.append(Planned(path, row, sha, size, folder))
             return None
         dest_rel = self.choose_destination(folder, row["original_name"])
@@ -281,6 +282,7 @@ class Ingestor:
             ("file", organize.path_to_db(p.path), p.row["library_path"], None, p.sha,
              {"row": _jsonable(p.row), "asset_id": None}) for p in planned])
         done: list[tuple[Planned, int]] = []
+        exdev: list[tuple[Planned, int]] = []
         folders: set[Path] = set()
         failed: list[tuple[int, BaseException]] = []
         for p, jid in zip(planned, jids, strict=True):
@@ -290,6 +292,10 @@ class Ingestor:
                 organize.fsync_file(p.path)
                 organize.place(p.path, dest, sync_dirs=False)
             except OSError as exc:
+                if exc.errno == errno.EXDEV:  # same device, different mounts: copy instead
+                    self._note_exdev(exc)
+                    exdev.append((p, jid))
+                    continue
                 failed.append((jid, exc))
                 continue
             folders.update((dest.parent, p.path.parent))
@@ -299,14 +305,32 @@ class Ingestor:
         self.store.record_assets([(p.row, jid) for p, jid in done])
         for jid, _ in failed:
             self.store.journal_delete(jid)
+        results = [(p.path, "ingested") for p, _ in done]
+        for p, jid in exdev:
+            self.store.journal_delete(jid)  # nothing moved; the copy journals itself
+            self._file_into_library(p.path, p.row["library_path"], p.sha, p.size, p.row)
+            self.stats.ingested += 1
+            results.append((p.path, "ingested"))
         for p, _ in done:
             self.stats.ingested += 1
             log.info("filed %s as %s (%s)", p.row["source_path"], p.row["library_path"], p.row["date_source"])
         if failed:
             raise failed[0][1]
-        return [(p.path, "ingested") for p, _ in done]
+        return results
 
     # -- moving --------------------------------------------------------------------------
+    def _linkable(self, src: Path, dest_dir: Path) -> bool:
+        """Can ``src`` be linked into ``dest_dir``? Same device, unless a link already failed with
+        EXDEV (two bind mounts of one disk — the usual Docker layout — share st_dev but refuse
+        links between them)."""
+        return not self._exdev_seen and organize.same_device(src, dest_dir)
+
+    def _note_exdev(self, exc: OSError) -> None:
+        if not self._exdev_seen:
+            log.info("inbox and storage are different mounts of one device (%s): copying from now on",
+                     exc.strerror)
+        self._exdev_seen = True
+
     def _file_into_library(self, src: Path, dest_rel: str, sha: str, size: int,
                            row: dict[str, Any] | None, action: str = "file",
                            asset_id: int | None = None) -> None:
@@ -322,14 +346,21 @@ class Ingestor:
         destination appeared meanwhile."""
         dest = self.abs_storage(dest_rel)
         organize.make_dirs(dest.parent)
-        same = organize.same_device(src, dest.parent)
+        same = self._linkable(src, dest.parent)
         temp = None if same else organize.temp_name(dest)
         jid = self.store.journal_add(action, organize.path_to_db(src), dest_rel, sha256=sha, payload=payload,
                                      temp_rel=str(temp.relative_to(self.storage)) if temp else None)
         if same:
             if not os.path.islink(src):
                 organize.fsync_file(src)
-            organize.place(src, dest)
+            try:
+                organize.place(src, dest)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                self.store.journal_delete(jid)  # nothing moved: start again as a copy
+                self._note_exdev(exc)
+                return self._move(src, dest_rel, action, payload, sha, size, record)
             record(jid)
             return
         assert temp is not None

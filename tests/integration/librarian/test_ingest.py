@@ -187,3 +187,28 @@ def test_it_files_across_filesystems_by_verified_copy(storage, pf_env, ingest, q
         lib = storage["storage"] / "Library/2024/2024-01-31/IMG_9.JPG"
         assert sha(lib) == digest
         assert not any(p.name.startswith(".pf-tmp-") for p in lib.parent.iterdir())
+
+
+def test_two_mounts_of_one_disk_are_filed_by_verified_copy(storage, ingest, query, monkeypatch, tmp_path):
+    """Docker's usual layout: inbox and storage are bind mounts of one disk, so they share st_dev
+    but the kernel refuses links (EXDEV) between them."""
+    import subprocess
+
+    mounted = tmp_path / "storage-mount"
+    mounted.mkdir()
+    if subprocess.run(["mount", "--bind", str(storage["storage"]), str(mounted)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("bind mounts are not permitted here")
+    try:
+        monkeypatch.setenv("PF_STORAGE_DIR", str(mounted))
+        for i in range(3):
+            samples.photo(storage["inbox"] / f"IMG_{i}.JPG", seed=40 + i)
+        digests = {sha(p) for p in storage["inbox"].iterdir()}
+        ingest()
+        assert files(storage["inbox"]) == []
+        lib = mounted / "Library/2024/2024-01-31"
+        assert {sha(p) for p in lib.iterdir()} == digests
+        assert query("SELECT count(*) AS n FROM media_assets")[0]["n"] == 3
+        assert query("SELECT count(*) AS n FROM ingest_journal")[0]["n"] == 0
+    finally:
+        subprocess.run(["umount", str(mounted)], check=False)
