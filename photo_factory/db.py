@@ -49,6 +49,7 @@ def connect(url: str, application_name: str, *, autocommit: bool = False,
         keepalives_idle=30,
         keepalives_interval=10,
         keepalives_count=3,
+        client_encoding="UTF8",  # names and metadata are Unicode, whatever the server's default
     )
     conn.autocommit = autocommit
     psycopg2.extras.register_default_jsonb(conn, loads=None)
