@@ -56,7 +56,6 @@ def _problem(path: Path, file_type: str) -> tuple[str, str] | None:
         warnings.simplefilter("ignore")
         try:
             with Image.open(path) as im:
-                im.size  # header parsed
                 if _end_marker_ok(path, file_type):
                     return None
                 im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))

@@ -594,10 +594,10 @@ class Ingestor:
                     rel = str(PurePosixPath(*p.relative_to(self.storage).parts))
                     on_disk.add(rel)
                     found += 1
-                    if rel not in known and not fn.startswith(".") and p.is_file():
-                        if self.register_library_file(p) is not None:
-                            registered += 1
-                            log.warning("registered library file that had no row: %s", rel)
+                    if rel not in known and not fn.startswith(".") and p.is_file() \
+                            and self.register_library_file(p) is not None:
+                        registered += 1
+                        log.warning("registered library file that had no row: %s", rel)
         missing = [rel for rel in known if rel not in on_disk]
         for rel in missing:
             if not self.store.missing_already_reported(rel):

@@ -9,7 +9,8 @@ from typing import TypeVar
 
 import click
 
-from photo_factory import db, migrate as migrations, settings
+from photo_factory import db, settings
+from photo_factory import migrate as migrations
 from photo_factory.cli import configure_logging
 from photo_factory.loop import DatabaseGone
 

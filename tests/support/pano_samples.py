@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import psycopg2
 import psycopg2.extras
+
 from tests.support.db import query  # noqa: F401  (re-exported for the panorama tests)
 
 T0 = datetime(2024, 7, 14, 10, 30, 0)
