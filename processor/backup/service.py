@@ -76,7 +76,8 @@ class Backup:
         if self.run is None:
             self.run = Run(self.store.start_run(self.cfg.backup_remote))
         assets = [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"]) for r in rows]
-        res = batch.back_up(self.tool, self.core.storage_dir, self.cfg.backup_remote, assets, self.cfg.backup_verify)
+        res = batch.back_up(self.tool, self.core.storage_dir, self.cfg.backup_remote, assets, self.cfg.backup_verify,
+                            chunks=self.cfg.backup_pipeline_chunks)
         outcomes: dict[int, ItemError | None] = {a.id: None for a in res.done}
         for reason, (failed, detail, counts) in res.failed.items():
             err = ItemError(reason, detail, retryable=reason != "unlistable_name")

@@ -21,6 +21,9 @@ class BackupSettings(PFSettings):
     #: files it cannot vouch for by hash are read back. ``sha256``: read every uploaded file back
     #: (download + decrypt) and compare its SHA-256 with the database (slower, costs egress).
     backup_verify: Literal["check", "sha256"] = "check"
+    #: rclone calls a batch is split into, pipelined: chunk k is verified while chunk k+1 uploads,
+    #: so on a real (bandwidth-bound) uplink verification hides behind the upload.
+    backup_pipeline_chunks: int = 4
     backup_idle_seconds: float = 60.0
     #: A claim older than this goes back to pending (longer than the slowest batch upload).
     backup_lease_seconds: float = 3600.0
@@ -40,7 +43,7 @@ class BackupSettings(PFSettings):
     backup_rclone_flags: str = ""
     backup_rclone_binary: str = "rclone"
 
-    @field_validator("backup_batch_size", "backup_max_attempts")
+    @field_validator("backup_batch_size", "backup_max_attempts", "backup_pipeline_chunks")
     @classmethod
     def _at_least_one(cls, v: int) -> int:
         if v < 1:
