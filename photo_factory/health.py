@@ -29,10 +29,21 @@ class Verdict:
     reason: str
 
 
-def judge(row: dict | None, service: str, grace: float, min_age: float) -> Verdict:
-    """Decide from a ``freshest_heartbeat`` row (or None) whether ``service`` is healthy."""
+def judge(row: dict | None, service: str, grace: float, min_age: float, *, host: str | None = None,
+          lease_age: float | None = None) -> Verdict:
+    """Decide from a ``freshest_heartbeat`` row (or None) whether ``service`` is healthy.
+
+    Replicas of a stage share one ``system_status`` row (the last writer's). When that row was
+    written by another host, this replica is judged by its own stage lease (``lease_age``, the
+    age of its ``stage_workers.last_seen``), so a dead replica is not hidden by a live one.
+    """
     if row is None:
         return Verdict(False, f"{service}: no heartbeat yet")
+    if host is not None and row.get("host") not in (None, host) and lease_age is not None:
+        limit = max(grace * float(row["interval_s"]), min_age)
+        if lease_age > limit:
+            return Verdict(False, f"{service}: this replica's lease is {lease_age:.0f}s old (limit {limit:.0f}s)")
+        return Verdict(True, f"{service}: replica alive (lease {lease_age:.0f}s old)")
     limit = max(grace * float(row["interval_s"]), min_age)
     age = float(row["age_s"])
     if age > limit:
@@ -46,14 +57,16 @@ def check(database_url: str, service: str, grace: float = 2.5, min_age: float = 
     """Read the service's freshest heartbeat and judge it; an unreachable database is unhealthy."""
     store = db.Database(database_url, f"{service}-healthcheck", _QUERIES)
     try:
-        row = store.fetchone("freshest_heartbeat", {"service": service, "host": socket.gethostname()})
+        host = socket.gethostname()
+        row = store.fetchone("freshest_heartbeat", {"service": service, "host": host})
+        lease = store.fetchone("replica_lease", {"service": service, "host": host})
     except db.UNAVAILABLE as exc:
         return Verdict(False, f"{service}: database unreachable: {str(exc).strip()}")
     except psycopg2.Error as exc:  # e.g. the schema is not migrated yet
         return Verdict(False, f"{service}: cannot read system_status: {str(exc).strip()}")
     finally:
         store.close()
-    return judge(row, service, grace, min_age)
+    return judge(row, service, grace, min_age, host=host, lease_age=lease["age_s"] if lease else None)
 
 
 @click.command()

@@ -9,3 +9,11 @@ SELECT service, status, message, host, interval_s,
     OR (host = %(host)s AND (service LIKE %(service)s || '@%%' OR service LIKE %(service)s || '-%%'))
  ORDER BY (host = %(host)s) DESC, last_heartbeat DESC
  LIMIT 1;
+
+-- name: replica_lease
+-- This host's own stage worker lease (stage workers only): how long since it was last seen.
+SELECT EXTRACT(EPOCH FROM (now() - last_seen))::float AS age_s
+  FROM stage_workers
+ WHERE stage = %(service)s AND host = %(host)s
+ ORDER BY last_seen DESC
+ LIMIT 1;

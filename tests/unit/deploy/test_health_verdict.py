@@ -34,3 +34,14 @@ def test_a_service_that_never_beat_is_unhealthy() -> None:
 
 def test_a_degraded_service_with_a_fresh_heartbeat_is_still_alive() -> None:
     assert judge(row(1, status="degraded"), "geocode", grace=2.5, min_age=15).healthy
+
+
+def test_a_replica_whose_shared_row_was_written_by_another_host_is_judged_by_its_own_lease() -> None:
+    shared = row(1)  # written by host "h"
+    assert judge(shared, "thumbnails", grace=2.5, min_age=15, host="other", lease_age=5).healthy
+    dead = judge(shared, "thumbnails", grace=2.5, min_age=15, host="other", lease_age=300)
+    assert not dead.healthy and "lease" in dead.reason
+
+
+def test_without_a_lease_the_shared_row_decides() -> None:
+    assert judge(row(1), "backup", grace=2.5, min_age=15, host="other", lease_age=None).healthy
