@@ -35,6 +35,7 @@ class HeartbeatService:
         self._details: dict[str, Any] = {}
         self._started_at = datetime.now(UTC)
         self._stop = threading.Event()
+        self._kick = threading.Event()
         self._thread: threading.Thread | None = None
         self._db_down_logged = False
         self.beats = 0
@@ -45,8 +46,11 @@ class HeartbeatService:
         if status not in STATUSES:
             raise ValueError(f"unknown heartbeat status {status!r}")
         with self._lock:
+            changed = status != self._status
             self._status, self._message = status, message
             self._details.update(details)
+        if changed:
+            self._kick.set()  # a new status is written at once by the heartbeat thread
 
     def update(self, **details: Any) -> None:
         with self._lock:
@@ -92,7 +96,11 @@ class HeartbeatService:
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while True:
+            self._kick.wait(self.interval)
+            self._kick.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.beat()
             except Exception:  # never let the heartbeat thread die
@@ -101,6 +109,7 @@ class HeartbeatService:
     def stop(self, message: str = "stopped") -> None:
         """Beat ``stopping`` and end the thread (called on graceful shutdown)."""
         self._stop.set()
+        self._kick.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.set("stopping", message)

@@ -113,7 +113,8 @@ def test_a_stopped_worker_is_reported_stale_by_the_monitor_and_recovers_when_sta
     stack.run("start", "geocode")
     wait_until("geocode to be healthy again", lambda: not stack.unhealthy(["geocode"]), limit_s=180, every_s=2,
                on_timeout=stack.logs)
-    assert geocode_status() in ("ok", "degraded")
+    wait_until("geocode to beat ok again", lambda: geocode_status() in ("ok", "degraded"), limit_s=60, every_s=1,
+               on_timeout=stack.logs)
 
 
 def test_thumbnails_scale_out_to_three_healthy_replicas(stack: ComposeStack) -> None:
