@@ -15,6 +15,9 @@ from pathlib import Path
 from PIL import Image
 
 _TAIL = 64
+#: Only images up to this size are decoded (at full size) to tell a missing end marker from damage;
+#: JPEGs are decoded at 1/8 scale whatever their size.
+_MAX_DECODE_PIXELS = 50_000_000
 
 
 def _tail(path: Path, n: int = _TAIL) -> bytes:
@@ -58,7 +61,10 @@ def _problem(path: Path, file_type: str) -> tuple[str, str] | None:
             with Image.open(path) as im:
                 if _end_marker_ok(path, file_type):
                     return None
-                im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))
+                if file_type != "JPEG" and im.width * im.height > _MAX_DECODE_PIXELS:
+                    # no end marker and too large to decode safely (a bomb must not be decoded here)
+                    return "truncated", f"{file_type} file has no end marker ({im.width}x{im.height})"
+                im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))  # JPEG: 1/8 scale
                 im.load()
         except OSError as exc:
             msg = str(exc)

@@ -26,3 +26,17 @@ def test_garbage_behind_a_jpeg_header_is_undecodable(tmp_path):
     f = tmp_path / "bad.jpg"
     f.write_bytes(b"\xff\xd8\xff\xe0" + b"\x13" * 4000)
     assert checks.problem(f, "JPEG")[0] in ("undecodable", "truncated")
+
+
+def test_a_truncated_png_bomb_is_reported_without_being_decoded(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))  # 10 gigapixels
+    f = tmp_path / "bomb.png"
+    f.write_bytes(b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)))
+    reason, detail = checks.problem(f, "PNG")
+    assert reason == "truncated" and "100000x100000" in detail
