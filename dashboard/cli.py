@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +23,10 @@ from photo_factory.heartbeat import HeartbeatService
 log = logging.getLogger(__name__)
 SERVICE = "dashboard"
 APP = Path(__file__).with_name("app.py")
+
+
+#: Streamlit may take this long to answer its health endpoint after a cold start.
+STARTUP_GRACE_S = 60.0
 
 
 def streamlit_argv(port: int, address: str) -> list[str]:
@@ -55,13 +60,14 @@ def command(port: int, address: str) -> None:
     beat.set("starting", f"starting on port {port}", port=port)
     beat.start()
     check_every = min(settings.dashboard_heartbeat_seconds, 10.0)
+    started = time.monotonic()
     try:
         while not stopper.stop.is_set() and proc.poll() is None:
             if healthy(port):
                 if beat.status != "ok":
                     beat.set("ok", f"serving on port {port}")
                     beat.beat()
-            else:
+            elif beat.status != "starting" or time.monotonic() - started > STARTUP_GRACE_S:
                 beat.set("degraded", "streamlit health check failing")
             stopper.sleep(check_every)
     finally:

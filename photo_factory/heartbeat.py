@@ -36,6 +36,7 @@ class HeartbeatService:
         self._started_at = datetime.now(UTC)
         self._stop = threading.Event()
         self._kick = threading.Event()
+        self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._db_down_logged = False
         self.beats = 0
@@ -76,7 +77,7 @@ class HeartbeatService:
                 "started_at": self._started_at,
             }
         try:
-            with self._db.transaction() as cur:
+            with self._write_lock, self._db.transaction() as cur:  # the thread and explicit beats
                 cur.execute(self._db.sql("upsert_status"), params)
                 cur.execute(self._db.sql("append_history"), params)
         except db.UNAVAILABLE as exc:
