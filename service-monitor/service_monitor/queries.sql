@@ -82,9 +82,10 @@ UPDATE alert_incidents SET last_seen_at = now()
  WHERE resolved_at IS NULL AND key = ANY(%(keys)s);
 
 -- name: resolve_missing
--- Resolve every open incident whose condition is gone (its key is not in the active set).
+-- Resolve every open incident whose condition is gone (not in the active set) for quiet_s seconds.
 UPDATE alert_incidents SET resolved_at = now()
  WHERE resolved_at IS NULL AND NOT (key = ANY(%(keys)s))
+   AND last_seen_at <= now() - make_interval(secs => %(quiet_s)s)
 RETURNING id, key;
 
 -- name: claim_open_notifications

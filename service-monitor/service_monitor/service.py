@@ -87,7 +87,7 @@ class Monitor:
         if turned:
             log.warning("stale (no heartbeat for %g intervals): %s", s.stale_factor, ", ".join(turned))
         disk_check = next(c for c in found if c.service == "disk")
-        opened, resolved = self.store.sync_incidents(self.active_conditions(disk_check))
+        opened, resolved = self.store.sync_incidents(self.active_conditions(disk_check), s.alert_recovery_seconds)
         for key in opened:
             log.warning("incident opened: %s", key)
         for key in resolved:

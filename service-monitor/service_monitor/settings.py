@@ -27,6 +27,9 @@ class MonitorSettings(PFSettings):
     #: Alert when the last good backup is older than this (only once a backup has been deployed).
     backup_max_age_hours: float = 48.0
     #: Heartbeat history (and resolved incidents) older than this is pruned, daily.
+    #: An incident is resolved (and the recovery sent) only after its condition stayed away this
+    #: long, so a flapping service yields one problem and one recovery, not one per flap.
+    alert_recovery_seconds: float = 120.0
     retention_days: int = 60
     cleanup_every_hours: float = 24.0
 

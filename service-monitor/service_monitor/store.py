@@ -69,8 +69,9 @@ class MonitorStore:
         return self.db.fetchone("last_good_backup")
 
     # -- incidents ------------------------------------------------------------------------
-    def sync_incidents(self, active: list[dict]) -> tuple[list[str], list[str]]:
-        """Open incidents for new conditions, resolve the gone ones; return (opened, resolved) keys."""
+    def sync_incidents(self, active: list[dict], quiet_s: float = 0.0) -> tuple[list[str], list[str]]:
+        """Open incidents for new conditions, resolve those gone for ``quiet_s`` seconds; return
+        (opened, resolved) keys."""
         keys = [c["key"] for c in active]
         opened: list[str] = []
         with self.db.transaction() as cur:
@@ -80,7 +81,7 @@ class MonitorStore:
                 if row:
                     opened.append(row["key"])
             cur.execute(self.db.sql("touch_incidents"), {"keys": keys})
-            cur.execute(self.db.sql("resolve_missing"), {"keys": keys})
+            cur.execute(self.db.sql("resolve_missing"), {"keys": keys, "quiet_s": quiet_s})
             resolved = [r["key"] for r in cur.fetchall()]
         return opened, resolved
 

@@ -42,7 +42,8 @@ def hook():
 @pytest.fixture
 def env(pf_env: dict[str, str]) -> dict[str, str]:
     return {**pf_env, "PF_DISK_MIN_FREE_PERCENT": "0", "PF_DISK_MIN_FREE_GB": "0",
-            "PF_DOCKER_URL": "unix:///nonexistent/docker.sock", "PF_DASHBOARD_REFRESH_S": "0"}
+            "PF_DOCKER_URL": "unix:///nonexistent/docker.sock", "PF_DASHBOARD_REFRESH_S": "0",
+            "PF_ALERT_RECOVERY_SECONDS": "0"}
 
 
 @given("an alert webhook is listening")

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.integration
 
 def make_monitor(database_url: str, storage: dict[str, Path], **overrides):
     core = CoreSettings(database_url=database_url, inbox_dir=storage["inbox"], storage_dir=storage["storage"])
-    settings = MonitorSettings(**{"disk_min_free_percent": 0.0, "disk_min_free_gb": 0.0, **overrides})
+    settings = MonitorSettings(**{"disk_min_free_percent": 0.0, "disk_min_free_gb": 0.0,
+                                  "alert_recovery_seconds": 0.0, **overrides})
     return build(core, settings)
 
 
@@ -120,3 +121,15 @@ def test_cleanup_prunes_history_past_the_retention_period(database_url, storage)
     ages = fetch(database_url, "SELECT extract(day FROM now() - recorded_at)::int AS d "
                                "FROM system_status_history WHERE service = 'librarian' AND status = 'ok'")
     assert sorted(a["d"] for a in ages) == [59]
+
+
+def test_a_flapping_service_sends_one_problem_and_waits_before_the_recovery(database_url, storage):
+    with WebhookReceiver() as hook:
+        monitor = make_monitor(database_url, storage, alert_urls=hook.url, alert_recovery_seconds=3600)
+        for _ in range(3):  # stale, back, stale again, back …
+            seed_heartbeat(database_url, "librarian", age_s=400, interval_s=60)
+            monitor.work_once()
+            seed_heartbeat(database_url, "librarian", age_s=0, interval_s=60)
+            monitor.work_once()
+        assert hook.titles() == ["[Photo Factory] PROBLEM: librarian is stale"]
+        assert len(monitor.store.open_incidents()) == 1
