@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 _STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
+#: The librarian beats ``degraded`` for this long after an unexpected error (then ``ok`` again).
+DEGRADED_FOR_S = 600.0
+
+
 class Librarian:
     def __init__(self, core: CoreSettings, settings: LibrarianSettings, *, once: bool = False,
                  stopper: loop.Stopper | None = None, heartbeat: HeartbeatService | None = None):
@@ -43,6 +47,7 @@ class Librarian:
         self._ready_for_work = False  # lock held and journal reconciled on this connection
         self._attempts: dict[Path, int] = {}
         self._initial: set[Path] | None = None
+        self._last_error_at: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -140,6 +145,7 @@ class Librarian:
             self._reconcile_quietly()
             self.ingestor.stats.errors += 1
             self.ingestor.stats.last_error = msg
+            self._last_error_at = time.monotonic()
             if isinstance(exc, OSError) and exc.errno in _STORAGE_FULL:
                 # not the file's fault: it waits in the inbox, never counted towards quarantine
                 log.error("storage cannot take %s: %s; left in the inbox, retried later", path, msg)
@@ -175,11 +181,15 @@ class Librarian:
         if not self.heartbeat:
             return
         s = self.ingestor.stats
-        status = "degraded" if s.errors and s.last_error else "ok"
+        recent = self._last_error_at is not None and time.monotonic() - self._last_error_at < DEGRADED_FOR_S
+        status = "degraded" if recent else "ok"
+        message = (f"{s.ingested} filed, {s.duplicates_removed} duplicates removed, {s.quarantined} quarantined"
+                   f"; {len(self.candidates)} waiting")
+        if recent:
+            message = f"last error: {s.last_error}; {message}"
         self.heartbeat.set(
             status,
-            f"{s.ingested} filed, {s.duplicates_removed} duplicates removed, {s.quarantined} quarantined"
-            f"; {len(self.candidates)} waiting",
+            message,
             files_ingested=s.ingested, duplicates_removed=s.duplicates_removed,
             duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
             quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
