@@ -7,6 +7,7 @@ same size and mtime on two looks at least the quiet period apart.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import os
@@ -68,9 +69,15 @@ class _Seen:
 class Candidates:
     """Thread-safe set of paths waiting to become stable."""
 
-    def __init__(self, quiet_seconds: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, quiet_seconds: float, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time):
         self.quiet = quiet_seconds
         self.clock = clock
+        self.wall = wall
+        #: Trust the file system's own change times (mtime and ctime older than the quiet period
+        #: mean "unchanged across it") — set only after :func:`file_clock_agrees` proved that the
+        #: inbox's clock is ours (a network share with a lagging clock must not pass).
+        self.trust_file_times = False
         self._lock = threading.Lock()
         self._paths: dict[Path, _Seen | None] = {}
         self._events: dict[Path, float] = {}
@@ -127,7 +134,10 @@ class Candidates:
                 continue
             last_event = self._events.get(path, 0.0)
             with self._lock:
-                if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
+                if seen is None and self._quiet_by_file_times(st) and now - last_event >= self.quiet:
+                    # first look, but the kernel says nothing touched it for the quiet period
+                    seen = self._paths[path] = _Seen(st.st_size, st.st_mtime_ns, now - self.quiet, last_event)
+                elif seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
                     self._paths[path] = _Seen(st.st_size, st.st_mtime_ns, now, last_event)
                     if self.quiet > 0:
                         continue
@@ -136,6 +146,32 @@ class Candidates:
             if now - seen.since >= self.quiet and now - last_event >= self.quiet:
                 out.append(path)
         return out
+
+
+    def _quiet_by_file_times(self, st: os.stat_result) -> bool:
+        if not self.trust_file_times or self.quiet <= 0:
+            return False
+        age = self.wall() - max(st.st_mtime, st.st_ctime)
+        return self.quiet <= age < 10 * 365 * 86400
+
+
+def file_clock_agrees(folder: Path, tolerance: float = 1.0) -> bool:
+    """True when files created in ``folder`` get change times from our own clock (a local disk,
+    or a share whose server clock agrees within ``tolerance`` seconds)."""
+    probe = folder / f".pf-clock-probe-{os.getpid()}"
+    try:
+        before = time.time()
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        st = os.stat(probe)
+        after = time.time()
+    except OSError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+    return before - tolerance <= st.st_ctime <= after + tolerance and \
+        before - tolerance <= st.st_mtime <= after + tolerance
 
 
 class Watcher:

@@ -54,6 +54,9 @@ class Librarian:
         for d in (self.core.inbox_dir, self.core.library_dir, self.core.quarantine_dir,
                   self.core.derivatives_dir):
             d.mkdir(parents=True, exist_ok=True)
+        self.candidates.trust_file_times = inbox.file_clock_agrees(self.root)
+        if not self.candidates.trust_file_times:
+            log.info("the inbox's file times do not follow this clock: every file waits two looks apart")
         if not self.once:
             self.watcher = inbox.Watcher(self.root, self.candidates, self.stopper.wake)
             self.watcher.start()

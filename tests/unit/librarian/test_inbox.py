@@ -84,3 +84,31 @@ def test_vanished_files_are_dropped_and_deferred_files_wait(tmp_path):
     assert gone not in c
     clock.t += 11
     assert c.ready(10) == [later]
+
+
+def test_a_file_untouched_for_the_quiet_period_is_ready_at_first_look_when_file_times_are_trusted(tmp_path):
+    clock = Clock()
+    f = tmp_path / "old.jpg"
+    f.write_bytes(b"x")
+    st = os.stat(f)
+    wall = [max(st.st_mtime, st.st_ctime) + 10]
+    c = Candidates(5.0, clock, wall=lambda: wall[0])
+    c.note(f)
+    assert c.ready(10) == []  # not trusted: two looks
+    c2 = Candidates(5.0, clock, wall=lambda: wall[0])
+    c2.trust_file_times = True
+    c2.note(f)
+    assert c2.ready(10) == [f]
+    wall[0] = max(st.st_mtime, st.st_ctime) + 2  # changed 2 s ago: waits
+    c3 = Candidates(5.0, clock, wall=lambda: wall[0])
+    c3.trust_file_times = True
+    c3.note(f)
+    assert c3.ready(10) == []
+
+
+def test_the_inbox_clock_probe_agrees_on_a_local_disk(tmp_path):
+    from librarian.inbox import file_clock_agrees
+
+    assert file_clock_agrees(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert not file_clock_agrees(tmp_path / "missing")
