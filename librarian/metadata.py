@@ -15,6 +15,7 @@ import math
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+# PyExifTool warns from __del__ about processes this module already terminated cleanly.
+warnings.filterwarnings("ignore", message="ExifTool not running; doing nothing", category=UserWarning)
+warnings.filterwarnings("ignore", message="ExifTool process was previously running but died", category=UserWarning)
 
 # Groups kept in media_assets.metadata (the rest — maker notes, ICC profiles, thumbnails — is
 # dropped to keep rows small). Values longer than this are dropped too.
