@@ -10,7 +10,7 @@ help:
 	@echo "make test      - the whole test suite (starts a private PostgreSQL if needed)"
 	@echo "make bench     - the benchmarks (ours next to a baseline, with the ratio)"
 	@echo "make run       - the whole pipeline on this machine, no Docker (Ctrl-C stops it)"
-	@echo "make lint      - ruff"
+	@echo "make lint      - ruff and mypy"
 
 $(BIN)/photo-factory: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy photo_factory librarian processor dashboard service-monitor/service_monitor
 
 stop-pg:
 	$(BIN)/python -c "import tempfile, pathlib; from photo_factory import localpg; localpg.stop_cluster(pathlib.Path(tempfile.gettempdir()) / 'photo-factory-test-pg'); localpg.stop_cluster(pathlib.Path('var/pg'))"

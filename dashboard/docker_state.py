@@ -26,7 +26,8 @@ class DockerSnapshot:
 def _client(url: str, timeout: int = 3) -> Any:
     import docker
 
-    return docker.DockerClient(base_url=url, timeout=timeout) if url else docker.from_env(timeout=timeout)
+    return (docker.DockerClient(base_url=url, timeout=timeout) if url  # type: ignore[attr-defined]
+            else docker.from_env(timeout=timeout))  # type: ignore[attr-defined]
 
 
 def _uptime_s(started_at: str, now: datetime) -> float | None:

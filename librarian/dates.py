@@ -145,7 +145,8 @@ def from_filename(name: str) -> datetime | None:
     m = _FILENAME_DT.search(name)
     if m:
         try:
-            return datetime(*(int(g) for g in m.groups()))  # type: ignore[misc]
+            y, mo, d, hh, mi, ss = (int(g) for g in m.groups())
+            return datetime(y, mo, d, hh, mi, ss)
         except ValueError:
             pass
     m = _FILENAME_D.search(name)
@@ -181,9 +182,9 @@ def capture_time(tags: Mapping[str, object], *, file_name: str, mtime: float, zo
         if parsed and _plausible(parsed.local, min_year, now):
             offset, tz_source = _local_with_tz(tags, parsed, (), zone, zone_name)
             return _build(parsed.local, offset, tag, tz_source)
-    local = from_filename(file_name)
-    if local is not None and _plausible(local, min_year, now):
-        return _build(local, _zone_offset(local, zone), "filename", f"configured:{zone_name}")
+    named = from_filename(file_name)
+    if named is not None and _plausible(named, min_year, now):
+        return _build(named, _zone_offset(named, zone), "filename", f"configured:{zone_name}")
     mt = datetime.fromtimestamp(mtime, tz=UTC).astimezone(zone)
     return _build(mt.replace(tzinfo=None), mt.utcoffset() or timedelta(0), "mtime", f"configured:{zone_name}")
 

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -235,7 +236,7 @@ class Backup:
 class BackupWorker(StageWorker):
     """The engine's worker plus the backup's idle work (run bookkeeping, dumps) and remote probe."""
 
-    def __init__(self, core: CoreSettings, cfg: BackupSettings, **kwargs: object):
+    def __init__(self, core: CoreSettings, cfg: BackupSettings, **kwargs: Any):
         self.backup = Backup(core, cfg)
         super().__init__(stage(cfg), core.database_url, process_batch=self.backup.upload_batch, **kwargs)
 
