@@ -15,3 +15,14 @@ def query(database_url: str, sql: str, *params: object) -> list[dict]:
             return [dict(r) for r in cur.fetchall()] if cur.description else []
     finally:
         conn.close()
+
+
+def tuples(database_url: str, sql: str, *params: object) -> list[tuple]:
+    """Rows of a test query, as tuples."""
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params or None)
+            return list(cur.fetchall()) if cur.description else []
+    finally:
+        conn.close()

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from tests.support import samples
+from tests.support.db import tuples as _query
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -27,14 +27,6 @@ pytestmark = pytest.mark.integration
 PHOTO_FACTORY = Path(sys.executable).with_name("photo-factory")
 
 
-def _query(database_url: str, sql: str) -> list[tuple]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _eventually(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from tests.support import samples
+from tests.support.db import tuples as _query
 
 pytestmark = pytest.mark.integration
 
@@ -46,14 +46,6 @@ def _run_once(env: dict[str, str]) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def _query(database_url: str, sql: str) -> list[tuple]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_photo_bigger_than_the_free_space_stays_whole_in_the_inbox_until_space_is_freed(
