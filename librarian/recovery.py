@@ -1,0 +1,167 @@
+"""Crash recovery: the journal replay and the library-versus-database check.
+
+Whatever a crash (kill -9, power loss, a database that went away) left in ``ingest_journal`` is
+finished or undone here, so every inbox file ends in exactly one place with exactly one record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from librarian import formats, metadata, organize
+
+if TYPE_CHECKING:
+    from librarian.ingest import Ingestor
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(ing: Ingestor) -> int:
+    """Finish or undo every move a crash left in the journal. Returns entries handled."""
+    entries = ing.store.journal_all()
+    for j in entries:
+        _reconcile_entry(ing, j)
+    return len(entries)
+
+def _reconcile_entry(ing: Ingestor, j: dict) -> None:
+    src = organize.path_from_db(j["source_abs"])
+    dest = ing.abs_storage(j["dest_rel"])
+    if j["temp_rel"]:
+        ing.abs_storage(j["temp_rel"]).unlink(missing_ok=True)
+    src_exists, dest_exists = os.path.lexists(src), os.path.lexists(dest)
+    payload = j["payload"] or {}
+    if j["action"] == "quarantine":
+        if dest_exists:
+            if src_exists and (_same_file(src, dest) or _same_content(src, dest)):
+                src.unlink()
+            ing.store.record_quarantine(payload["q"], j["id"]) if payload.get("q") else \
+                ing.store.journal_delete(j["id"])
+        else:
+            ing.store.journal_delete(j["id"])  # nothing moved: the file is retried
+        return
+    if not dest_exists:
+        ing.store.journal_delete(j["id"])  # nothing moved: the inbox file will be ingested again
+        log.info("journal %s: move had not happened; %s stays in the inbox", j["id"], src)
+        return
+    digest, _ = organize.sha256_file(dest)
+    if digest != j["sha256"]:
+        log.error("journal %s: %s does not match the hash being filed; left alone", j["id"], dest)
+        ing.store.record_event("error", source_path=str(j["dest_rel"]), journal_id=j["id"],
+                                detail={"problem": "journal destination hash mismatch"})
+        return
+    if j["action"] == "file":
+        row = _from_jsonable(payload["row"])
+        existing = ing.store.find_by_sha(j["sha256"])
+        if existing is None:
+            ing.store.record_asset(row, j["id"])
+        elif existing["library_path"] != j["dest_rel"]:
+            _drop_redundant_copy(ing, dest, existing, j)
+            return
+        else:
+            ing.store.journal_delete(j["id"])
+    else:
+        ing.store.record_event("duplicate_restored", asset_id=payload.get("asset_id"),
+                                journal_id=j["id"])
+    if src_exists and (_same_file(src, dest) or organize.sha256_file(src)[0] == j["sha256"]):
+        src.unlink()
+    log.info("journal %s: completed the interrupted move to %s", j["id"], j["dest_rel"])
+
+def _drop_redundant_copy(ing: Ingestor, dest: Path, existing: dict, j: dict) -> None:
+    """An interrupted move left a second library copy of content recorded elsewhere: remove
+    it only once the recorded copy is verified by hash; otherwise keep both and say so."""
+    recorded = ing.abs_storage(existing["library_path"])
+    try:
+        ok = organize.sha256_file(recorded)[0] == j["sha256"]
+    except OSError:
+        ok = False
+    if ok:
+        dest.unlink()
+        organize.fsync_dir(dest.parent)
+        ing.store.record_event("duplicate_removed", asset_id=existing["id"], journal_id=j["id"],
+                                detail={"library_path": existing["library_path"], "removed": j["dest_rel"]})
+    else:
+        log.error("journal %s: %s duplicates asset %s whose recorded copy is missing; both kept",
+                  j["id"], j["dest_rel"], existing["id"])
+        ing.store.record_event("error", asset_id=existing["id"], journal_id=j["id"],
+                                detail={"problem": "duplicate of an asset whose copy is missing",
+                                        "library_path": j["dest_rel"]})
+    src = organize.path_from_db(j["source_abs"])
+    if os.path.lexists(src) and not os.path.islink(src) and organize.sha256_file(src)[0] == j["sha256"] \
+            and ok:
+        src.unlink()
+
+def register_library_file(ing: Ingestor, path: Path, event: str = "registered_orphan") -> int | None:
+    """Record a file that is already in the library but has no row (used at start-up and by
+    restore). Returns the asset id, or None when its content is already recorded elsewhere."""
+    rel = str(PurePosixPath(*path.relative_to(ing.storage).parts))
+    sha, size = organize.sha256_file(path)
+    if ing.store.find_by_sha(sha) is not None:
+        return None
+    tags = ing.reader.read_many([path])[0]
+    basics = metadata.basics(tags)
+    file_type = (basics.file_type or formats.type_from_extension(path.name) or "").upper()
+    media_type = formats.media_type(file_type) or "image"
+    row = ing.build_row(path, tags, sha, size, path.stat().st_mtime, basics, file_type, media_type)
+    row.pop("_folder")
+    row["library_path"] = rel
+    row["source_path"] = None
+    return ing.store.record_asset(row, None, event=event)
+
+def reconcile_library(ing: Ingestor) -> dict[str, int]:
+    """Library files without a row are registered; rows without a file are reported once."""
+    known = ing.store.library_paths()
+    lib_root = ing.storage / "Library"
+    found = 0
+    registered = 0
+    on_disk: set[str] = set()
+    if lib_root.exists():
+        for dirpath, dirnames, filenames in os.walk(lib_root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for fn in filenames:
+                p = Path(dirpath, fn)
+                if fn.startswith(organize.TEMP_PREFIX):
+                    continue  # a dead copy's temp file is removed by the journal
+                rel = str(PurePosixPath(*p.relative_to(ing.storage).parts))
+                on_disk.add(rel)
+                found += 1
+                if rel not in known and not fn.startswith(".") and p.is_file() \
+                        and register_library_file(ing, p) is not None:
+                    registered += 1
+                    log.warning("registered library file that had no row: %s", rel)
+    missing = [rel for rel in known if rel not in on_disk]
+    for rel in missing:
+        if not ing.store.missing_already_reported(rel):
+            ing.store.record_event("missing_original", asset_id=ing.store.asset_id_by_path(rel),
+                                    detail={"library_path": rel})
+            log.error("library file missing for a recorded asset: %s", rel)
+    return {"files": found, "registered": registered, "missing": len(missing)}
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    try:
+        if os.path.islink(a) or os.path.islink(b):
+            return False
+        return organize.sha256_file(a) == organize.sha256_file(b)
+    except OSError:
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _from_jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for k in ("captured_at", "captured_local"):
+        if out.get(k):
+            out[k] = datetime.fromisoformat(out[k])
+    if out.get("capture_date"):
+        out["capture_date"] = datetime.fromisoformat(out["capture_date"]).date()
+    return out
