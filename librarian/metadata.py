@@ -74,7 +74,9 @@ class MetadataReader:
         if et is None:
             import exiftool  # PyExifTool
 
-            et = exiftool.ExifTool(executable=self.executable, common_args=["-G", "-n", "-j", "-fast"])
+            # LargeFileSupport: videos over 2 GB (4K phone clips) are read whole
+            args = ["-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1"]
+            et = exiftool.ExifTool(executable=self.executable, common_args=args)
             et.run()
             self._local.et = et
             with self._lock:
