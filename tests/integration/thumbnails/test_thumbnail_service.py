@@ -43,3 +43,35 @@ def test_the_worker_wakes_on_notify_and_exits_0_on_sigterm(pf_env, database_url,
     [(status,)] = samples.query(database_url, "SELECT status FROM system_status WHERE service = 'thumbnails'")
     assert status == "stopping"
     assert samples.query(database_url, "SELECT count(*) FROM stage_workers") == [(0,)]
+
+
+def test_a_worker_rides_out_a_database_outage_and_finishes_the_queue(pf_env, database_url, storage):
+    """The database goes away mid-run (a proxy cuts every connection): the worker keeps running,
+    backs off, and when the database is back every asset is thumbnailed exactly once."""
+    from tests.support.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy.for_url(database_url).start()
+    env = {**pf_env, "PF_DATABASE_URL": proxy.url(database_url), "PF_THUMBNAIL_POLL_SECONDS": "1",
+           "PF_THUMBNAIL_SIZES": "64", "PF_HEARTBEAT_SECONDS": "1"}
+    first = [samples.insert_asset(database_url, storage["storage"], data=samples.jpeg(320, 240)) for _ in range(3)]
+    proc = subprocess.Popen([EXE, "thumbnails"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        pending = "SELECT count(*) FROM media_assets WHERE NOT is_thumbnailed"
+        _wait_for(lambda: samples.query(database_url, pending) == [(0,)], "the first assets")
+        proxy.cut()
+        second = [samples.insert_asset(database_url, storage["storage"], data=samples.jpeg(320, 240))
+                  for _ in range(3)]
+        time.sleep(3)  # the worker polls into the outage and backs off
+        assert proc.poll() is None, "the worker died during the outage"
+        assert samples.query(database_url, pending) == [(3,)]
+        proxy.restore()
+        _wait_for(lambda: samples.query(database_url, pending) == [(0,)], "the queue after the outage", 120)
+        assert len(first + second) == 6
+        assert samples.query(database_url, "SELECT count(*) FROM stage_jobs WHERE stage = 'thumbnails'") == [(0,)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        proxy.cut()
+    assert proc.returncode == 0, out
+    assert "database unavailable" in out
