@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError, field_validator
+from pydantic import PositiveFloat, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,10 +35,10 @@ class CoreSettings(PFSettings):
     storage_dir: Path = Path("var/storage")
     #: IANA zone used when a file carries no timezone of its own.
     timezone: str = ""
-    heartbeat_seconds: float = 60.0
+    heartbeat_seconds: PositiveFloat = 60.0
     log_level: str = "INFO"
     #: How long a --once run waits for an unreachable database before giving up (exit 1).
-    db_wait_seconds: float = 30.0
+    db_wait_seconds: PositiveFloat = 30.0
 
     @field_validator("timezone")
     @classmethod
@@ -52,13 +52,6 @@ class CoreSettings(PFSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {v!r}") from exc
-        return v
-
-    @field_validator("heartbeat_seconds", "db_wait_seconds")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be greater than 0")
         return v
 
     @property

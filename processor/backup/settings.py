@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import NonNegativeInt, PositiveInt, field_validator
 
 from photo_factory.settings import PFSettings
 
@@ -15,7 +15,7 @@ class BackupSettings(PFSettings):
     #: Empty: the backup service reports ``degraded`` "no remote configured" and idles.
     backup_remote: str = ""
     #: Originals per rclone call (one ``rclone copy --files-from-raw`` per batch).
-    backup_batch_size: int = 500
+    backup_batch_size: PositiveInt = 500
     #: ``check`` (default): the original's SHA-256 matches the database and ``rclone cryptcheck``
     #: (crypt) / ``check`` proves by hash that the remote holds exactly that file — no download;
     #: files it cannot vouch for by hash are read back. ``sha256``: read every uploaded file back
@@ -23,7 +23,7 @@ class BackupSettings(PFSettings):
     backup_verify: Literal["check", "sha256"] = "check"
     #: rclone calls a batch is split into, pipelined: chunk k is verified while chunk k+1 uploads,
     #: so on a real (bandwidth-bound) uplink verification hides behind the upload.
-    backup_pipeline_chunks: int = 4
+    backup_pipeline_chunks: PositiveInt = 4
     backup_idle_seconds: float = 60.0
     #: A claim older than this goes back to pending (longer than the slowest batch upload).
     backup_lease_seconds: float = 3600.0
@@ -31,31 +31,17 @@ class BackupSettings(PFSettings):
     backup_retry_max_seconds: float = 3600.0
     #: Attempts per file before the engine's visible ``failed`` state. A remote outage costs the
     #: batch in flight one attempt; then the worker stops claiming and probes the remote.
-    backup_max_attempts: int = 8
+    backup_max_attempts: PositiveInt = 8
     #: Database dumps: after every run that backed something up, and at least this often.
     backup_dumps: bool = True
     backup_dump_interval_hours: float = 24.0
-    backup_keep_daily: int = 7
-    backup_keep_weekly: int = 4
+    backup_keep_daily: NonNegativeInt = 7
+    backup_keep_weekly: NonNegativeInt = 4
     #: Also mirror Derivatives/ (thumbnails, panoramas); off: they can be rebuilt from originals.
     backup_derivatives: bool = False
     #: Extra rclone flags for every call, e.g. ``--transfers 8 --bwlimit 20M``.
     backup_rclone_flags: str = ""
     backup_rclone_binary: str = "rclone"
-
-    @field_validator("backup_batch_size", "backup_max_attempts", "backup_pipeline_chunks")
-    @classmethod
-    def _at_least_one(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("must be at least 1")
-        return v
-
-    @field_validator("backup_keep_daily", "backup_keep_weekly")
-    @classmethod
-    def _not_negative(cls, v: int) -> int:
-        if v < 0:
-            raise ValueError("must be 0 or more")
-        return v
 
     @field_validator("backup_rclone_flags")
     @classmethod

@@ -11,9 +11,10 @@ is unavailable, and cached in ``geocode_cache`` by rounded coordinates.
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import click
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from photo_factory import __version__, commands, settings
 from photo_factory.worker import ItemError, Stage, run_stage
@@ -36,7 +37,7 @@ class GeocodeSettings(settings.PFSettings):
     geocode_timeout_seconds: float = 10.0
     geocode_language: str = "en"
     #: Nominatim cache key precision: 3 decimals is about 110 m.
-    geocode_cache_decimals: int = 3
+    geocode_cache_decimals: Annotated[int, Field(ge=0, le=5)] = 3
     #: Offline: the nearest known town farther than this means "nowhere" (sea, wilderness).
     geocode_max_distance_km: float = 30.0
     geocode_batch_size: int = 50
@@ -48,13 +49,6 @@ class GeocodeSettings(settings.PFSettings):
         v = v.strip().lower()
         if v not in ("offline", "nominatim"):
             raise ValueError("must be 'offline' or 'nominatim'")
-        return v
-
-    @field_validator("geocode_cache_decimals")
-    @classmethod
-    def _decimals(cls, v: int) -> int:
-        if not 0 <= v <= 5:
-            raise ValueError("must be between 0 and 5")
         return v
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from typing import Annotated
+
+from pydantic import Field, PositiveInt, field_validator
 
 from photo_factory.settings import PFSettings
 
@@ -12,11 +14,11 @@ class ThumbnailSettings(PFSettings):
     thumbnail_sizes: str = "256,1440"
     #: jpeg (default, fast) or webp (smaller files, slower to encode).
     thumbnail_format: str = "jpeg"
-    thumbnail_quality: int = 82
+    thumbnail_quality: Annotated[int, Field(ge=1, le=100)] = 82
     #: Decompression-bomb limit: images with more pixels fail with reason decompression_bomb.
-    thumbnail_max_pixels: int = 200_000_000
-    thumbnail_batch_size: int = 4
-    thumbnail_max_attempts: int = 3
+    thumbnail_max_pixels: PositiveInt = 200_000_000
+    thumbnail_batch_size: PositiveInt = 4
+    thumbnail_max_attempts: PositiveInt = 3
     thumbnail_backoff_seconds: float = 60.0
     thumbnail_poll_seconds: float = 5.0
     #: A claim older than this goes back to pending even if its worker still beats (a hung decoder).
@@ -45,20 +47,6 @@ class ThumbnailSettings(PFSettings):
         v = v.lower().strip()
         if v not in ("jpeg", "webp"):
             raise ValueError("jpeg or webp")
-        return v
-
-    @field_validator("thumbnail_quality")
-    @classmethod
-    def _quality(cls, v: int) -> int:
-        if not 1 <= v <= 100:
-            raise ValueError("between 1 and 100")
-        return v
-
-    @field_validator("thumbnail_max_pixels", "thumbnail_batch_size", "thumbnail_max_attempts")
-    @classmethod
-    def _positive(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("must be at least 1")
         return v
 
     @property

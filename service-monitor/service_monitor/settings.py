@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import PositiveFloat, PositiveInt
 
 from photo_factory.settings import PFSettings
 
 
 class MonitorSettings(PFSettings):
     #: Seconds between monitor rounds (and the interval of the beats it writes for others).
-    monitor_interval_s: float = 60.0
+    monitor_interval_s: PositiveFloat = 60.0
     #: A service is stale when its last heartbeat is older than this many of its own intervals.
-    stale_factor: float = 3.0
+    stale_factor: PositiveFloat = 3.0
     syncthing_url: str = "http://127.0.0.1:8384"
     #: Empty: Syncthing is not checked (shown as "not configured").
     syncthing_api_key: str = ""
@@ -25,27 +25,13 @@ class MonitorSettings(PFSettings):
     #: Alert when more items than this failed (quarantined, stage failures) in the last hour.
     failures_per_hour: int = 20
     #: Alert when the last good backup is older than this (only once a backup has been deployed).
-    backup_max_age_hours: float = 48.0
+    backup_max_age_hours: PositiveFloat = 48.0
     #: Heartbeat history (and resolved incidents) older than this is pruned, daily.
     #: An incident is resolved (and the recovery sent) only after its condition stayed away this
     #: long, so a flapping service yields one problem and one recovery, not one per flap.
     alert_recovery_seconds: float = 120.0
-    retention_days: int = 60
-    cleanup_every_hours: float = 24.0
-
-    @field_validator("monitor_interval_s", "stale_factor", "cleanup_every_hours", "backup_max_age_hours")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be greater than 0")
-        return v
-
-    @field_validator("retention_days")
-    @classmethod
-    def _days(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("must be at least 1 day")
-        return v
+    retention_days: PositiveInt = 60
+    cleanup_every_hours: PositiveFloat = 24.0
 
     @property
     def alert_targets(self) -> list[str]:
