@@ -47,7 +47,7 @@ def _end_marker_ok(path: Path, file_type: str) -> bool:
 def problem(path: Path, file_type: str) -> tuple[str, str] | None:
     """None if the image looks whole, else ``(reason_code, detail)``."""
     saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None  # no pixel limit here: nothing is decoded at full size
+    Image.MAX_IMAGE_PIXELS = None  # Pillow's limit is replaced by _MAX_DECODE_PIXELS below
     try:
         return _problem(path, file_type)
     finally:
@@ -55,11 +55,12 @@ def problem(path: Path, file_type: str) -> tuple[str, str] | None:
 
 
 def _problem(path: Path, file_type: str) -> tuple[str, str] | None:
+    whole = _end_marker_ok(path, file_type)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             with Image.open(path) as im:
-                if _end_marker_ok(path, file_type):
+                if whole:
                     return None
                 if file_type != "JPEG" and im.width * im.height > _MAX_DECODE_PIXELS:
                     # no end marker and too large to decode safely (a bomb must not be decoded here)
@@ -68,9 +69,9 @@ def _problem(path: Path, file_type: str) -> tuple[str, str] | None:
                 im.load()
         except OSError as exc:
             msg = str(exc)
-            if "truncated" in msg.lower() or not _end_marker_ok(path, file_type):
+            if "truncated" in msg.lower() or not whole:
                 return "truncated", f"{file_type} file is truncated: {msg}"
             return "undecodable", f"{file_type} cannot be decoded: {msg}"
-        except (ValueError, SyntaxError, EOFError, Image.UnidentifiedImageError) as exc:
+        except (ValueError, SyntaxError, EOFError) as exc:
             return "undecodable", f"{file_type} cannot be decoded: {exc}"
     return None

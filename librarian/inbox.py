@@ -147,7 +147,6 @@ class Candidates:
                 out.append(path)
         return out
 
-
     def _quiet_by_file_times(self, st: os.stat_result) -> bool:
         if not self.trust_file_times or self.quiet <= 0:
             return False

@@ -125,9 +125,7 @@ class Ingestor:
                 outcomes.append((path, "vanished"))
                 continue
             regular.append((path, st))
-        # SHA-256 runs in a thread (hashlib releases the GIL) while ExifTool reads the batch
-        # and while earlier files are moved and recorded: the same bytes, hashed sooner.
-        # Pipelined: SHA-256 in one thread (hashlib releases the GIL) and ExifTool in reader
+        # Pipelined: SHA-256 in two threads (hashlib releases the GIL) and ExifTool in reader
         # threads run ahead on later chunks while this thread checks and plans earlier ones.
         hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256")
         planned: list[Planned] = []
@@ -220,11 +218,13 @@ class Ingestor:
         if planned is not None and self._linkable(path, self.storage):
             planned.append(Planned(path, row, sha, size, folder))
             return None
-        dest_rel = self.choose_destination(folder, row["original_name"])
-        row["library_path"] = dest_rel
-        self._file_into_library(path, dest_rel, sha, size, row)
+        row["library_path"] = self.choose_destination(folder, row["original_name"])
+        self._file_into_library(path, row["library_path"], sha, size, row)
+        return self._filed(row)
+
+    def _filed(self, row: dict[str, Any]) -> str:
         self.stats.ingested += 1
-        log.info("filed %s as %s (%s)", row["source_path"], dest_rel, row["date_source"])
+        log.info("filed %s as %s (%s)", row["source_path"], row["library_path"], row["date_source"])
         return "ingested"
 
     def build_row(self, path: Path, tags: dict[str, Any], sha: str, size: int, mtime: float,
@@ -305,15 +305,11 @@ class Ingestor:
         self.store.record_assets([(p.row, jid) for p, jid in done])
         for jid, _ in failed:
             self.store.journal_delete(jid)
-        results = [(p.path, "ingested") for p, _ in done]
+        results = [(p.path, self._filed(p.row)) for p, _ in done]
         for p, jid in exdev:
             self.store.journal_delete(jid)  # nothing moved; the copy journals itself
             self._file_into_library(p.path, p.row["library_path"], p.sha, p.size, p.row)
-            self.stats.ingested += 1
-            results.append((p.path, "ingested"))
-        for p, _ in done:
-            self.stats.ingested += 1
-            log.info("filed %s as %s (%s)", p.row["source_path"], p.row["library_path"], p.row["date_source"])
+            results.append((p.path, self._filed(p.row)))
         if failed:
             raise failed[0][1]
         return results
@@ -431,11 +427,7 @@ class Ingestor:
     # -- quarantine ----------------------------------------------------------------------
     def _quarantine_rel(self, reason: str, name: str) -> str:
         folder = PurePosixPath("Quarantine", reason, f"{datetime.now(UTC):%Y-%m-%d}")
-        for cand in organize.candidate_names(organize.safe_name(name)):
-            rel = str(folder / cand)
-            if not os.path.lexists(self.abs_storage(rel)) and not self.store.path_taken(rel):
-                return rel
-        raise RuntimeError("no free quarantine name")
+        return self.choose_destination(folder, organize.safe_name(name))
 
     def quarantine(self, path: Path, reason: str, detail: str) -> str:
         """Move ``path`` (never following it) to ``Quarantine/<reason>/<day>/`` and record why."""
@@ -505,10 +497,6 @@ _COMPATIBLE = {("JPEG", "MPO"), ("TIFF", "DNG"), ("HEIF", "HEIC"), ("HEIC", "HEI
 
 def _db_text(s: str) -> str:
     return os.fsencode(s).decode("utf-8", errors="replace").replace("\x00", "")
-
-
-
-
 
 
 def _rename_no_clobber(src: Path, dest: Path) -> None:

@@ -50,6 +50,9 @@ TAGS = (
 )
 
 
+_TAG_ARGS = tuple(f"-{t}".encode() for t in TAGS)
+
+
 class MetadataReader:
     """Long-lived ``exiftool -stay_open`` processes (one per reader thread), restarted if they die.
 
@@ -87,6 +90,8 @@ class MetadataReader:
         et = getattr(self._local, "et", None)
         self._local.et = None
         if et is not None:
+            with self._lock:
+                self._all.remove(et)
             with contextlib.suppress(Exception):  # already dead
                 et.terminate()
 
@@ -138,8 +143,7 @@ class MetadataReader:
     def _read_exiftool(self, paths: Sequence[Path], results: list[dict[str, Any] | None]) -> None:
         # bytes in, bytes out: file names need not be valid UTF-8 (old cameras, SMB shares)
         args = [os.fsencode(p) for p in paths]
-        tag_args = [f"-{t}".encode() for t in TAGS]
-        raw = self._et().execute(*tag_args, *args, raw_bytes=True).decode("utf-8", errors="surrogateescape")
+        raw = self._et().execute(*_TAG_ARGS, *args, raw_bytes=True).decode("utf-8", errors="surrogateescape")
         data = json.loads(raw) if raw and raw.strip() else []
         by_name = {os.path.normpath(d.get("SourceFile", "")): d for d in data}
         for i, arg in enumerate(args):

@@ -30,18 +30,6 @@ SELECT id, action, source_abs, dest_rel, temp_rel, sha256, payload FROM ingest_j
 -- name: journal_delete
 DELETE FROM ingest_journal WHERE id = %(id)s;
 
--- name: insert_asset
-INSERT INTO media_assets (sha256, library_path, original_name, source_path, size_bytes, media_type,
-                          mime_type, file_type, captured_at, captured_local, capture_date,
-                          utc_offset_min, date_source, tz_source, camera_make, camera_model, width,
-                          height, orientation, duration_s, location, metadata)
-VALUES (%(sha256)s, %(library_path)s, %(original_name)s, %(source_path)s, %(size_bytes)s,
-        %(media_type)s, %(mime_type)s, %(file_type)s, %(captured_at)s, %(captured_local)s,
-        %(capture_date)s, %(utc_offset_min)s, %(date_source)s, %(tz_source)s, %(camera_make)s,
-        %(camera_model)s, %(width)s, %(height)s, %(orientation)s, %(duration_s)s, %(location)s,
-        %(metadata)s)
-RETURNING id;
-
 -- name: insert_assets_many
 INSERT INTO media_assets (sha256, library_path, original_name, source_path, size_bytes, media_type,
                           mime_type, file_type, captured_at, captured_local, capture_date,
@@ -93,7 +81,3 @@ SELECT EXISTS (SELECT 1 FROM ingest_events e JOIN media_assets a ON a.id = e.ass
 
 -- name: asset_id_by_path
 SELECT id FROM media_assets WHERE library_path = %(path)s;
-
--- name: totals
-SELECT (SELECT count(*) FROM media_assets) AS assets,
-       (SELECT count(*) FROM quarantine WHERE status <> 'released') AS quarantined;

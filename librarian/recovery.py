@@ -27,6 +27,7 @@ def reconcile(ing: Ingestor) -> int:
         _reconcile_entry(ing, j)
     return len(entries)
 
+
 def _reconcile_entry(ing: Ingestor, j: dict) -> None:
     src = organize.path_from_db(j["source_abs"])
     dest = ing.abs_storage(j["dest_rel"])
@@ -51,7 +52,7 @@ def _reconcile_entry(ing: Ingestor, j: dict) -> None:
     if digest != j["sha256"]:
         log.error("journal %s: %s does not match the hash being filed; left alone", j["id"], dest)
         ing.store.record_event("error", source_path=str(j["dest_rel"]), journal_id=j["id"],
-                                detail={"problem": "journal destination hash mismatch"})
+                               detail={"problem": "journal destination hash mismatch"})
         return
     if j["action"] == "file":
         row = _from_jsonable(payload["row"])
@@ -64,11 +65,11 @@ def _reconcile_entry(ing: Ingestor, j: dict) -> None:
         else:
             ing.store.journal_delete(j["id"])
     else:
-        ing.store.record_event("duplicate_restored", asset_id=payload.get("asset_id"),
-                                journal_id=j["id"])
+        ing.store.record_event("duplicate_restored", asset_id=payload.get("asset_id"), journal_id=j["id"])
     if src_exists and (_same_file(src, dest) or organize.sha256_file(src)[0] == j["sha256"]):
         src.unlink()
     log.info("journal %s: completed the interrupted move to %s", j["id"], j["dest_rel"])
+
 
 def _drop_redundant_copy(ing: Ingestor, dest: Path, existing: dict, j: dict) -> None:
     """An interrupted move left a second library copy of content recorded elsewhere: remove
@@ -82,22 +83,23 @@ def _drop_redundant_copy(ing: Ingestor, dest: Path, existing: dict, j: dict) -> 
         dest.unlink()
         organize.fsync_dir(dest.parent)
         ing.store.record_event("duplicate_removed", asset_id=existing["id"], journal_id=j["id"],
-                                detail={"library_path": existing["library_path"], "removed": j["dest_rel"]})
+                               detail={"library_path": existing["library_path"], "removed": j["dest_rel"]})
     else:
         log.error("journal %s: %s duplicates asset %s whose recorded copy is missing; both kept",
                   j["id"], j["dest_rel"], existing["id"])
         ing.store.record_event("error", asset_id=existing["id"], journal_id=j["id"],
-                                detail={"problem": "duplicate of an asset whose copy is missing",
-                                        "library_path": j["dest_rel"]})
+                               detail={"problem": "duplicate of an asset whose copy is missing",
+                                       "library_path": j["dest_rel"]})
     src = organize.path_from_db(j["source_abs"])
     if os.path.lexists(src) and not os.path.islink(src) and organize.sha256_file(src)[0] == j["sha256"] \
             and ok:
         src.unlink()
 
+
 def register_library_file(ing: Ingestor, path: Path, event: str = "registered_orphan") -> int | None:
     """Record a file that is already in the library but has no row (used at start-up and by
     restore). Returns the asset id, or None when its content is already recorded elsewhere."""
-    rel = str(PurePosixPath(*path.relative_to(ing.storage).parts))
+    rel = _storage_rel(ing, path)
     sha, size = organize.sha256_file(path)
     if ing.store.find_by_sha(sha) is not None:
         return None
@@ -110,6 +112,7 @@ def register_library_file(ing: Ingestor, path: Path, event: str = "registered_or
     row["library_path"] = rel
     row["source_path"] = None
     return ing.store.record_asset(row, None, event=event)
+
 
 def reconcile_library(ing: Ingestor) -> dict[str, int]:
     """Library files without a row are registered; rows without a file are reported once."""
@@ -125,7 +128,7 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
                 p = Path(dirpath, fn)
                 if fn.startswith(organize.TEMP_PREFIX):
                     continue  # a dead copy's temp file is removed by the journal
-                rel = str(PurePosixPath(*p.relative_to(ing.storage).parts))
+                rel = _storage_rel(ing, p)
                 on_disk.add(rel)
                 found += 1
                 if rel not in known and not fn.startswith(".") and p.is_file() \
@@ -136,9 +139,13 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
     for rel in missing:
         if not ing.store.missing_already_reported(rel):
             ing.store.record_event("missing_original", asset_id=ing.store.asset_id_by_path(rel),
-                                    detail={"library_path": rel})
+                                   detail={"library_path": rel})
             log.error("library file missing for a recorded asset: %s", rel)
     return {"files": found, "registered": registered, "missing": len(missing)}
+
+
+def _storage_rel(ing: Ingestor, path: Path) -> str:
+    return str(PurePosixPath(*path.relative_to(ing.storage).parts))
 
 
 def _same_content(a: Path, b: Path) -> bool:

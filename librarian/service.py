@@ -17,7 +17,7 @@ from librarian import inbox, metadata
 from librarian.ingest import FileProblem, Ingestor
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
-from photo_factory import commands, loop
+from photo_factory import commands, db, loop
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings
 
@@ -44,7 +44,8 @@ class Librarian:
         self.candidates = inbox.Candidates(settings.stability_seconds)
         self.watcher: inbox.Watcher | None = None
         self._last_scan = 0.0
-        self._ready_for_work = False  # lock held and journal reconciled on this connection
+        self._replayed_generation = 0  # the lock generation whose journal was replayed
+        self._library_checked = False
         self._attempts: dict[Path, int] = {}
         self._initial: set[Path] | None = None
         self._last_error_at: float | None = None
@@ -82,19 +83,20 @@ class Librarian:
 
     # -- the loop body ---------------------------------------------------------------------
     def _prepare(self) -> bool:
-        """Take the single-librarian lock and reconcile the journal (after every reconnect)."""
-        conn_before = self.store.db._conn
+        """Take the single-librarian lock; replay the journal whenever the lock was taken anew
+        (start-up, reconnect), and check the library against the database once per process."""
         if not self.store.acquire_lock():
-            self._ready_for_work = False
             self._beat("ok", "standby: another librarian holds the lock")
             return False
-        if not self._ready_for_work or self.store.db._conn is not conn_before:
+        if self._replayed_generation != self.store.lock_generation:
             handled = self.ingestor.reconcile()
             if handled:
                 log.info("reconciled %d interrupted operation(s) from the journal", handled)
+            self._replayed_generation = self.store.lock_generation
+        if not self._library_checked:
             lib = self.ingestor.reconcile_library()
             log.info("library check: %(files)d files, %(registered)d registered, %(missing)d missing", lib)
-            self._ready_for_work = True
+            self._library_checked = True
         return True
 
     def work_once(self) -> bool:
@@ -118,9 +120,7 @@ class Librarian:
         try:
             outcomes = self.ingestor.ingest_batch(ready)
         except Exception as exc:
-            from photo_factory.db import UNAVAILABLE
-
-            if isinstance(exc, UNAVAILABLE):
+            if isinstance(exc, db.UNAVAILABLE):
                 raise
             # unexpected: finish or undo what the batch left in the journal, then retry each
             # file alone so one bad file cannot block the others
@@ -137,11 +137,9 @@ class Librarian:
         return True
 
     def _ingest_alone(self, path: Path) -> str:
-        from photo_factory.db import UNAVAILABLE
-
         try:
             return self.ingestor.ingest_batch([path])[0][1]
-        except UNAVAILABLE:
+        except db.UNAVAILABLE:
             raise
         except Exception as exc:
             msg = f"{type(exc).__name__}: {exc}"
@@ -166,15 +164,13 @@ class Librarian:
 
     def _reconcile_quietly(self) -> None:
         """Replay the journal after an unexpected error (database errors still propagate)."""
-        from photo_factory.db import UNAVAILABLE
-
         try:
             self.ingestor.reconcile()
-        except UNAVAILABLE:
+        except db.UNAVAILABLE:
             raise
         except Exception:
-            log.exception("journal replay failed; it is retried at the next start or reconnect")
-            self._ready_for_work = False
+            log.exception("journal replay failed; it is retried in the next round")
+            self._replayed_generation = 0
 
     def _beat(self, status: str, message: str) -> None:
         if self.heartbeat:

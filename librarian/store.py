@@ -18,6 +18,9 @@ class LibrarianStore:
     def __init__(self, database_url: str):
         self.db = db.Database(database_url, "librarian", QUERIES)
         self._lock_conn: Any = None
+        #: Counts how often the lock was (re)taken: a new value means a new session, after which
+        #: whatever an earlier session left in the journal must be replayed.
+        self.lock_generation = 0
 
     def close(self) -> None:
         self.db.close()
@@ -31,6 +34,7 @@ class LibrarianStore:
         row = self.db.fetchone("try_lock", {"key": LIBRARIAN_LOCK})
         if row and row["locked"]:
             self._lock_conn = conn
+            self.lock_generation += 1
             return True
         return False
 
@@ -142,6 +146,3 @@ class LibrarianStore:
     def asset_id_by_path(self, rel: str) -> int | None:
         row = self.db.fetchone("asset_id_by_path", {"path": rel})
         return int(row["id"]) if row else None
-
-    def totals(self) -> dict:
-        return self.db.fetchone("totals") or {}

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import psycopg2
 
-from photo_factory import db, settings
+from photo_factory import commands, db, settings
 
 _QUERIES = db.load_queries(Path(__file__).with_name("health_queries.sql"))
 UNHEALTHY_STATUSES = ("error", "stopping", "stopped")
@@ -77,11 +77,7 @@ def check(database_url: str, service: str, grace: float = 2.5, min_age: float = 
               help="Never call a heartbeat stale before this many seconds.")
 def command(service: str, grace: float, min_age: float) -> None:
     """Exit 0 when SERVICE's heartbeat is fresh (the Docker health check), 1 otherwise."""
-    try:
-        core = settings.load(settings.CoreSettings)
-    except settings.SettingsError as exc:
-        click.echo(f"photo-factory: {exc}", err=True)
-        sys.exit(2)
+    core = commands.load_settings(settings.CoreSettings)
     verdict = check(core.database_url, service, grace, min_age)
     click.echo(verdict.reason)
     sys.exit(0 if verdict.healthy else 1)
