@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path, PurePosixPath
 
+from photo_factory.files import CHUNK, fsync_dir, fsync_file, sha256_file  # noqa: F401 (re-exported)
+
 log = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
 TEMP_PREFIX = ".pf-tmp-"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f/\\]")
 _MAX_NAME_BYTES = 240
@@ -33,20 +34,6 @@ class VerifyError(Exception):
     """A copy did not read back identical to its source."""
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
-    """Stream a file in 1 MiB chunks into one reused buffer: (hex digest, bytes read)."""
-    h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    n = 0
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            got = f.readinto(buf)
-            if not got:
-                break
-            h.update(view[:got])
-            n += got
-    return h.hexdigest(), n
 
 
 def safe_name(name: str) -> str:
@@ -74,20 +61,8 @@ def candidate_names(name: str) -> Iterator[str]:
         yield f"{stem}_{i}{ext}"
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def make_dirs(path: Path) -> None:

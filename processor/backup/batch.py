@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from processor.backup import dumps, rclone
+from photo_factory import files
+from processor.backup import rclone
 from processor.backup.store import Asset
 
 log = logging.getLogger(__name__)
@@ -157,4 +158,4 @@ def _is_crypt(tool: rclone.Rclone, remote: str) -> bool:
 
 def local_hashes_match(storage_dir: Path, assets: list[Asset]) -> set[int]:
     """Ids of the assets whose original still has the SHA-256 the database recorded."""
-    return {a.id for a in assets if dumps.sha256_file(storage_dir / a.library_path) == a.sha256}
+    return {a.id for a in assets if files.sha256_file(storage_dir / a.library_path)[0] == a.sha256}

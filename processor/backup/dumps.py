@@ -9,13 +9,14 @@ naming are never touched.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from photo_factory import files
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def pg_dump(database_url: str, dest: Path) -> str:
     )
     if proc.returncode != 0:
         raise DumpError("pg_dump_failed", proc.stderr.strip()[-2000:])
-    return sha256_file(dest)
+    return files.sha256_file(dest)[0]
 
 
 def pg_restore(dump: Path, database_url: str, *, clean: bool = False) -> None:
@@ -122,11 +123,3 @@ def pg_restore(dump: Path, database_url: str, *, clean: bool = False) -> None:
     )
     if proc.returncode != 0:
         raise DumpError("pg_restore_failed", proc.stderr.strip()[-2000:])
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()

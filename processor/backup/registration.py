@@ -15,7 +15,7 @@ import mimetypes
 from datetime import date
 from pathlib import Path
 
-from processor.backup import dumps
+from photo_factory import files
 from processor.backup.selection import folder_day
 from processor.backup.store import RestoreStore
 
@@ -41,7 +41,7 @@ def register_originals(database_url: str, storage_dir: Path, library_paths: list
             if asset_id is None:
                 log.warning("%s: not registered (its content or path is already in the database)", rel)
                 continue
-            store.mark_path_backed_up(rel, dumps.sha256_file(storage_dir / rel))
+            store.mark_path_backed_up(rel, files.sha256_file(storage_dir / rel)[0])
             done.append(rel)
             log.info("asset %s: registered %s (on the remote, newer than the dump)", asset_id, rel)
     finally:
@@ -92,7 +92,7 @@ def _register_minimal(store: RestoreStore, storage_dir: Path, library_path: str)
     media_type = "raw" if ext in _RAW else "video" if mime.startswith("video/") else "image"
     day = folder_day(library_path) or date.fromtimestamp(path.stat().st_mtime)
     return store.register_minimal(
-        sha256=dumps.sha256_file(path),
+        sha256=files.sha256_file(path)[0],
         library_path=library_path,
         original_name=path.name,
         size_bytes=path.stat().st_size,

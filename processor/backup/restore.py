@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from photo_factory import migrate
+from photo_factory import files, migrate
 from photo_factory.commands import core_settings, load_settings
 from processor.backup import dumps, rclone
 from processor.backup.registration import register_originals
@@ -149,7 +149,7 @@ def verify(store: RestoreStore, storage_dir: Path, selection: Selection, restore
                 summary.missing.append(a.library_path)
             else:
                 summary.never_backed_up.append(a.library_path)
-        elif dumps.sha256_file(path) != a.sha256:
+        elif files.sha256_file(path)[0] != a.sha256:
             log.error("asset %s: restored %s does not match its SHA-256", a.id, a.library_path)
             summary.mismatched.append(a.library_path)
         else:

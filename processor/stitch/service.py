@@ -24,6 +24,7 @@ from pathlib import Path
 import click
 
 from photo_factory import commands, loop, settings
+from photo_factory.files import write_atomically
 from photo_factory.heartbeat import HeartbeatService
 from processor.stitch import panorama
 from processor.stitch.store import Output, StitchStore
@@ -51,20 +52,6 @@ class StitchSettings(settings.PFSettings):
     stitch_min_shift: float = 0.08
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename (no half-written JPEG)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def output_path(panorama_id: int, first: dict) -> str:
@@ -116,7 +103,7 @@ class Stitcher:
             pano = panorama.stitch(images)
             data = panorama.encode_jpeg(pano, self.cfg.stitch_jpeg_quality)
             rel = output_path(pid, sources[0])
-            write_atomically(self.storage_dir / rel, data)
+            write_atomically(self.storage_dir / rel, data, durable=True)
         except panorama.StitchError as exc:
             self._unstitched(pid, "failed", exc.reason, exc.detail)
             return

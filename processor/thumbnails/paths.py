@@ -6,9 +6,7 @@ The library tree is mirrored and the original's full name kept (``IMG_1.HEIC.jpg
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 ROOT = PurePosixPath("Derivatives/thumbnails")
 
@@ -21,16 +19,3 @@ def thumbnail_rel(library_path: str, size: int, ext: str = "jpg") -> PurePosixPa
     if rel.parts and rel.parts[0] == "Library":
         rel = PurePosixPath(*rel.parts[1:])
     return ROOT / str(size) / f"{rel}.{ext}"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

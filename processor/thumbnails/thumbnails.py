@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from photo_factory.files import write_atomically
 from photo_factory.worker import ItemError
 from processor.thumbnails import raw, render, video
-from processor.thumbnails.paths import thumbnail_rel, write_atomically
+from processor.thumbnails.paths import thumbnail_rel
 from processor.thumbnails.settings import ThumbnailSettings
 
 log = logging.getLogger(__name__)

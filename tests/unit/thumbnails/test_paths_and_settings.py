@@ -7,7 +7,8 @@ from pathlib import PurePosixPath
 import pytest
 from pydantic import ValidationError
 
-from processor.thumbnails.paths import thumbnail_rel, write_atomically
+from photo_factory.files import write_atomically
+from processor.thumbnails.paths import thumbnail_rel
 from processor.thumbnails.settings import ThumbnailSettings
 from processor.thumbnails.video import candidate_times
 
