@@ -1,6 +1,7 @@
 """Every bounded setting refuses a value out of range, and the error names the variable."""
 
 import pytest
+from service_monitor.settings import MonitorSettings
 
 from dashboard.settings import DashboardSettings
 from librarian.settings import LibrarianSettings
@@ -8,7 +9,6 @@ from photo_factory.settings import CoreSettings, SettingsError, load
 from processor.backup.settings import BackupSettings
 from processor.geocode.service import GeocodeSettings
 from processor.thumbnails.settings import ThumbnailSettings
-from service_monitor.settings import MonitorSettings
 
 
 @pytest.mark.parametrize(("cls", "var", "bad", "good"), [
