@@ -65,8 +65,7 @@ def command(port: int, address: str) -> None:
         while not stopper.stop.is_set() and proc.poll() is None:
             if healthy(port):
                 if beat.status != "ok":
-                    beat.set("ok", f"serving on port {port}")
-                    beat.beat()
+                    beat.set("ok", f"serving on port {port}")  # a status change is written at once
             elif beat.status != "starting" or time.monotonic() - started > STARTUP_GRACE_S:
                 beat.set("degraded", "streamlit health check failing")
             stopper.sleep(check_every)
