@@ -21,7 +21,6 @@ protocol — journal write, fsync, copy, rename, the database record — and the
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -33,12 +32,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
-import psycopg2.extras
 import pytest
 
 from librarian import inbox as inbox_rules
-from tests.support import samples
+from tests.support import invariants, samples
 
 pytestmark = pytest.mark.integration
 
@@ -75,10 +72,6 @@ def _copy_tree(src: Path, dest: Path) -> None:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -171,49 +164,6 @@ def _finish(env: dict[str, str], log: Path) -> None:
     assert rc == 0, log.read_text()[-4000:]
 
 
-# -- the invariants ---------------------------------------------------------------------------
-def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
-
-
-def check_invariants(database_url: str, inbox: Path, storage: Path, originals: set[str]) -> None:
-    """Assert that nothing was lost, duplicated, half-moved or left unrecorded."""
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute("SELECT library_path, sha256, size_bytes FROM media_assets")
-            assets = list(cur.fetchall())
-            cur.execute("SELECT quarantine_path FROM quarantine WHERE status = 'quarantined'")
-            quarantined = {r["quarantine_path"] for r in cur.fetchall()}
-            cur.execute("SELECT count(*) AS n FROM ingest_journal")
-            journal = cur.fetchone()["n"]
-    finally:
-        conn.close()
-    leftovers = [p for p in _files(inbox) if not inbox_rules.is_ignored_path(p.relative_to(inbox))]
-    assert leftovers == [], "files left in the inbox"
-    assert journal == 0, "ingest_journal not empty"
-    temps = [p for p in _files(storage) if p.name.startswith(".pf-tmp-")]
-    assert temps == [], "temporary copies left behind"
-
-    lib_files = {str(p.relative_to(storage)): p for p in _files(storage / "Library")}
-    rows_by_path = {a["library_path"]: a for a in assets}
-    assert len(rows_by_path) == len(assets), "two rows share a library path"
-    assert set(lib_files) == set(rows_by_path), "library files and rows differ"
-    for rel, path in lib_files.items():
-        row = rows_by_path[rel]
-        assert (path.stat().st_size, _sha(path)) == (row["size_bytes"], row["sha256"].strip()), rel
-
-    q_files = {str(p.relative_to(storage)): p for p in _files(storage / "Quarantine")}
-    assert set(q_files) == quarantined, "quarantine files and rows differ"
-
-    places: dict[str, list[str]] = {}
-    for rel, path in [*lib_files.items(), *q_files.items()]:
-        places.setdefault(_sha(path), []).append(rel)
-    for digest in originals:
-        assert len(places.get(digest, [])) == 1, f"content {digest[:12]} is in {places.get(digest)}"
-    assert set(places) == originals, "content in storage that was never in the inbox"
-
-
 # -- the trials -------------------------------------------------------------------------------
 @pytest.mark.parametrize("trial", range(TRIALS), ids=lambda t: f"trial{t}-{'other-fs' if t % 2 else 'same-fs'}")
 def test_killing_the_librarian_at_random_moments_never_loses_or_duplicates_a_file(
@@ -224,14 +174,14 @@ def test_killing_the_librarian_at_random_moments_never_loses_or_duplicates_a_fil
     env = {**pf_env, "PF_INBOX_DIR": str(inbox), "PF_STABILITY_SECONDS": "0.05",
            "PF_HEARTBEAT_SECONDS": "1"}
     _copy_tree(originals, inbox)
-    contents = {_sha(p) for p in _files(originals) if not p.name.startswith(".")}
+    contents = invariants.contents(invariants.files(originals))
     rng = random.Random(8_000 + trial)
     log = tmp_path / "librarian.log"
     for _ in range(KILLS_PER_TRIAL):
         from_ingest = rng.random() < 0.7
         _kill_after(env, log, rng.uniform(0.0, 0.15 if from_ingest else 1.2), from_ingest)
     _finish(env, log)
-    check_invariants(database_url, inbox, storage["storage"], contents)
+    invariants.check(database_url, inbox, storage["storage"], contents)
 
 
 _STORE = "librarian.store:LibrarianStore."
@@ -263,9 +213,9 @@ def test_a_crash_at_any_step_of_the_move_protocol_is_finished_by_the_restart(
     inbox = request.getfixturevalue("other_fs_inbox") if other_fs else storage["inbox"]
     env = {**pf_env, "PF_INBOX_DIR": str(inbox), "PF_STABILITY_SECONDS": "0.05"}
     _copy_tree(originals, inbox)
-    contents = {_sha(p) for p in _files(originals) if not p.name.startswith(".")}
+    contents = invariants.contents(invariants.files(originals))
     log = tmp_path / "librarian.log"
     for fault in faults:
         _crash_at(env, log, fault)
     _finish(env, log)
-    check_invariants(database_url, inbox, storage["storage"], contents)
+    invariants.check(database_url, inbox, storage["storage"], contents)
