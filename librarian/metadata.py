@@ -76,6 +76,7 @@ class MetadataReader:
         self.processes = max(1, processes)
         self.timeout_s = timeout_s
         self.stop = stop or threading.Event()
+        self._closing = threading.Event()
         self.available = shutil.which(executable) is not None
         self.aliases = stayopen.Aliases()
         #: what went wrong with ExifTool last (for the heartbeat), and when (monotonic)
@@ -95,12 +96,13 @@ class MetadataReader:
         et = getattr(self._local, "et", None)
         if et is None or not et.running:
             if et is not None:  # died between two calls
-                self._problem(stayopen.ExifToolFailed("tool_died", "exiftool died between calls"), 0, 0)
-            if self.stop.is_set():
+                self._problem(stayopen.ExifToolFailed("tool_died", "exiftool died between two calls"))
+            if self._stopping():
                 raise stayopen.ExifToolFailed("tool_stopped", "not starting exiftool: the service is stopping")
             # LargeFileSupport: videos over 2 GB (4K phone clips) are read whole
             args = ["-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1"]
-            et = stayopen.BoundedExifTool(executable=self.executable, common_args=args, stop=self.stop)
+            et = stayopen.BoundedExifTool(executable=self.executable, common_args=args,
+                                         stopping=self._stopping)
             et.timeout_s = max(self.timeout_s, 30.0)  # the start-up version check (Perl loading)
             try:
                 et.run()
@@ -122,9 +124,12 @@ class MetadataReader:
                     self._all.remove(et)
             et.kill()
 
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or self._closing.is_set()
+
     def close(self) -> None:
         """Stop every ExifTool process (killed, not asked: a stalled one would not answer)."""
-        self.stop.set()
+        self._closing.set()
         with self._lock:
             procs, self._all = self._all, []
         for et in procs:
@@ -134,8 +139,9 @@ class MetadataReader:
             self._pool = None
         self._local = threading.local()
         self.aliases.close()
+        self._closing.clear()  # usable again (a new process starts on the next read)
 
-    def kill_processes(self) -> list[int]:
+    def pids(self) -> list[int]:
         """Pids of the running ExifTool processes (tests and diagnostics)."""
         with self._lock:
             return [et.pid for et in self._all if et.pid is not None]
@@ -197,12 +203,12 @@ class MetadataReader:
                 self._problem(exc, 1, 3)
                 problems[i] = f"exiftool {exc.reason}: {exc.detail}; read with Pillow"
 
-    def _problem(self, exc: stayopen.ExifToolFailed, n: int, attempt: int) -> None:
+    def _problem(self, exc: stayopen.ExifToolFailed, n: int = 0, attempt: int = 0) -> None:
         self._drop()
         self.restarts += 1
         self.last_problem, self.last_problem_at = f"exiftool {exc.reason}: {exc.detail}", time.monotonic()
-        log.warning("exiftool failed on %d file(s), attempt %d (%s: %s); restarting it", n, attempt,
-                    exc.reason, exc.detail)
+        where = f" on {n} file(s), attempt {attempt}" if n else ""
+        log.warning("exiftool failed%s (%s: %s); restarting it", where, exc.reason, exc.detail)
 
     def _read_exiftool(self, paths: Sequence[Path], results: list[dict[str, Any] | None]) -> None:
         # every name ExifTool could misread becomes a generated alias (stayopen.Aliases)

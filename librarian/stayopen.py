@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import exiftool  # PyExifTool
@@ -101,9 +102,9 @@ class BoundedExifTool(exiftool.ExifTool):
     #: seconds a call may take (set per call by the reader; also bounds the version check)
     timeout_s: float = 60.0
 
-    def __init__(self, *args: object, stop: threading.Event | None = None, **kwargs: object):
+    def __init__(self, *args: object, stopping: Callable[[], bool] = lambda: False, **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.stop = stop or threading.Event()
+        self.stopping = stopping  # True once the service stops: a running call is abandoned
 
     def run(self) -> None:
         super().run()
@@ -158,7 +159,7 @@ class BoundedExifTool(exiftool.ExifTool):
         done = {fout: False, ferr: False}
         ends = {fout: ready, ferr: post}
         while not (done[fout] and done[ferr]):
-            if self.stop.is_set():
+            if self.stopping():
                 raise ExifToolFailed("tool_stopped", "exiftool call abandoned: the service is stopping")
             left = deadline - time.monotonic()
             if left <= 0:
