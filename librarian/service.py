@@ -17,7 +17,7 @@ from librarian import inbox, metadata
 from librarian.ingest import FileProblem, Ingestor
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
-from photo_factory import commands, db, loop
+from photo_factory import commands, db, loop, tools
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings
 
@@ -38,7 +38,10 @@ class Librarian:
         self.stopper = stopper or loop.Stopper()
         self.heartbeat = heartbeat
         self.store = LibrarianStore(core.database_url)
-        self.reader = metadata.MetadataReader(settings.exiftool_path, settings.exiftool_processes)
+        self.reader = metadata.MetadataReader(settings.exiftool_path, settings.exiftool_processes,
+                                              timeout_s=settings.exiftool_timeout_seconds,
+                                              stop=self.stopper.stop)
+        self.reader.on_progress = self._progress
         self.ingestor = Ingestor(core, settings, self.store, self.reader)
         self.root = core.inbox_dir.resolve()
         self.candidates = inbox.Candidates(settings.stability_seconds)
@@ -117,11 +120,16 @@ class Librarian:
                 return not self.stopper.stop.is_set()  # still settling: call again
             return bool(released)
         ready = [p for p in ready if not self.stopper.stop.is_set()]
+        self._progress(f"ingesting a batch of {len(ready)} file(s)")
         try:
             outcomes = self.ingestor.ingest_batch(ready)
         except Exception as exc:
             if isinstance(exc, db.UNAVAILABLE):
                 raise
+            if _stopping(exc):
+                log.info("stopping: the rest of the batch stays in the inbox for the next start")
+                self._reconcile_quietly()
+                return False
             # unexpected: finish or undo what the batch left in the journal, then retry each
             # file alone so one bad file cannot block the others
             log.warning("batch of %d failed (%s: %s); retrying its files one by one",
@@ -142,6 +150,8 @@ class Librarian:
         except db.UNAVAILABLE:
             raise
         except Exception as exc:
+            if _stopping(exc):
+                return "changed"  # not the file's fault: it waits in the inbox
             msg = f"{type(exc).__name__}: {exc}"
             self._reconcile_quietly()
             self.ingestor.stats.errors += 1
@@ -172,6 +182,10 @@ class Librarian:
             log.exception("journal replay failed; it is retried in the next round")
             self._replayed_generation = 0
 
+    def _progress(self, what: str | None = None) -> None:
+        if self.heartbeat:
+            self.heartbeat.progress(what)
+
     def _beat(self, status: str, message: str) -> None:
         if self.heartbeat:
             self.heartbeat.set(status, message)
@@ -180,10 +194,14 @@ class Librarian:
         if not self.heartbeat:
             return
         s = self.ingestor.stats
-        recent = self._last_error_at is not None and time.monotonic() - self._last_error_at < DEGRADED_FOR_S
-        status = "degraded" if recent else "ok"
+        now = time.monotonic()
+        recent = self._last_error_at is not None and now - self._last_error_at < DEGRADED_FOR_S
+        tool = self.reader.last_problem_at is not None and now - self.reader.last_problem_at < DEGRADED_FOR_S
+        status = "degraded" if recent or tool else "ok"
         message = (f"{s.ingested} filed, {s.duplicates_removed} duplicates removed, {s.quarantined} quarantined"
                    f"; {len(self.candidates)} waiting")
+        if tool:
+            message = f"{self.reader.last_problem} (restarted {self.reader.restarts}x); {message}"
         if recent:
             message = f"last error: {s.last_error}; {message}"
         self.heartbeat.set(
@@ -192,14 +210,20 @@ class Librarian:
             files_ingested=s.ingested, duplicates_removed=s.duplicates_removed,
             duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
             quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
-            queue_depth=len(self.candidates),
+            queue_depth=len(self.candidates), exiftool_restarts=self.reader.restarts,
         )
+
+
+def _stopping(exc: BaseException) -> bool:
+    """A tool call abandoned because the service is stopping (not the file's fault)."""
+    return isinstance(exc, tools.ToolError) and exc.reason == "tool_stopped"
 
 
 def run_librarian(core: CoreSettings, settings: LibrarianSettings, once: bool) -> None:
     stopper = loop.Stopper()
     stopper.install_signal_handlers()
-    heartbeat = HeartbeatService(core.database_url, "librarian", settings.librarian_heartbeat_seconds)
+    heartbeat = HeartbeatService(core.database_url, "librarian", settings.librarian_heartbeat_seconds,
+                                 stuck_after=core.stuck_seconds)
     lib = Librarian(core, settings, once=once, stopper=stopper, heartbeat=heartbeat)
     heartbeat.start()
     lib.start()

@@ -39,6 +39,8 @@ class CoreSettings(PFSettings):
     log_level: str = "INFO"
     #: How long a --once run waits for an unreachable database before giving up (exit 1).
     db_wait_seconds: PositiveFloat = 30.0
+    #: A unit of work with no progress for this long makes the service beat ``error`` ("stuck").
+    stuck_seconds: PositiveFloat = 900.0
 
     @field_validator("timezone")
     @classmethod

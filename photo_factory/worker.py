@@ -61,7 +61,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from photo_factory import db, loop
+from photo_factory import db, loop, tools
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.notify import Listener
 from photo_factory.stage_store import StageStore
@@ -169,6 +169,7 @@ class StageWorker:
         self._held: list[int] = []
         self._registered = False
         self._last_recover = 0.0
+        self._beat: HeartbeatService | None = None
 
     # -- one round -----------------------------------------------------------
     def work_once(self) -> bool:
@@ -210,7 +211,15 @@ class StageWorker:
                 self.store.release(self._held)
                 self._held = []
                 return
-            self._record(asset["id"], self._call(asset))
+            self._progress(f"processing asset {asset['id']}")
+            error = self._call(asset)
+            if error is not None and error.reason_code == "tool_stopped":
+                continue  # abandoned because we are stopping: given back above, not counted
+            self._record(asset["id"], error)
+
+    def _progress(self, what: str) -> None:
+        if self._beat is not None:
+            self._beat.progress(f"{self.stage.name}: {what}")
 
     def _call(self, asset: dict) -> ItemError | None:
         try:
@@ -219,6 +228,8 @@ class StageWorker:
             return None
         except ItemError as exc:
             return exc
+        except tools.ToolError as exc:  # a tool timed out, died, is missing, or we are stopping
+            return ItemError(exc.reason, exc.detail, retryable=True)
         except db.UNAVAILABLE:
             raise
         except Exception as exc:
@@ -227,6 +238,7 @@ class StageWorker:
 
     def _run_batch(self, assets: list[dict]) -> None:
         assert self.process_batch is not None
+        self._progress(f"a batch of {len(assets)}")
         try:
             outcomes = self.process_batch(assets)
         except db.UNAVAILABLE:
@@ -289,10 +301,14 @@ class StageWorker:
         return "ok", f"{details['queue']} pending, {self.stats.done} done, {details['failed_items']} failed"
 
     def run(self, *, once: bool = False, heartbeat_seconds: float = 60.0,
-            db_wait_seconds: float = 30.0, heartbeat: bool = True) -> WorkerStats:
-        """Run until stopped (SIGTERM) or, with ``once``, until nothing is due; return the stats."""
+            db_wait_seconds: float = 30.0, heartbeat: bool = True,
+            stuck_seconds: float | None = None) -> WorkerStats:
+        """Run until stopped (SIGTERM) or, with ``once``, until nothing is due; return the stats.
+        ``stuck_seconds``: one item (or batch) without progress for this long beats ``error``."""
         stop = self.stopper.stop
-        beat = HeartbeatService(self.database_url, self.stage.name, heartbeat_seconds) if heartbeat else None
+        beat = (HeartbeatService(self.database_url, self.stage.name, heartbeat_seconds, stuck_after=stuck_seconds)
+                if heartbeat else None)
+        self._beat = beat
         listener = self.listener = Listener(self.database_url, f"{self.stage.name}-listen",
                                             [NEW_ASSET_CHANNEL, self.stage.channel],
                                             self.stopper.wake, stop)
@@ -349,12 +365,14 @@ class StageWorker:
 
 def run_stage(stage: Stage, database_url: str, *, process: Process | None = None,
               process_batch: ProcessBatch | None = None, once: bool = False,
-              heartbeat_seconds: float = 60.0, db_wait_seconds: float = 30.0) -> WorkerStats:
+              heartbeat_seconds: float = 60.0, db_wait_seconds: float = 30.0,
+              stuck_seconds: float | None = None) -> WorkerStats:
     """Run one worker of ``stage`` in this process with SIGTERM/SIGINT handling (the CLI entry)."""
     worker = StageWorker(stage, database_url, process=process, process_batch=process_batch)
     worker.stopper.install_signal_handlers()
     log.info("%s worker %s starting%s", stage.name, worker.worker_id, " (--once)" if once else "")
-    stats = worker.run(once=once, heartbeat_seconds=heartbeat_seconds, db_wait_seconds=db_wait_seconds)
+    stats = worker.run(once=once, heartbeat_seconds=heartbeat_seconds, db_wait_seconds=db_wait_seconds,
+                       stuck_seconds=stuck_seconds)
     log.info("%s worker stopped: %d done, %d failed, %d retried", stage.name, stats.done,
              stats.failed, stats.retried)
     return stats

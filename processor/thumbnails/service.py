@@ -55,6 +55,7 @@ def command(once: bool, retry_failed: bool, show_failed: bool, rebuild: bool) ->
                 store.close()
             return
         run_stage(the_stage, core.database_url, process=Thumbnailer(core.storage_dir, cfg).process,
-                  once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)
+                  once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds,
+                  stuck_seconds=core.stuck_seconds)
 
     run_service("thumbnails", body)
