@@ -4,7 +4,8 @@ A writer that pauses longer than the quiet period leaves a file that looks stabl
 Each supported container says, in its own structure, where it ends: a JPEG's EOI after its last
 scan, PNG's IEND chunk, GIF's trailer, a RIFF (WebP, AVI) length, ISO-BMFF (MP4, MOV, 3GP, M4V,
 HEIC, HEIF, AVIF, CR3) top-level box sizes that add up exactly to the file size with ``moov`` /
-``meta`` present and every HEIF item extent inside the file, an EBML (MKV, WebM) segment size.
+``meta`` present, every track's chunks and every HEIF item extent inside the file, an EBML (MKV,
+WebM) segment size, ASF (WMV) object sizes, whole MPEG transport-stream packets (M2TS, MTS).
 Walks read headers only (seeks and small reads, never the whole file, never a memory map) so a
 multi-gigabyte video costs a few hundred reads.
 
@@ -24,12 +25,12 @@ from typing import BinaryIO
 #: Formats whose structure is walked here.
 ISOBMFF_VIDEO = {"MP4", "MOV", "M4V", "3GP", "3G2"}
 ISOBMFF_IMAGE = {"HEIC", "HEIF", "AVIF", "CR3"}
-WALKED = {"JPEG", "PNG", "GIF", "WEBP", "AVI", "MKV", "WEBM"} | ISOBMFF_VIDEO | ISOBMFF_IMAGE
+WALKED = {"JPEG", "PNG", "GIF", "WEBP", "AVI", "MKV", "WEBM", "WMV", "M2TS", "MTS"} | ISOBMFF_VIDEO | ISOBMFF_IMAGE
 
 _BLOCK = 1 << 20
-#: A JPEG marker after entropy-coded data: 0xFF (fill bytes allowed) then neither 0x00 (stuffing),
-#: nor a restart marker, nor another fill byte.
-_JPEG_MARKER = re.compile(rb"\xff+[^\x00\xff\xd0-\xd7]")
+#: A JPEG marker after entropy-coded data: 0xFF then neither 0x00 (stuffing), nor a restart marker,
+#: nor a fill byte (a run of fill bytes matches at its last 0xFF). No ``\xff+``: it is 20x slower.
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 #: Pieces (JPEG images, an embedded video) followed after a JPEG's first EOI.
 _MAX_PIECES = 16
 _MAX_BOXES = 1_000_000
@@ -80,6 +81,10 @@ def _walk(f: BinaryIO, size: int, kind: str) -> None:
         _riff(f, size)
     elif kind in ("MKV", "WEBM"):
         _ebml(f, size)
+    elif kind == "WMV":
+        _asf(f, size)
+    elif kind in ("M2TS", "MTS"):
+        _transport_stream(f, size)
     else:
         _isobmff(f, 0, size, kind, exact=True)
 
@@ -161,7 +166,7 @@ def _next_marker(f: BinaryIO, pos: int, size: int) -> int:
             break
         m = _JPEG_MARKER.search(block)
         if m:
-            return pos + m.end() - 2
+            return pos + m.start()
         if pos + len(block) >= size:
             break
         pos += max(1, len(block) - 16)  # overlap: a marker may straddle two blocks
@@ -225,6 +230,36 @@ def _riff(f: BinaryIO, size: int) -> None:
     declared = struct.unpack("<I", head[4:8])[0] + 8
     if declared > size:
         raise Short(f"RIFF says {declared} bytes, {size} present")
+
+
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+
+
+def _asf(f: BinaryIO, size: int) -> None:
+    """ASF (WMV): top-level objects (header, data, indexes) each declare their size."""
+    if _read(f, 0, 16, size, "ASF header") != _ASF_HEADER:
+        raise Malformed("signature")
+    pos = 0
+    while pos < size:
+        (length,) = struct.unpack("<Q", _read(f, pos + 16, 8, size, "object size"))
+        if length < 24:
+            raise Malformed("object size")
+        pos += length
+        if pos > size:
+            raise Short(f"object needs {pos - size} more bytes")
+
+
+def _transport_stream(f: BinaryIO, size: int) -> None:
+    """MPEG transport stream (M2TS/MTS 192-byte, TS 188-byte packets): no partial last packet."""
+    head = _read(f, 0, 2 * 192 + 8, size, "packets")
+    if head[0] == 0x47 and head[188] == 0x47:
+        packet = 188
+    elif head[4] == 0x47 and head[196] == 0x47:
+        packet = 192
+    else:
+        raise Malformed("no sync bytes")
+    if size % packet:
+        raise Short(f"the last {packet}-byte packet has only {size % packet} bytes")
 
 
 # -- EBML (Matroska, WebM) --------------------------------------------------------------------
