@@ -164,3 +164,43 @@ def test_a_file_that_stays_incomplete_is_quarantined_as_truncated_after_the_grac
     assert reasons == dict.fromkeys(halves, "truncated")
     assert query(database_url, "SELECT count(*) FROM media_assets")[0][0] == 0
     invariants.check(database_url, inbox, storage["storage"], {_sha(d) for d in halves.values()})
+
+
+def _cut_points(data: bytes, seed: int) -> list[int]:
+    """Boundaries a writer is likely to pause at (top-level boxes/segments) plus random offsets."""
+    import random
+
+    rng = random.Random(seed)
+    points = {16, 100, len(data) // 3, len(data) // 2, len(data) - 2, len(data) - 1}
+    for marker in (b"moov", b"mdat", b"meta", b"\xff\xda", b"IDAT", b"IEND"):
+        at = data.find(marker)
+        if at > 8:
+            points.update({at - 4, at + 4})
+    points.update(rng.randrange(1, len(data)) for _ in range(4))
+    return sorted(p for p in points if 0 < p < len(data))
+
+
+def test_files_cut_anywhere_are_never_filed_and_whole_ones_always_are(pf_env, storage, database_url, media):
+    inbox = storage["inbox"]
+    originals: set[str] = set()
+    cuts: dict[str, int] = {}
+    for i, (name, data) in enumerate(media.items()):
+        stem, ext = name.rsplit(".", 1)
+        (inbox / name).write_bytes(data)
+        originals.add(_sha(data))
+        for at in _cut_points(data, i):
+            cut = inbox / f"{stem}-cut{at}.{ext}"
+            cut.write_bytes(data[:at])
+            cuts[cut.name] = at
+            originals.add(_sha(data[:at]))
+    once = subprocess.run([CLI, "librarian", "--once"], env=_env(pf_env, grace=0), capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert once.returncode == 0, once.stderr[-2000:]
+    filed = {r[0] for r in query(database_url, "SELECT original_name FROM media_assets")}
+    assert filed == set(media), f"cut files filed as good: {sorted(filed - set(media))}"
+    reasons = dict(query(database_url, "SELECT original_name, reason FROM quarantine"))
+    assert set(reasons) == set(cuts)
+    # only a stump too short to tell its type is "unsupported"; everything else is "truncated"
+    odd = {n: r for n, r in reasons.items() if r != "truncated" and not (r == "unsupported_type" and cuts[n] <= 16)}
+    assert odd == {}, odd
+    invariants.check(database_url, inbox, storage["storage"], originals)
