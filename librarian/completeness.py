@@ -293,7 +293,20 @@ def _box_type_ok(kind: bytes) -> bool:
     return all(0x20 <= b <= 0x7E or b == 0xA9 for b in kind)
 
 
-def _boxes(f: BinaryIO, start: int, end: int, size: int) -> list[tuple[bytes, int, int]]:
+#: Box types found at the top level of camera files. After a whole movie (``moov`` and ``mdat``),
+#: anything else is a vendor trailer (Samsung appends one to slow-motion videos), not a box.
+_TOP_LEVEL = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"meta", b"moof", b"mfra",
+              b"sidx", b"styp", b"pdin", b"pnot", b"junk", b"PICT", b"udta", b"emsg", b"prft", b"ssix",
+              b"jP  ", b"CNCV"}
+
+
+def _trailer(out: list[tuple[bytes, int, int]], kind: bytes, top_level: bool) -> bool:
+    seen = {b[0] for b in out}
+    return top_level and kind not in _TOP_LEVEL and ({b"moov", b"mdat"} <= seen or b"meta" in seen)
+
+
+def _boxes(f: BinaryIO, start: int, end: int, size: int,
+           top_level: bool = False) -> list[tuple[bytes, int, int]]:
     """``(type, payload offset, box end)`` of each box in ``[start, end)``."""
     out: list[tuple[bytes, int, int]] = []
     pos = start
@@ -309,6 +322,8 @@ def _boxes(f: BinaryIO, start: int, end: int, size: int) -> list[tuple[bytes, in
             break  # zero padding (or a pre-allocated, unwritten tail: the moov/meta checks tell)
         if box_size == 0:
             box_size = end - pos  # "to the end of the file"
+        if (not _box_type_ok(kind) or box_size < header or pos + box_size > end) and _trailer(out, kind, top_level):
+            break
         if not _box_type_ok(kind):
             raise Malformed(f"box type {kind!r}")
         if box_size < header:
@@ -323,7 +338,7 @@ def _boxes(f: BinaryIO, start: int, end: int, size: int) -> list[tuple[bytes, in
 def _isobmff(f: BinaryIO, start: int, size: int, kind: str, exact: bool) -> None:
     """Top-level boxes add up to the end of the file (``exact``) or at least stay inside it."""
     try:
-        boxes = _boxes(f, start, size, size)
+        boxes = _boxes(f, start, size, size, top_level=True)
     except Malformed:
         if exact:
             raise

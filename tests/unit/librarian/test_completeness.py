@@ -97,3 +97,12 @@ def test_a_transport_stream_cut_inside_a_packet_is_incomplete(whole, tmp_path):
     f = tmp_path / "cut.m2ts"
     f.write_bytes(content[: len(content) // 2 // 192 * 192 + 100])
     assert "packet" in (completeness.missing(f, kind) or "")
+
+
+def test_a_vendor_trailer_after_a_whole_movie_is_not_a_missing_box(whole, tmp_path):
+    kind, content = whole["mp4"]
+    f = tmp_path / "samsung.mp4"
+    f.write_bytes(content + b"\x00\x00\x10\x00SEFH" + b"slow motion data" * 10)  # declares more than follows
+    assert completeness.state(f, kind)[0] is True
+    f.write_bytes(content + b"\x00\x00\x10\x00mdat" + b"x" * 100)  # a box we know, cut short
+    assert completeness.state(f, kind)[0] is False
