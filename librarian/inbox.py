@@ -81,7 +81,8 @@ class Candidates:
         self._lock = threading.Lock()
         self._paths: dict[Path, _Seen | None] = {}
         self._events: dict[Path, float] = {}
-        self._deferred: dict[Path, float] = {}
+        #: path -> (not before, the (size, mtime) it was deferred in, or None for any)
+        self._deferred: dict[Path, tuple[float, tuple[int, int] | None]] = {}
 
     def note(self, path: Path, event: bool = False) -> None:
         with self._lock:
@@ -94,11 +95,15 @@ class Candidates:
         with self._lock:
             self._paths.pop(path, None)
             self._events.pop(path, None)
+            self._deferred.pop(path, None)
 
-    def defer(self, path: Path, seconds: float) -> None:
-        """Do not offer ``path`` again for ``seconds`` (a file that failed unexpectedly)."""
+    def defer(self, path: Path, seconds: float, unless_changed_from: os.stat_result | None = None) -> None:
+        """Do not offer ``path`` again for ``seconds`` (a file that failed unexpectedly); with
+        ``unless_changed_from``, only while it keeps that size and mtime (an incomplete file
+        that grows is looked at again at once, and offered when it has settled again)."""
+        st = unless_changed_from
         with self._lock:
-            self._deferred[path] = self.clock() + seconds
+            self._deferred[path] = (self.clock() + seconds, None if st is None else (st.st_size, st.st_mtime_ns))
 
     def __len__(self) -> int:
         return len(self._paths)
@@ -119,7 +124,8 @@ class Candidates:
         for path, seen in items:
             if len(out) >= limit:
                 break
-            if self._deferred.get(path, 0) > now:
+            until, held_in = self._deferred.get(path, (0.0, None))
+            if until > now and held_in is None:
                 continue
             try:
                 st = os.lstat(path)
@@ -128,6 +134,8 @@ class Candidates:
                 continue
             except OSError:
                 out.append(path)  # unreadable: let ingest quarantine it
+                continue
+            if until > now and held_in == (st.st_size, st.st_mtime_ns):
                 continue
             if not stat.S_ISREG(st.st_mode):
                 out.append(path)  # symlinks, fifos: ingest decides (quarantine), no waiting

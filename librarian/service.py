@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 #: The storage cannot take a file (full, over quota, read-only): the file waits in the inbox.
 _STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
+
+#: An incomplete file is looked at again this often even when nothing about it changes.
+INCOMPLETE_RECHECK_S = 60.0
 
 #: The librarian beats ``degraded`` for this long after an unexpected error (then ``ok`` again).
 DEGRADED_FOR_S = 600.0
@@ -59,6 +63,7 @@ class Librarian:
                   self.core.derivatives_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.candidates.trust_file_times = inbox.file_clock_agrees(self.root)
+        self.ingestor.waiting.trust_file_times = self.candidates.trust_file_times
         if not self.candidates.trust_file_times:
             log.info("the inbox's file times do not follow this clock: every file waits two looks apart")
         if not self.once:
@@ -139,10 +144,29 @@ class Librarian:
         for path, outcome in outcomes:
             if outcome == "changed":
                 continue  # stays a candidate; waits to settle again
+            if outcome == "incomplete":
+                self._wait_for_rest(path)
+                continue
             self.candidates.discard(path)
+            self.ingestor.waiting.forget(path)
             self._attempts.pop(path, None)
         self._beat_progress()
         return True
+
+    def _wait_for_rest(self, path: Path) -> None:
+        """An incomplete file stays in the inbox: looked at again when it changes, or when its
+        grace period is over (then quarantined as truncated). ``--once`` does not wait for it."""
+        left = self.ingestor.waiting.remaining(path)
+        log.warning("waiting for the rest of %s (%s); quarantined as truncated if unchanged for %.0f s more",
+                    path, self.ingestor.waiting.detail(path), left)
+        if self.once:
+            self.candidates.discard(path)  # reported (heartbeat, log), left in the inbox
+            return
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        self.candidates.defer(path, min(max(left, 0.05), INCOMPLETE_RECHECK_S), unless_changed_from=st)
 
     def _ingest_alone(self, path: Path) -> str:
         try:
@@ -202,6 +226,12 @@ class Librarian:
                    f"; {len(self.candidates)} waiting")
         if tool:
             message = f"{self.reader.last_problem} (restarted {self.reader.restarts}x); {message}"
+        waiting = self.ingestor.waiting
+        waiting.prune()
+        incomplete = waiting.summary(self.root)
+        if incomplete["incomplete_waiting"]:
+            message += (f" ({incomplete['incomplete_waiting']} incomplete, waiting for the rest since "
+                        f"{incomplete['incomplete_oldest_since']})")
         if recent:
             message = f"last error: {s.last_error}; {message}"
         self.heartbeat.set(
@@ -210,7 +240,7 @@ class Librarian:
             files_ingested=s.ingested, duplicates_removed=s.duplicates_removed,
             duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
             quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
-            queue_depth=len(self.candidates), exiftool_restarts=self.reader.restarts,
+            queue_depth=len(self.candidates), exiftool_restarts=self.reader.restarts, **incomplete,
         )
 
 
@@ -232,7 +262,9 @@ def run_librarian(core: CoreSettings, settings: LibrarianSettings, once: bool) -
                  once=once, db_wait_seconds=core.db_wait_seconds)
     finally:
         lib.close()
-        heartbeat.stop("stopped" if not once else "--once run finished")
+        left = len(lib.ingestor.waiting)
+        note = f"; {left} incomplete file(s) left in the inbox, waiting for the rest" if left else ""
+        heartbeat.stop(("stopped" if not once else "--once run finished") + note)
 
 
 @click.command()

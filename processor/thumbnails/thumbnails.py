@@ -37,8 +37,9 @@ class Thumbnailer:
             return render.derive(frame, sizes, 1)
         if asset["media_type"] == "raw":
             preview, orient = raw.embedded_preview(src, cfg.thumbnail_exiftool, timeout)
-            return render.render(preview, sizes, cfg.thumbnail_max_pixels, orient if orient > 1 else None)
-        return render.render(str(src), sizes, cfg.thumbnail_max_pixels)
+            return render.render(preview, sizes, cfg.thumbnail_max_pixels, orient if orient > 1 else None,
+                                 budget_bytes=cfg.decode_budget_bytes)
+        return render.render(str(src), sizes, cfg.thumbnail_max_pixels, budget_bytes=cfg.decode_budget_bytes)
 
     def process(self, asset: dict) -> None:
         """Write every size of ``asset``; raise :class:`ItemError` with a reason when it cannot."""
