@@ -55,12 +55,12 @@ def tmpfs(where: Path, size: str = "64m") -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
-#: Runs the real CLI with a hook: ``PF_TEST_HOOK`` is ``module:Attr.path|n|action`` — before the
-#: n-th call of that function, ``action`` runs. Action ``replace:<src>|<dest>`` renames src over dest
-#: (Syncthing's way of replacing a file).
+#: Runs the real CLI with a hook: ``PF_TEST_HOOK`` is ``module:Attr.path|match|action`` — before the
+#: first call of that function whose arguments mention ``match``, ``action`` runs. Action
+#: ``replace:<src>|<dest>`` renames src over dest (Syncthing's way of replacing a file).
 _HOOKED_LIBRARIAN = """
 import functools, importlib, os, sys
-target, nth, action = os.environ["PF_TEST_HOOK"].split("|", 2)
+target, match, action = os.environ["PF_TEST_HOOK"].split("|", 2)
 module, _, attr = target.partition(":")
 owner, *path = [importlib.import_module(module), *attr.split(".")]
 for name in path[:-1]:
@@ -69,8 +69,8 @@ original = getattr(owner, path[-1])
 calls = [0]
 @functools.wraps(original)
 def hooked(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] == int(nth):
+    if not calls[0] and match in repr((args, kwargs)):
+        calls[0] += 1
         kind, _, arg = action.partition(":")
         if kind == "replace":
             src, dest = arg.split("|")
