@@ -3,7 +3,8 @@
 Order for every file (nothing moves before the database has the intent):
   1. checks — symlink / not a regular file / empty / unsupported type / undecodable → quarantine;
   2. SHA-256 (1 MiB chunks) — an exact duplicate is removed from the inbox only once its library
-     copy is confirmed present with the recorded size, else this copy is put back in its place;
+     copy is confirmed by its SHA-256, else this copy is put back in its place (a copy that no
+     longer matches is set aside to quarantine first: bit rot);
   3. capture time and destination ``Library/YYYY/YYYY-MM-DD/<name>`` (``_1``, ``_2`` on collisions);
   4. the move is written to ``ingest_journal`` (committed), then performed (see organize.py),
      then the asset row, its event and the journal deletion commit in one transaction.

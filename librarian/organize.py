@@ -6,6 +6,11 @@ librarian writes the library). Across devices: copy to a temporary name in the d
 folder, fsync, verify size and SHA-256 by reading it back, link/rename into place, fsync the
 folder; the caller then deletes the source and records the new file (the journal entry,
 committed before the move, lets a restart finish either step).
+
+A :class:`Snapshot` of what was hashed (device, inode, size, mtime, ctime) is checked right
+before and after each link and around each copy, so a file replaced meanwhile is never filed
+under another file's record, and a source replaced after its copy is never deleted. Names are
+limited in bytes (``NAME_MAX``), never in characters.
 """
 
 from __future__ import annotations
