@@ -91,10 +91,11 @@ class Stats:
     duplicates_removed: int = 0
     duplicates_restored: int = 0
     quarantined: int = 0
-    sources_kept: int = 0
     errors: int = 0
     last_error: str | None = None
     by_reason: dict[str, int] = field(default_factory=dict)
+    #: Inbox files that stay there, recorded (filed but not removable, or not movable at all).
+    kept: set[Path] = field(default_factory=set)
 
 
 class Ingestor:
@@ -202,17 +203,24 @@ class Ingestor:
         try:
             st = os.lstat(path)
         except FileNotFoundError:
+            self.stats.kept.discard(path)
             return "vanished"
         for rec in kept.get(self.rel_inbox(path), []):
             sig = rec.get("signature") or {}
             if [sig.get("ino"), sig.get("size"), sig.get("mtime_ns")] != [st.st_ino, st.st_size, st.st_mtime_ns]:
                 continue
             if rec["kind"] == "left_in_inbox":
-                return "kept" if sig.get("ctime_ns") == st.st_ctime_ns else None  # chmod: try again
+                if sig.get("ctime_ns") != st.st_ctime_ns:
+                    break  # chmod, chown: look at it again
+                self.stats.kept.add(path)
+                return "kept"
             if organize.remove_source(path, organize.Snapshot.of(st)) is None:
                 log.info("%s: the kept inbox copy of a filed file could be removed now", self.rel_inbox(path))
+                self.stats.kept.discard(path)
                 return "source_removed"
+            self.stats.kept.add(path)
             return "kept"
+        self.stats.kept.discard(path)
         return None
 
     def ingest_file(self, path: Path, st: os.stat_result, tags: dict[str, Any],
@@ -452,9 +460,9 @@ class Ingestor:
             return  # the name holds a newer file now: that one is a new candidate
         st = os.lstat(src)
         src_rel = self.rel_inbox(src)
+        self.stats.kept.add(src)
         if self.store.kept_source_recorded(src_rel, st.st_ino):
             return
-        self.stats.sources_kept += 1
         self.store.record_event("source_not_removed", source_path=src_rel, detail={
             "filed_as": dest_rel, "error": why.strerror or str(why), "source_raw": organize.path_to_db(src),
             "signature": {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}})
@@ -465,12 +473,12 @@ class Ingestor:
         """Record (once) a file that cannot be moved out of the inbox at all; it stays until it
         changes (a chmod, a new version), then it is looked at again."""
         src_rel = self.rel_inbox(path)
+        self.stats.kept.add(path)
         if not self.store.kept_source_recorded(src_rel, st.st_ino, st.st_ctime_ns):
             self.store.record_event("left_in_inbox", source_path=src_rel, detail={
                 "reason": reason, "detail": _db_text(detail)[:2000], "source_raw": organize.path_to_db(path),
                 "signature": {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                               "ctime_ns": st.st_ctime_ns}})
-            self.stats.sources_kept += 1
             log.error("%s (%s: %s) cannot be moved out of the inbox: left there and recorded",
                       src_rel, reason, detail)
         return "left_in_inbox"
@@ -566,7 +574,10 @@ class Ingestor:
         except organize.SourceChanged:
             return "changed"
         except PermissionError as exc:
-            if self.abs_storage(rel).exists() or os.path.lexists(path) is False:
+            # only when the file itself is the problem (cannot be read for a copy, a device node
+            # that may not be re-created), never for a storage that refuses us (that is retried)
+            theirs = exc.filename in (str(path), os.fsdecode(path)) or not stat.S_ISREG(st.st_mode)
+            if not theirs or os.path.lexists(self.abs_storage(rel)) or not os.path.lexists(path):
                 raise
             return self._left_in_inbox(path, st, reason, f"{detail}; cannot be moved: {exc.strerror}")
         self.stats.quarantined += 1

@@ -184,6 +184,8 @@ class Librarian:
         status = "degraded" if recent else "ok"
         message = (f"{s.ingested} filed, {s.duplicates_removed} duplicates removed, {s.quarantined} quarantined"
                    f"; {len(self.candidates)} waiting")
+        if s.kept:  # recorded as events too (source_not_removed, left_in_inbox)
+            message += f"; {len(s.kept)} inbox files could not be removed or moved (see events)"
         if recent:
             message = f"last error: {s.last_error}; {message}"
         self.heartbeat.set(
@@ -192,7 +194,7 @@ class Librarian:
             files_ingested=s.ingested, duplicates_removed=s.duplicates_removed,
             duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
             quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
-            queue_depth=len(self.candidates),
+            queue_depth=len(self.candidates), inbox_files_kept=len(s.kept),
         )
 
 
