@@ -89,14 +89,27 @@ def _reconcile_entry(ing: Ingestor, j: dict) -> None:
     else:
         ing.store.record_event("duplicate_restored", asset_id=payload.get("asset_id"), journal_id=j["id"])
     if src_exists and (_same_file(src, dest) or organize.sha256_file(src)[0] == j["sha256"]):
-        _remove_source(ing, src, j["dest_rel"])
+        _remove_source(ing, src, j["dest_rel"], j["sha256"])
     log.info("journal %s: completed the interrupted move to %s", j["id"], j["dest_rel"])
 
 
-def _remove_source(ing: Ingestor, src: Path, dest_rel: str) -> None:
+def _remove_source(ing: Ingestor, src: Path, dest_rel: str, sha: str | None = None) -> None:
+    """Remove the inbox name of a filed file; one that cannot be removed is recorded as kept,
+    and if the library name is a hard link of it (a crash between link and unlink), the library
+    gets its own verified copy first, so the kept inbox file can never change the original."""
     kept = organize.remove_source(src)
-    if kept is not None:
-        ing.source_kept(src, kept, dest_rel, None)
+    if kept is None:
+        return
+    dest = ing.abs_storage(dest_rel)
+    if sha is not None and _same_file(src, dest):
+        temp = organize.temp_name(dest)
+        try:
+            organize.copy_verified(src, temp, sha, os.lstat(src).st_size)
+            os.replace(temp, dest)  # our own name, replaced by an identical, independent copy
+        finally:
+            temp.unlink(missing_ok=True)
+        organize.fsync_dir(dest.parent)
+    ing.source_kept(src, kept, dest_rel, None)
 
 
 def _reconcile_release(ing: Ingestor, j: dict, src: Path, payload: dict) -> None:
