@@ -232,6 +232,8 @@ class Librarian:
         if incomplete["incomplete_waiting"]:
             message += (f" ({incomplete['incomplete_waiting']} incomplete, waiting for the rest since "
                         f"{incomplete['incomplete_oldest_since']})")
+        if s.kept:  # recorded as events too (source_not_removed, left_in_inbox)
+            message += f"; {len(s.kept)} inbox files could not be removed or moved (see events)"
         if recent:
             message = f"last error: {s.last_error}; {message}"
         self.heartbeat.set(
@@ -241,6 +243,7 @@ class Librarian:
             duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
             quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
             queue_depth=len(self.candidates), exiftool_restarts=self.reader.restarts, **incomplete,
+            inbox_files_kept=len(s.kept),
         )
 
 
