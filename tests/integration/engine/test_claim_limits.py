@@ -122,3 +122,17 @@ def test_a_worker_does_not_process_an_item_whose_claim_was_recovered_from_it(dat
     worker.store.db.close()
     assert len(seen) == 1
     assert _states(database_url, "thumbnails") == {"pending": 1}
+
+
+def test_the_monitor_claims_at_most_fifty_notifications_per_round(database_url):
+    from service_monitor.store import MonitorStore
+
+    query(database_url, "INSERT INTO alert_incidents (key, kind, subject) "
+                        "SELECT 'service:s' || i, 'service', 's' || i FROM generate_series(1, 400) AS i")
+    store = MonitorStore(database_url)
+    try:
+        opened, resolved = store.claim_notifications()
+    finally:
+        store.close()
+    assert (len(opened), len(resolved)) == (50, 0)
+    assert query(database_url, "SELECT count(*) FROM alert_incidents WHERE open_notified_at IS NOT NULL") == [(50,)]
