@@ -135,3 +135,27 @@ def test_any_layout_is_accepted_exactly_when_the_folders_are_disjoint(tmp_path_f
 ])
 def test_local_rclone_destinations_are_told_from_remotes(remote, local):
     assert folders.local_rclone_path(remote) == local
+
+
+def test_the_inbox_walk_never_enters_the_storage_behind_a_bind_mount(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("bind mounts need root")
+    import subprocess
+
+    from librarian.inbox import walk
+
+    inbox, store = tmp_path / "in", tmp_path / "st"
+    (inbox / "storage").mkdir(parents=True)
+    (store / "Library" / "2024").mkdir(parents=True)
+    (store / "Library" / "2024" / "a.jpg").write_bytes(b"x")
+    (inbox / "new.jpg").write_bytes(b"y")
+    (inbox / "link").symlink_to(store)  # a link is an entry (quarantined as a link), never a fence
+    subprocess.run(["mount", "--bind", str(store), str(inbox / "storage")], check=True)
+    try:
+        fence = folders.Fence([store, store / "Library"])
+        assert {p.name for p in walk(inbox, fence)} == {"new.jpg", "link"}
+        assert "a.jpg" in {p.name for p in walk(inbox)}  # what the librarian used to take
+        assert fence.encloses(inbox / "storage" / "Library" / "2024" / "a.jpg", inbox)
+        assert not fence.encloses(inbox / "new.jpg", inbox)
+    finally:
+        subprocess.run(["umount", str(inbox / "storage")], check=True)
