@@ -290,6 +290,8 @@ class Ingestor:
                                   min_year=self.settings.min_year)
         name = organize.safe_name(path.name)
         meta = metadata.curated(tags)
+        if when.suspicious:  # a default clock or first_seen: the date_suspicious column follows
+            meta["PF:SuspiciousDate"] = when.suspicious
         ext_type = formats.type_from_extension(path.name)
         if ext_type and ext_type != file_type and (ext_type, file_type) not in _COMPATIBLE:
             meta["PF:ExtensionMismatch"] = f"named {path.suffix}, content is {file_type}"

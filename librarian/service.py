@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -18,9 +19,9 @@ from librarian import inbox, metadata
 from librarian.ingest import FileProblem, Ingestor
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
-from photo_factory import commands, db, loop, tools
+from photo_factory import commands, db, folders, loop, tools
 from photo_factory.heartbeat import HeartbeatService
-from photo_factory.settings import CoreSettings
+from photo_factory.settings import CoreSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Librarian:
         self.reader.on_progress = self._progress
         self.ingestor = Ingestor(core, settings, self.store, self.reader)
         self.root = core.inbox_dir.resolve()
+        self.fence: folders.Fence | None = None
         self.candidates = inbox.Candidates(settings.stability_seconds)
         self.watcher: inbox.Watcher | None = None
         self._last_scan = 0.0
@@ -59,19 +61,31 @@ class Librarian:
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
+        self._storage_fence()  # refuses before anything is created
         for d in (self.core.inbox_dir, self.core.library_dir, self.core.quarantine_dir,
                   self.core.derivatives_dir):
             d.mkdir(parents=True, exist_ok=True)
+        self.fence = self._storage_fence()
         self.candidates.trust_file_times = inbox.file_clock_agrees(self.root)
         self.ingestor.waiting.trust_file_times = self.candidates.trust_file_times
         if not self.candidates.trust_file_times:
             log.info("the inbox's file times do not follow this clock: every file waits two looks apart")
         if not self.once:
-            self.watcher = inbox.Watcher(self.root, self.candidates, self.stopper.wake)
+            self.watcher = inbox.Watcher(self.root, self.candidates, self.stopper.wake, self.fence)
             self.watcher.start()
         self.scan()
         if self.once:
             self._initial = set(self.candidates.pending())
+
+    def _storage_fence(self) -> folders.Fence:
+        """The storage folders by identity: never entered while walking the inbox, even when a
+        mount shows them there (the settings already refuse overlapping paths)."""
+        c = self.core
+        fence = folders.Fence([c.storage_dir, c.library_dir, c.quarantine_dir, c.derivatives_dir])
+        if self.root in fence:
+            raise SettingsError(f"PF_INBOX_DIR ({self.root}) is the storage or one of its folders "
+                                "(PF_STORAGE_DIR, seen through a mount): refusing to start")
+        return fence
 
     def close(self) -> None:
         if self.watcher:
@@ -81,7 +95,7 @@ class Librarian:
 
     def scan(self) -> int:
         n = 0
-        for path in inbox.walk(self.root):
+        for path in inbox.walk(self.root, self.fence):
             if self._initial is not None and path not in self._initial:
                 continue  # --once takes only what was there at start
             self.candidates.note(path)
@@ -259,7 +273,13 @@ def run_librarian(core: CoreSettings, settings: LibrarianSettings, once: bool) -
                                  stuck_after=core.stuck_seconds)
     lib = Librarian(core, settings, once=once, stopper=stopper, heartbeat=heartbeat)
     heartbeat.start()
-    lib.start()
+    try:
+        lib.start()
+    except SettingsError as exc:
+        log.error("librarian: %s", exc)
+        lib.close()
+        heartbeat.stop(str(exc))
+        sys.exit(2)
     try:
         loop.run(lib.work_once, stopper=stopper, heartbeat=heartbeat, idle_seconds=settings.poll_seconds,
                  once=once, db_wait_seconds=core.db_wait_seconds)
