@@ -3,9 +3,10 @@
 "Nothing lost": every input's bytes end up exactly once in ``Library/`` or ``Quarantine/`` (or
 are a recorded duplicate of bytes that are); one row per library file with its size and hash; no
 row without its file; no temporary files (the librarian's or a stage worker's); an empty journal;
-nothing left in the inbox that should have been taken. An inbox file may stay only when the librarian recorded why (``source_not_removed``:
-filed, but its folder would not let it go; ``left_in_inbox``: it could not be moved at all) — and
-then its content must still be in exactly one place (its filed copy, or itself for the latter).
+nothing left in the inbox that should have been taken. An inbox file may stay only when the
+librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
+``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
+one place (its filed copy, or itself for the latter).
 """
 
 from __future__ import annotations
