@@ -276,16 +276,23 @@ def _vint(f: BinaryIO, pos: int, size: int, keep_marker: bool) -> tuple[int, int
     return value, pos + n, unknown
 
 
+_EBML_SEGMENT = 0x18538067
+
+
 def _ebml(f: BinaryIO, size: int) -> None:
     pos = 0
+    segment = False
     while pos < size:
-        _, pos_size, _ = _vint(f, pos, size, keep_marker=True)
+        element, pos_size, _ = _vint(f, pos, size, keep_marker=True)
         length, data, unknown = _vint(f, pos_size, size, keep_marker=False)
+        segment = segment or element == _EBML_SEGMENT
         if unknown:
             return  # a live recording's "unknown size" segment: the structure cannot tell
         pos = data + length
         if pos > size:
             raise Short(f"element needs {pos - size} more bytes")
+    if not segment:  # the EBML header alone (a copy cut right after it) is not a video
+        raise Short("no Segment element yet")
 
 
 # -- ISO-BMFF (MP4, MOV, 3GP, HEIC, AVIF, CR3) -------------------------------------------------
