@@ -161,3 +161,26 @@ def test_an_inbox_that_is_the_library_behind_a_mount_is_refused(tmp_path: Path, 
         subprocess.run(["umount", "-l", str(inbox)], check=True)
     assert tuples(database_url, "SELECT count(*) FROM media_assets") == [(0,)]
     assert originals  # the library files were never registered, moved or removed
+
+
+def test_an_inbox_that_a_mount_shows_inside_the_library_is_not_registered_as_library_files(
+        tmp_path: Path, database_url: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a bind mount needs root")
+    storage, inbox = tmp_path / "st", tmp_path / "in"
+    (storage / "Library" / "incoming").mkdir(parents=True)
+    inbox.mkdir()
+    originals = _photos(inbox / "DCIM")
+    subprocess.run(["mount", "--bind", str(inbox), str(storage / "Library" / "incoming")], check=True)
+    try:
+        env = {**os.environ, "PF_DATABASE_URL": database_url, "PF_INBOX_DIR": str(inbox),
+               "PF_STORAGE_DIR": str(storage), "PF_STABILITY_SECONDS": "0.1", "PF_DB_WAIT_SECONDS": "5"}
+        for _ in range(2):
+            res = _run(["librarian", "--once"], env, cwd=tmp_path)
+            assert res.returncode == 0, res.stdout + res.stderr
+        assert tuples(database_url, "SELECT kind, count(*) FROM ingest_events GROUP BY kind") == [
+            ("ingested", len(originals))]
+    finally:
+        subprocess.run(["umount", "-l", str(storage / "Library" / "incoming")], check=True)
+    (storage / "Library" / "incoming").rmdir()
+    invariants.check(database_url, inbox, storage, originals)
