@@ -20,6 +20,8 @@ class LibrarianSettings(PFSettings):
     exiftool_processes: PositiveInt = 2
     #: Path of the exiftool executable.
     exiftool_path: str = "exiftool"
+    #: Seconds one ExifTool call (up to 8 files) may take before it is killed and restarted.
+    exiftool_timeout_seconds: PositiveFloat = 60.0
     #: Capture dates before this year are rejected as implausible (fall through to the next source).
     min_year: int = 1990
     #: After this many unexpected errors on one file it is quarantined as ``ingest_error``.
