@@ -5,7 +5,8 @@ Each supported container says, in its own structure, where it ends: a JPEG's EOI
 scan, PNG's IEND chunk, GIF's trailer, a RIFF (WebP, AVI) length, ISO-BMFF (MP4, MOV, 3GP, M4V,
 HEIC, HEIF, AVIF, CR3) top-level box sizes that add up exactly to the file size with ``moov`` /
 ``meta`` present, every track's chunks and every HEIF item extent inside the file, an EBML (MKV,
-WebM) segment size, ASF (WMV) object sizes, whole MPEG transport-stream packets (M2TS, MTS).
+WebM) segment size, ASF (WMV) object sizes, whole MPEG transport-stream packets (M2TS, MTS), TIFF
+and TIFF-based RAW (DNG, CR2, NEF, ARW, ORF, RW2, PEF, …) IFDs, strips, tiles and previews inside the file.
 Walks read headers only (seeks and small reads, never the whole file, never a memory map) so a
 multi-gigabyte video costs a few hundred reads.
 
@@ -25,7 +26,11 @@ from typing import BinaryIO
 #: Formats whose structure is walked here.
 ISOBMFF_VIDEO = {"MP4", "MOV", "M4V", "3GP", "3G2"}
 ISOBMFF_IMAGE = {"HEIC", "HEIF", "AVIF", "CR3"}
-WALKED = {"JPEG", "PNG", "GIF", "WEBP", "AVI", "MKV", "WEBM", "WMV", "M2TS", "MTS"} | ISOBMFF_VIDEO | ISOBMFF_IMAGE
+#: TIFF and the RAW formats built on its IFDs (image data at StripOffsets/TileOffsets).
+TIFF_BASED = {"TIFF", "DNG", "CR2", "NEF", "NRW", "ARW", "SR2", "SRF", "ORF", "RW2", "PEF", "SRW", "ERF",
+              "3FR", "IIQ", "RWL"}
+WALKED = ({"JPEG", "PNG", "GIF", "WEBP", "AVI", "MKV", "WEBM", "WMV", "M2TS", "MTS"} | ISOBMFF_VIDEO
+          | ISOBMFF_IMAGE | TIFF_BASED)
 
 _BLOCK = 1 << 20
 #: A JPEG marker after entropy-coded data: 0xFF then neither 0x00 (stuffing), nor a restart marker,
@@ -85,6 +90,8 @@ def _walk(f: BinaryIO, size: int, kind: str) -> None:
         _asf(f, size)
     elif kind in ("M2TS", "MTS"):
         _transport_stream(f, size)
+    elif kind in TIFF_BASED:
+        _tiff(f, size)
     else:
         _isobmff(f, 0, size, kind, exact=True)
 
@@ -260,6 +267,52 @@ def _transport_stream(f: BinaryIO, size: int) -> None:
         raise Malformed("no sync bytes")
     if size % packet:
         raise Short(f"the last {packet}-byte packet has only {size % packet} bytes")
+
+
+# -- TIFF and TIFF-based RAW ------------------------------------------------------------------
+_TIFF_MAGIC = {42, 0x4F52, 0x5352, 0x55}  # TIFF (DNG, CR2, NEF, ARW, PEF, …), ORF, ORF, RW2
+_TYPE_SIZE = {3: 2, 4: 4, 13: 4}  # SHORT, LONG, IFD
+_DATA = ((273, 279), (324, 325), (513, 514))  # strips, tiles, embedded JPEG: (offsets, byte counts)
+_SUB_IFDS = {330}
+
+
+def _tiff(f: BinaryIO, size: int) -> None:
+    """Every IFD, and every strip, tile and embedded preview they point at, lies inside the file."""
+    head = _read(f, 0, 8, size, "TIFF header")
+    e = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if e is None or struct.unpack(e + "H", head[2:4])[0] not in _TIFF_MAGIC:
+        raise Malformed("TIFF header")
+    queue: list[int] = [struct.unpack(e + "I", head[4:8])[0]]
+    seen: set[int] = set()
+    while queue and len(seen) < 64:
+        ifd = queue.pop()
+        if ifd == 0 or ifd in seen:
+            continue
+        if ifd > 16 * size + (1 << 20):
+            raise Malformed(f"IFD offset {ifd}")  # garbage, not a file cut short
+        seen.add(ifd)
+        (count,) = struct.unpack(e + "H", _read(f, ifd, 2, size, "IFD"))
+        table = _read(f, ifd + 2, 12 * count + 4, size, "IFD entries")
+        values: dict[int, list[int]] = {}
+        for i in range(count):
+            tag, typ, n = struct.unpack(e + "HHI", table[12 * i:12 * i + 8])
+            if typ not in _TYPE_SIZE or not (tag in _SUB_IFDS or any(tag in pair for pair in _DATA)):
+                continue
+            width = _TYPE_SIZE[typ]
+            raw = table[12 * i + 8:12 * i + 12]
+            if n * width > 4:
+                (at,) = struct.unpack(e + "I", raw)
+                if n > 1_000_000:
+                    raise Malformed("IFD count")
+                raw = _read(f, at, n * width, size, f"tag {tag} values")
+            fmt = e + ("H" if width == 2 else "I") * n
+            values[tag] = list(struct.unpack(fmt, raw[:n * width]))
+        for offsets_tag, counts_tag in _DATA:
+            for offset, length in zip(values.get(offsets_tag, []), values.get(counts_tag, []), strict=False):
+                if offset + length > size:
+                    raise Short(f"image data at {offset} needs {offset + length - size} more bytes")
+        queue.extend(values.get(330, []))
+        queue.append(struct.unpack(e + "I", table[12 * count:12 * count + 4])[0])
 
 
 # -- EBML (Matroska, WebM) --------------------------------------------------------------------

@@ -169,6 +169,27 @@ def open_cost(source: str | Path | BinaryIO) -> Plan | None:
     return Plan(w, h, 1, w * h * _BYTES_PER_PIXEL["WEBP"], "WebP (opening allocates the canvas)")
 
 
+def heif_extent(source: str | Path | BinaryIO) -> tuple[int, int] | None:
+    """The largest ``ispe`` (image spatial extent) a HEIF/AVIF declares in its first megabyte: what
+    libheif will decode, which is not always the size pillow-heif reports at open."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as f:
+            head = f.read(_HEADER_LIMIT // 4)
+    else:
+        pos = source.tell()
+        source.seek(0)
+        head = source.read(_HEADER_LIMIT // 4)
+        source.seek(pos)
+    best: tuple[int, int] | None = None
+    at = head.find(b"ispe")
+    while at > 0 and at + 16 <= len(head):
+        w, h = struct.unpack(">II", head[at + 8:at + 16])
+        if best is None or w * h > best[0] * best[1]:
+            best = (w, h)
+        at = head.find(b"ispe", at + 4)
+    return best
+
+
 def plan(img: Image.Image, source: str | Path | BinaryIO, longest: int | None = None) -> Plan:
     """How ``img`` (opened, not loaded) would be decoded: for a JPEG, at the largest shrink-on-load
     scale that still covers ``longest`` pixels (None: the smallest, 1/8), else whole."""
@@ -178,6 +199,10 @@ def plan(img: Image.Image, source: str | Path | BinaryIO, longest: int | None = 
         layout = jpeg_layout(source)
         if layout is not None:
             return _jpeg_plan(layout, img.mode, longest)
+    if fmt in ("HEIF", "HEIC", "AVIF"):
+        declared = heif_extent(source)
+        if declared and declared[0] * declared[1] > w * h:
+            w, h = declared
     per_pixel = 1 if img.mode in _ONE_BYTE_MODES and fmt in ("PNG", "GIF", "BMP", "TIFF") else 4
     per_pixel = max(per_pixel, _BYTES_PER_PIXEL.get(fmt, per_pixel))
     return Plan(w, h, 1, w * h * per_pixel + w * 64, f"{fmt or 'image'} decoded whole")

@@ -52,12 +52,12 @@ def open_image(source: str | io.BytesIO, max_pixels: int, longest: int | None = 
         img = Image.open(source)
     except UnidentifiedImageError as exc:
         raise ItemError("unsupported_format", f"not a readable image: {exc}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
         raise ItemError("corrupt_file", f"cannot read the image header: {exc}") from None
     plan = decoding.plan(img, source, longest)
     if plan.pixels > max_pixels:
         img.close()
-        raise ItemError("decompression_bomb", f"{img.width}x{img.height} ({plan.why}) decodes {plan.pixels} "
+        raise ItemError("decompression_bomb", f"{plan.width}x{plan.height} ({plan.why}) decodes {plan.pixels} "
                                               f"pixels, over the limit of {max_pixels} (PF_THUMBNAIL_MAX_PIXELS)")
     over = plan.over(budget_bytes)
     if over:
@@ -74,9 +74,12 @@ def decode(img: Image.Image, longest: int) -> Image.Image:
     try:
         img.seek(0)
         img.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+        # RuntimeError: libheif (pillow-heif), e.g. a tile missing or its own security limit
         text = str(exc)
         reason = "truncated_file" if "truncated" in text or isinstance(exc, EOFError) else "corrupt_file"
+        if isinstance(exc, RuntimeError) and "security limit" in text.lower():
+            reason = "decompression_bomb"
         raise ItemError(reason, f"cannot decode the image: {text or type(exc).__name__}") from None
     return img
 

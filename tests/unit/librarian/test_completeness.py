@@ -21,6 +21,15 @@ def _faststart(src: Path, dest: Path) -> Path:
     return dest
 
 
+def _tiff_raw(path: Path) -> Path:
+    """A TIFF-structured RAW stand-in: a big-endian TIFF with an embedded JPEG preview (ExifTool)."""
+    tif = samples.image(path.with_name(path.stem + "-raw.tif"), size=(96, 64), compression="tiff_lzw")
+    preview = samples.image(path.with_name("preview.jpg"), size=(160, 120))
+    subprocess.run(["exiftool", "-q", "-overwrite_original", f"-PreviewImage<={preview}", str(tif)], check=True)
+    tif.rename(path)
+    return path
+
+
 def _convert(src: Path, dest: Path, *args: str) -> Path:
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), *args, str(dest)], check=True)
     return dest
@@ -44,6 +53,9 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, byte
         "wmv": ("WMV", _convert(mp4, d / "a.wmv", "-c:v", "wmv2")),
         "m2ts": ("M2TS", _convert(mp4, d / "a.m2ts", "-c", "copy", "-mpegts_m2ts_mode", "1")),
         "avi": ("AVI", samples.video(d / "a.avi", seconds=1.0)),
+        "tiff": ("TIFF", samples.image(d / "a.tif", size=(160, 120))),
+        "tiff_deflate": ("TIFF", samples.image(d / "t.tif", size=(160, 120), compression="tiff_adobe_deflate")),
+        "nef": ("NEF", _tiff_raw(d / "a.nef")),
     }
     return {name: (kind, path.read_bytes()) for name, (kind, path) in files.items()}
 
