@@ -512,9 +512,13 @@ class Ingestor:
         lib = self.abs_storage(existing["library_path"])
         src_rel = self.rel_inbox(path)
         try:
-            lib_sha: str | None = organize.sha256_file(lib)[0] if not os.path.islink(lib) else "link"
+            lib_sha: str | None = organize.sha256_file(lib)[0]
         except FileNotFoundError:
             lib_sha = None
+        except (organize.SourceChanged, OSError) as exc:  # a link or a node where the file was
+            if not os.path.lexists(lib):
+                raise
+            lib_sha = f"not a readable regular file: {exc}"
         if lib_sha == sha:
             kept = organize.remove_source(path, snap)
             if kept is not None:

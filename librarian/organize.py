@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-from photo_factory.files import CHUNK, fsync_dir, fsync_file, sha256_file  # noqa: F401 (re-exported)
+from photo_factory.files import CHUNK, fsync_dir, fsync_file  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,33 @@ class SourceChanged(Exception):
 
 class CannotRemoveSource(OSError):
     """The file could not be removed from its folder (the move was undone: nothing changed)."""
+
+
+def open_regular(path: Path) -> int:
+    """Open ``path`` for reading only if it is a regular file: never follows a link and never
+    blocks on a pipe that replaced the file meanwhile (``O_NONBLOCK``), raising
+    :class:`SourceChanged` for anything but a regular file. Returns the descriptor."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SourceChanged(f"{path} is no longer a regular file")
+    return fd
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """Stream a regular file in 1 MiB chunks: (hex digest, bytes read). See :func:`open_regular`."""
+    h = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    n = 0
+    with open(open_regular(path), "rb", buffering=0) as f:
+        while True:
+            got = f.readinto(buf)
+            if not got:
+                break
+            h.update(view[:got])
+            n += got
+    return h.hexdigest(), n
 
 
 def safe_name(name: str | bytes) -> str:
@@ -222,7 +249,7 @@ def copy_verified(src: Path, temp: Path, expected_sha: str, expected_size: int,
     h = hashlib.sha256()
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        with open(src, "rb", buffering=0) as fin, os.fdopen(fd, "wb", buffering=0) as fout:
+        with open(open_regular(src), "rb", buffering=0) as fin, os.fdopen(fd, "wb", buffering=0) as fout:
             fd = -1
             if expect is not None and not expect.same_file(os.fstat(fin.fileno())):
                 raise SourceChanged(f"{src} was replaced after it was hashed")

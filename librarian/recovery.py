@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -88,7 +89,7 @@ def _reconcile_entry(ing: Ingestor, j: dict) -> None:
             ing.store.journal_delete(j["id"])
     else:
         ing.store.record_event("duplicate_restored", asset_id=payload.get("asset_id"), journal_id=j["id"])
-    if src_exists and (_same_file(src, dest) or organize.sha256_file(src)[0] == j["sha256"]):
+    if src_exists and (_same_file(src, dest) or _same_content(src, dest)):
         _remove_source(ing, src, j["dest_rel"], j["sha256"])
     log.info("journal %s: completed the interrupted move to %s", j["id"], j["dest_rel"])
 
@@ -148,8 +149,7 @@ def _drop_redundant_copy(ing: Ingestor, dest: Path, existing: dict, j: dict) -> 
                                detail={"problem": "duplicate of an asset whose copy is missing",
                                        "library_path": j["dest_rel"]})
     src = organize.path_from_db(j["source_abs"])
-    if os.path.lexists(src) and not os.path.islink(src) and organize.sha256_file(src)[0] == j["sha256"] \
-            and ok:
+    if ok and os.path.lexists(src) and _same_content(src, recorded):
         _remove_source(ing, src, existing["library_path"])
 
 
@@ -225,11 +225,16 @@ def _storage_rel(ing: Ingestor, path: Path) -> str:
 
 
 def _same_content(a: Path, b: Path) -> bool:
+    """Same bytes (regular files), or the same kind of node (pipes, sockets, devices: never
+    opened, a pipe would block)."""
     try:
-        if os.path.islink(a) or os.path.islink(b):
+        sa, sb = os.lstat(a), os.lstat(b)
+        if stat.S_ISLNK(sa.st_mode) or stat.S_ISLNK(sb.st_mode):
             return False
+        if not (stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode)):
+            return stat.S_IFMT(sa.st_mode) == stat.S_IFMT(sb.st_mode) and sa.st_rdev == sb.st_rdev
         return organize.sha256_file(a) == organize.sha256_file(b)
-    except OSError:
+    except (OSError, organize.SourceChanged):
         return False
 
 

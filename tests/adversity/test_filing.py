@@ -162,16 +162,18 @@ def test_a_file_the_service_cannot_read_is_quarantined_or_recorded_as_unreadable
     os.chmod(inbox / "private.jpg", 0o600)  # root's, mode 600: the service cannot read it
     ok = write(inbox / "ok.jpg", jpeg_bytes(51))
     os.chown(inbox / "ok.jpg", nobody, nobody)
+    stuck = write(inbox / "root-owned" / "keep.jpg", jpeg_bytes(52))  # readable, in a folder it cannot write
+    os.chmod(inbox / "root-owned", 0o755)
     if other_fs:
         with tmpfs(shared_root / "storage", size="16m") as mnt:
             mnt.chmod(0o777)
-            _run_unreadable(env, database_url, inbox, mnt, secret, ok, nobody, tmp_path, other_fs)
+            _run_unreadable(env, database_url, inbox, mnt, [secret, ok, stuck], nobody, tmp_path, other_fs)
     else:
-        _run_unreadable(env, database_url, inbox, storage_dir, secret, ok, nobody, tmp_path, other_fs)
+        _run_unreadable(env, database_url, inbox, storage_dir, [secret, ok, stuck], nobody, tmp_path, other_fs)
 
 
-def _run_unreadable(env: dict[str, str], database_url: str, inbox: Path, storage_dir: Path, secret: bytes,
-                    ok: bytes, nobody: int, tmp_path: Path, other_fs: bool) -> None:
+def _run_unreadable(env: dict[str, str], database_url: str, inbox: Path, storage_dir: Path, datas: list[bytes],
+                    nobody: int, tmp_path: Path, other_fs: bool) -> None:
     env = {**env, "PF_STORAGE_DIR": str(storage_dir)}
     log = tmp_path / "librarian.log"
     for _ in range(2):
@@ -181,7 +183,12 @@ def _run_unreadable(env: dict[str, str], database_url: str, inbox: Path, storage
         database_url, "SELECT detail FROM ingest_events WHERE kind = 'left_in_inbox'")]
     # one filesystem: renamed into quarantine; across devices it cannot be copied: recorded in place
     assert (q, kept) == (([], ["unreadable"]) if other_fs else (["unreadable"], []))
-    invariants.check(database_url, inbox, storage_dir, {sha(secret), sha(ok)})
+    # the root-owned folder's file is filed once, its inbox copy kept and recorded
+    assert [r["source_path"] for r in query(
+        database_url, "SELECT source_path FROM ingest_events WHERE kind = 'source_not_removed'")] == [
+        "root-owned/keep.jpg"]
+    assert len(query(database_url, "SELECT id FROM media_assets")) == 2
+    invariants.check(database_url, inbox, storage_dir, {sha(d) for d in datas})
 
 
 # -- 8: a file replaced while its batch is being filed ----------------------------------------------
