@@ -16,3 +16,6 @@ ALTER TABLE media_assets
     ADD COLUMN place_kind        text CHECK (place_kind IN ('land', 'coast', 'ocean')),
     ADD COLUMN place_distance_km real,
     ADD COLUMN place_source      text;
+-- The dashboard's places table groups by these: an index-only scan.
+CREATE INDEX media_assets_places ON media_assets (country_code, country, region, city)
+    WHERE geocoded_at IS NOT NULL;
