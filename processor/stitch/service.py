@@ -256,7 +256,8 @@ def command(once: bool, now: bool, chosen: bool, paths: tuple[str, ...]) -> None
                 store.close()
                 click.echo(f"photo-factory stitch: {exc.message}", err=True)
                 sys.exit(2)
-        heartbeat = HeartbeatService(core.database_url, "stitch", core.heartbeat_seconds).start()
+        heartbeat = HeartbeatService(core.database_url, "stitch", core.heartbeat_seconds,
+                                     stuck_after=max(core.stuck_seconds, cfg.stitch_claim_timeout_seconds)).start()
         worker = Stitcher(store, cfg, core.storage_dir, heartbeat, wait_for_settling=once and not chosen,
                           stop=stopper.stop)
         try:
