@@ -197,8 +197,8 @@ def chosen_paths(paths: tuple[str, ...], storage_dir: Path) -> list[str]:
     for raw in paths:
         p = Path(raw)
         candidates = [p if p.is_absolute() else Path.cwd() / p, root / p]
-        found = next((c.resolve() for c in candidates if c.exists()), None)
-        if found is None or not found.is_relative_to(root):
+        found = next((c.resolve() for c in candidates if c.exists() and c.resolve().is_relative_to(root)), None)
+        if found is None:
             raise click.BadParameter(f"{raw}: not a file or folder in the storage dir ({root})")
         rel = found.relative_to(root).as_posix()
         out.append(rel + "/" if found.is_dir() else rel)
