@@ -277,6 +277,11 @@ def upload(tool: Rclone, remote_dir: str, dump: Path, manifest: Manifest) -> Non
     tool.copyto(str(side), join(remote_dir, manifest_name(manifest.name)))
 
 
+def grown_back(m: Manifest, assets_now: int) -> bool:
+    """Has the catalogue of a shrunk dump grown back (restored) so that a new dump would be good?"""
+    return m.shrunk_from is not None and assets_now > 0 and assets_now >= SHRINK_RATIO * m.shrunk_from
+
+
 def shrink_warning(m: Manifest) -> str | None:
     """The loud message for a dump that holds no or far fewer assets than the newest good one."""
     if m.shrunk_from is None:

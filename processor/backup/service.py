@@ -68,7 +68,8 @@ class Backup:
         self.run: Run | None = None
         self.last_result: str | None = None
         self.remote_error: str | None = None
-        self.dump_warning: str | None = None  # the last dump shrank (e.g. an empty catalogue)
+        #: the last dump held no or far fewer assets than the newest good one (an empty catalogue)
+        self.shrunk: dumps.Manifest | None = None
         self._probe_at = 0.0
         self._probe_delay = cfg.backup_retry_base_seconds
 
@@ -184,6 +185,8 @@ class Backup:
     def _dump_due(self) -> bool:
         last = self.store.last_dump_at(self.cfg.backup_remote)
         interval = timedelta(hours=self.cfg.backup_dump_interval_hours)
+        if self.shrunk and dumps.grown_back(self.shrunk, self.store.count_assets()):
+            return True  # restored: a good dump now, so the warning ends at once
         return last is None or datetime.now(UTC) - last >= interval
 
     def dump_database(self, run_id: int | None) -> str:
@@ -198,9 +201,9 @@ class Backup:
             known = dumps.read_manifests(self.tool, remote_dir)
             manifest = dumps.describe(local, name, now, digest, list(known.values()))
             dumps.upload(self.tool, remote_dir, local, manifest)
-        self.dump_warning = dumps.shrink_warning(manifest)
-        if self.dump_warning:
-            log.error("%s", self.dump_warning)
+        self.shrunk = manifest if manifest.shrunk_from is not None else None
+        if self.shrunk:
+            log.error("%s", dumps.shrink_warning(self.shrunk))
         got = self.tool.sha256sums(remote_dir, [name]).get(name)
         if got != digest:
             raise rclone.RcloneError("dump_verify_failed", f"{name}: remote sha256 {got} != {digest}")
@@ -264,8 +267,8 @@ class BackupWorker(StageWorker):
         status, message = super().beat_status(details)
         if self.backup.remote_error:
             return "degraded", f"remote unreachable: {self.backup.remote_error}; {message}"
-        if self.backup.dump_warning:
-            return "degraded", f"{self.backup.dump_warning}; {message}"
+        if self.backup.shrunk:
+            return "degraded", f"{dumps.shrink_warning(self.backup.shrunk)}; {message}"
         return status, f"{message}; last backup {details.get('last_backup', 'never')}"
 
     def drain(self) -> None:

@@ -93,6 +93,10 @@ class BackupStore:
     def status(self) -> dict[str, Any]:
         return dict(self.db.fetchone("backup_status") or {})
 
+    def count_assets(self) -> int:
+        row = self.db.fetchone("count_assets")
+        return int(row["n"]) if row else 0
+
 
 #: Tables whose rows are the catalogue: a restore never replaces a database where one has rows.
 #: (Heartbeats, backup runs, dumps, incidents… are what any running installation writes at once.)

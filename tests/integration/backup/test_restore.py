@@ -164,39 +164,50 @@ def test_an_empty_catalogue_after_a_disk_loss_never_becomes_the_dump_a_restore_p
     back_up(database_url, storage["storage"], remote)
     [(good,)] = bs.query(database_url, "SELECT name FROM backup_dumps")
     # the disk died: `up -d` on a fresh database; the backup service dumps the empty catalogue at once
-    worker = BackupWorker(CoreSettings(database_url=second_db, storage_dir=tmp_path / "new-disk"),
+    new_disk = tmp_path / "new-disk"
+    worker = BackupWorker(CoreSettings(database_url=second_db, storage_dir=new_disk),
                           BackupSettings(backup_remote=remote.name))
-    worker.backup.on_idle()
-    status, message = worker.beat_status({"last_backup": "never", "queue": 0, "failed_items": 0})
-    worker.close()
-    assert status == "degraded" and "holds 0 assets, the newest good dump 4" in message
-    [(empty,)] = bs.query(second_db, "SELECT name FROM backup_dumps")
-    assert empty > good
+    beat = {"last_backup": "never", "queue": 0, "failed_items": 0}
+    try:
+        worker.backup.on_idle()
+        status, message = worker.beat_status(beat)
+        assert status == "degraded" and "holds 0 assets, the newest good dump 4" in message
+        [(empty,)] = bs.query(second_db, "SELECT name FROM backup_dumps")
+        assert empty > good
+        worker.backup.on_idle()  # no second empty dump a minute later
+        assert bs.query(second_db, "SELECT count(*) FROM backup_dumps") == [(1,)]
 
-    env = {**pf_env, **remote.env()}
-    listing = cli(env, "--list-dumps")
-    assert listing.returncode == 0, listing.stderr
-    rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
-    assert list(rows) == [empty, good]  # newest first
-    assert rows[empty].split()[5:7] == ["0", "10"] and "EMPTY" in rows[empty]
-    assert rows[good].split()[5:7] == ["4", "10"] and "restored by default" in rows[good]
+        env = {**pf_env, **remote.env()}
+        listing = cli(env, "--list-dumps")
+        assert listing.returncode == 0, listing.stderr
+        rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
+        assert list(rows) == [empty, good]  # newest first
+        assert rows[empty].split()[5:7] == ["0", "10"] and "EMPTY" in rows[empty]
+        assert rows[good].split()[5:7] == ["4", "10"] and "restored by default" in rows[good]
 
-    # the README's restore, no --dump: the good dump, every original back
-    target = tmp_path / "restored"
-    summary = restore(rclone.Rclone(), remote.name, Target(target, empty_db), Selection())
-    assert summary.ok and summary.dump_name == good and summary.verified == 4
-    assert all((target / a["library_path"]).read_bytes() == a["data"] for a in assets)
-    # the empty dump is known to the restored catalogue, so retention expires it like any other
-    assert bs.query(empty_db, "SELECT name FROM backup_dumps ORDER BY name") == [(good,), (empty,)]
+        # the empty dump on purpose: refused without --force, restored with it
+        other = tmp_path / "other"
+        refused = cli(env, "--storage-dir", str(other), "--database-url", empty_db, "--dump", empty)
+        assert refused.returncode == 3 and "holds no assets" in refused.stderr and "--force" in refused.stderr
+        forced = cli(env, "--storage-dir", str(other), "--database-url", empty_db, "--dump", empty, "--force")
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        # an empty dump, but nothing backed up is lost: the originals on the remote are registered again
+        assert "re-registered:        4" in forced.stdout
 
-    # the empty dump on purpose: refused without --force, restored with it
-    other = tmp_path / "other"
-    refused = cli(env, "--storage-dir", str(other), "--database-url", second_db, "--dump", empty)
-    assert refused.returncode == 3 and "holds no assets" in refused.stderr and "--force" in refused.stderr
-    forced = cli(env, "--storage-dir", str(other), "--database-url", second_db, "--dump", empty, "--force")
-    assert forced.returncode == 0, forced.stdout + forced.stderr
-    # an empty dump, but nothing backed up is lost: the originals on the remote are registered again
-    assert "re-registered:        4" in forced.stdout
+        # the README's restore, no --dump, into the database the running services use: the good dump
+        summary = restore(rclone.Rclone(), remote.name, Target(new_disk, second_db), Selection())
+        assert summary.ok and summary.dump_name == good and summary.verified == 4
+        assert all((new_disk / a["library_path"]).read_bytes() == a["data"] for a in assets)
+        # the empty dump is known to the restored catalogue, so retention expires it like any other
+        assert bs.query(second_db, "SELECT name FROM backup_dumps ORDER BY name") == [(good,), (empty,)]
+        # the running backup service dumps the restored catalogue at once: the warning ends
+        worker.backup.on_idle()
+        assert worker.beat_status(beat)[0] == "ok"
+        [(newest,)] = bs.query(second_db, "SELECT name FROM backup_dumps WHERE expired_at IS NULL")
+        assert newest > empty  # one dump a day kept: the restored catalogue's; the empty one expired
+        assert "restored by default" in cli(env, "--list-dumps").stdout.splitlines()[1]
+    finally:
+        worker.close()
 
 
 # -- whatever the backup holds comes back; thumbnails are rebuilt -------------------------------------
