@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+import psycopg2
 
 from photo_factory import files, migrate
 from photo_factory.commands import core_settings, load_settings
@@ -252,7 +253,12 @@ def restore_command(
     if drill:
         from processor.backup.drill import run_drill
 
-        sys.exit(run_drill(tool, remote, core.database_url, sel, dump_name, click.echo, _echo_err))
+        try:
+            code = run_drill(tool, remote, core.database_url, sel, dump_name, click.echo, _echo_err)
+        except psycopg2.Error as exc:  # the live database itself is unreachable or refuses
+            _echo_err(f"photo-factory restore: drill impossible: {str(exc).strip().splitlines()[0]}")
+            code = 3
+        sys.exit(code)
     if storage_dir is None or (database_url is None and not files_only):
         raise click.UsageError("--storage-dir and --database-url are required (or --drill)")
     target = Target(storage_dir, database_url or core.database_url, not files_only, force)
