@@ -150,7 +150,10 @@ def load(sql: Path, database_url: str) -> None:
         env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
     )
     if proc.returncode != 0:
-        raise DumpError("database_load_failed", _last_line(proc.stderr) or f"psql exited {proc.returncode}")
+        detail = _last_line(proc.stderr) or f"psql exited {proc.returncode}"
+        if "lock timeout" in detail:
+            detail += " (a session holds the database's tables: stop the services, or try again)"
+        raise DumpError("database_load_failed", detail)
 
 
 # -- manifests --------------------------------------------------------------------------------

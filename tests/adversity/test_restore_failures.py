@@ -207,3 +207,32 @@ def test_a_disk_too_small_is_refused_before_anything_is_written(
                  BackupSettings(backup_remote=remote.name)).drain()
     target = mount("size=1m")
     run_failure(env, database_url, storage, assets, fresh_db, target, words=("free", "need"))
+
+
+def test_a_drill_with_the_wrong_password_fails_loudly_and_leaves_nothing_behind(
+        env, database_url, storage, backed_up, tmp_path, remote):
+    from dashboard.status import collect
+    from dashboard.store import DashboardStore
+
+    (tmp_path / "wrong").mkdir()
+    wrong = bs.make_crypt_remote(tmp_path / "wrong", folder=remote.folder)
+    lines = [f"password = {bs.obscure('rclone', 'not the password')}" if ln.startswith("password =") else ln
+             for ln in wrong.config.read_text().splitlines()]
+    wrong.config.write_text("\n".join(lines) + "\n")
+    live_before = bs.db_state(database_url)
+    proc = restore_cli({**env, "RCLONE_CONFIG": str(wrong.config)}, "--drill")
+    assert proc.returncode == 3 and "Traceback" not in proc.stdout + proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert "FAILED, could not restore" in line and "password" in line
+    # recorded, and only that changed in the live database
+    assert bs.query(database_url, "SELECT result FROM restore_drills") == [("failed",)]
+    after = bs.db_state(database_url)
+    assert {t: rows for t, rows in after.items() if t != "restore_drills"} == {
+        t: rows for t, rows in live_before.items() if t != "restore_drills"}
+    store = DashboardStore(database_url, "status")
+    try:
+        report = collect(store, 3.0)
+    finally:
+        store.close()
+    assert report["verdict"] == "error" and any("restore drill" in p for p in report["problems"])
+    invariants.check(database_url, storage["inbox"], storage["storage"], {a["sha256"] for a in backed_up})
