@@ -150,7 +150,8 @@ def load(sql: Path, database_url: str) -> None:
         env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
     )
     if proc.returncode != 0:
-        detail = _last_line(proc.stderr) or f"psql exited {proc.returncode}"
+        errors = [ln.split("ERROR:", 1)[1].strip() for ln in proc.stderr.splitlines() if "ERROR:" in ln]
+        detail = (errors[-1] if errors else _last_line(proc.stderr)) or f"psql exited {proc.returncode}"
         if "lock timeout" in detail:
             detail += " (a session holds the database's tables: stop the services, or try again)"
         raise DumpError("database_load_failed", detail)

@@ -108,7 +108,7 @@ def restore(
             try:
                 dumps.load(plan.sql, target.database_url)
             except dumps.DumpError as exc:  # one transaction: nothing was changed
-                raise Failed(exc.reason, f"loading {plan.dump_name} failed, nothing changed: {exc.detail}") from exc
+                raise Failed(exc.reason, f"loading {plan.dump_name} failed: {exc.detail}") from exc
     summary = Summary(dump_name=plan.dump_name, warnings=plan.warnings)
     try:
         carry_out(tool, remote, target, selection, plan, summary)
@@ -151,8 +151,9 @@ def carry_out(
             [p for p in on_remote if p.startswith("Library/") and p not in known],
         )
         verify(store, target.storage_dir, selection, set(on_remote), summary)
-        summary.quarantine_missing = mark_missing_quarantine(store, target.storage_dir)
-        summary.thumbnails_queued = queue_missing_thumbnails(store, target.storage_dir)
+        if plan.sql is not None:  # a restored catalogue on a new disk (not a few files fetched back)
+            summary.quarantine_missing = mark_missing_quarantine(store, target.storage_dir)
+            summary.thumbnails_queued = queue_missing_thumbnails(store, target.storage_dir)
     finally:
         store.close()
 

@@ -236,3 +236,25 @@ def test_a_drill_with_the_wrong_password_fails_loudly_and_leaves_nothing_behind(
         store.close()
     assert report["verdict"] == "error" and any("restore drill" in p for p in report["problems"])
     invariants.check(database_url, storage["inbox"], storage["storage"], {a["sha256"] for a in backed_up})
+
+
+def test_a_load_that_fails_half_way_leaves_the_target_database_exactly_as_it_was(
+        env, database_url, storage, backed_up, fresh_db, tmp_path):
+    # an event trigger (outside the public schema) that fails the load after the old schema was
+    # dropped and several of the dump's tables were created: what a full disk or a crash would do
+    bs.query(fresh_db, """
+        CREATE SCHEMA saboteur;
+        CREATE FUNCTION saboteur.fail() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
+                        WHERE object_identity = 'public.restore_drills') THEN
+                RAISE EXCEPTION 'could not extend file: No space left on device (simulated)';
+            END IF;
+        END $$;
+        CREATE EVENT TRIGGER saboteur ON ddl_command_end EXECUTE FUNCTION saboteur.fail();
+    """)
+    run_failure(env, database_url, storage, backed_up, fresh_db, tmp_path / "new",
+                words=("No space left on device", "nothing was changed"))
+    bs.query(fresh_db, "DROP EVENT TRIGGER saboteur")
+    proc = restore_cli(env, "--storage-dir", str(tmp_path / "new"), "--database-url", fresh_db)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # and the same restore works once it can
