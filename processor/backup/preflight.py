@@ -180,9 +180,9 @@ def remote_files(tool: rclone.Rclone, remote: str) -> dict[str, int]:
     return {e["Path"]: int(e.get("Size", 0)) for e in entries}
 
 
-def list_dumps(tool: rclone.Rclone, remote: str) -> list[DumpRow]:
+def list_dumps(tool: rclone.Rclone, remote: str, on_remote: dict[str, int] | None = None) -> list[DumpRow]:
     """Our dumps on the remote, newest first, with their manifests (None for dumps without one)."""
-    on_remote = remote_files(tool, remote)
+    on_remote = remote_files(tool, remote) if on_remote is None else on_remote
     prefix = dumps.REMOTE_DIR + "/"
     sizes = {p[len(prefix):]: s for p, s in on_remote.items() if p.startswith(prefix)}
     names = sorted((n for n in sizes if dumps.parse_dump_name(n)), reverse=True)
@@ -216,7 +216,7 @@ def prepare_dump(
 ) -> None:
     """Choose, download, check and convert the dump; fill ``plan.dump_name``/``plan.sql``."""
     remote_dir = rclone.join(remote, dumps.REMOTE_DIR)
-    rows = list_dumps(tool, remote)
+    rows = list_dumps(tool, remote, on_remote)
     plan.manifests = {r.name: r.manifest for r in rows if r.manifest is not None}
     if wanted is not None:
         if dumps.REMOTE_DIR + "/" + wanted not in on_remote:
