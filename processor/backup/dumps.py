@@ -19,14 +19,13 @@ import json
 import logging
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from photo_factory import files
+from photo_factory import files, tools
 
 if TYPE_CHECKING:
     from processor.backup.rclone import Rclone
@@ -39,6 +38,8 @@ _NAME = re.compile(r"^photo_factory-(\d{8}T\d{6})Z\.dump$")
 #: Folder of the dumps on the backup remote.
 REMOTE_DIR = "db"
 MANIFEST_SUFFIX = ".json"
+#: pg_dump / pg_restore / psql are killed after this long (a catalogue dumps in seconds to minutes).
+TIMEOUT_S = 3600.0
 #: A dump holding fewer assets than this share of the newest good dump's is flagged ``shrunk``.
 SHRINK_RATIO = 0.5
 
@@ -97,38 +98,48 @@ def latest(names: list[str]) -> str | None:
     return dated[-1][1] if dated else None
 
 
-def pg_dump(database_url: str, dest: Path) -> str:
-    """Dump the database (custom format, no owner/ACL) into ``dest``; return its SHA-256."""
-    proc = subprocess.run(
+def _run(argv: list[str], timeout: float, failed: str) -> None:
+    try:
+        proc = tools.run(argv, timeout=timeout, text=True)
+    except tools.ToolError as exc:
+        raise DumpError(f"{argv[0]}_{exc.reason.removeprefix('tool_')}", exc.detail) from None
+    if proc.returncode != 0:
+        raise DumpError(failed, proc.stderr.strip()[-2000:])
+
+
+def pg_dump(database_url: str, dest: Path, timeout: float = TIMEOUT_S) -> str:
+    """Dump the database (custom format, no owner/ACL) into ``dest``; return its SHA-256.
+    Raises :class:`DumpError` (``pg_dump_failed``, ``pg_dump_timeout``, …)."""
+    _run(
         [
             "pg_dump",
             "--format=custom",
             "--no-owner",
             "--no-acl",
             "--file",
-            str(dest),
+            tools.input_path(dest),
             "--dbname",
             database_url,
         ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
+        timeout,
+        "pg_dump_failed",
     )
-    if proc.returncode != 0:
-        raise DumpError("pg_dump_failed", proc.stderr.strip()[-2000:])
     return files.sha256_file(dest)[0]
 
 
-def to_sql(dump: Path, dest: Path) -> None:
+def to_sql(dump: Path, dest: Path, timeout: float = TIMEOUT_S) -> None:
     """Turn a custom-format dump into the plain SQL :func:`load` runs (no owner, no ACL)."""
-    proc = subprocess.run(
-        ["pg_restore", "--no-owner", "--no-acl", "--file", str(dest), str(dump)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = _tool(["pg_restore", "--no-owner", "--no-acl", "--file", tools.input_path(dest),
+                  tools.input_path(dump)], timeout)
     if proc.returncode != 0:
         raise DumpError("dump_unreadable", _last_line(proc.stderr) or "pg_restore failed")
+
+
+def _tool(argv: list[str], timeout: float, env: dict[str, str] | None = None):
+    try:
+        return tools.run(argv, timeout=timeout, text=True, env=env)
+    except tools.ToolError as exc:
+        raise DumpError(f"{argv[0]}_{exc.reason.removeprefix('tool_')}", exc.detail) from None
 
 
 #: Run first, in the same transaction: the schema is replaced as a whole (a fresh ``migrate``'s
@@ -136,17 +147,15 @@ def to_sql(dump: Path, dest: Path) -> None:
 _REPLACE_SCHEMA = "SET lock_timeout = '60s';\nDROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n"
 
 
-def load(sql: Path, database_url: str) -> None:
+def load(sql: Path, database_url: str, timeout: float = TIMEOUT_S) -> None:
     """Replace the database's public schema with ``sql`` (from :func:`to_sql`) in ONE transaction:
     on any error nothing at all is changed."""
     pre = sql.with_name("replace-schema.sql")
     pre.write_text(_REPLACE_SCHEMA)
-    proc = subprocess.run(
+    proc = _tool(
         ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1",
-         "--dbname", database_url, "--file", str(pre), "--file", str(sql)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
+         "--dbname", database_url, "--file", tools.input_path(pre), "--file", tools.input_path(sql)],
+        timeout,
         env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
     )
     if proc.returncode != 0:
@@ -199,35 +208,35 @@ def manifest_name(dump: str) -> str:
     return dump + MANIFEST_SUFFIX
 
 
-def contents(dump: Path) -> tuple[int, int | None]:
+def contents(dump: Path, timeout: float = TIMEOUT_S) -> tuple[int, int | None]:
     """(asset rows, newest migration) of a custom-format dump, read from the file itself.
 
     Also proves the file is a readable dump (``pg_restore`` parses its table of contents).
     """
-    listed = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL)
+    listed = _tool(["pg_restore", "--list", tools.input_path(dump)], timeout)
     if listed.returncode != 0:
         raise DumpError("dump_unreadable", _last_line(listed.stderr) or "pg_restore --list failed")
-    args = ["pg_restore", "--data-only", "--table", "media_assets", "--table", "schema_migrations",
-            "--file", "-", str(dump)]
-    assets, versions, table = 0, [], ""
-    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          stdin=subprocess.DEVNULL) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        for line in proc.stdout:
-            if line.startswith("COPY "):
-                table = line.split()[1].rsplit(".", 1)[-1].strip('"')
-            elif line.startswith("\\."):
-                table = ""
-            elif table == "media_assets":
-                assets += 1
-            elif table == "schema_migrations":
-                head = line.split("\t", 1)[0]
-                if head.isdigit():
-                    versions.append(int(head))
-        err = proc.stderr.read()
-    if proc.returncode != 0:
-        raise DumpError("dump_unreadable", _last_line(err) or "pg_restore failed")
+    data = dump.with_name(dump.name + ".rows")
+    try:
+        proc = _tool(["pg_restore", "--data-only", "--table", "media_assets", "--table", "schema_migrations",
+                      "--file", tools.input_path(data), tools.input_path(dump)], timeout)
+        if proc.returncode != 0:
+            raise DumpError("dump_unreadable", _last_line(proc.stderr) or "pg_restore failed")
+        assets, versions, table = 0, [], ""
+        with open(data, encoding="utf-8", errors="replace") as rows:
+            for line in rows:
+                if line.startswith("COPY "):
+                    table = line.split()[1].rsplit(".", 1)[-1].strip('"')
+                elif line.startswith("\\."):
+                    table = ""
+                elif table == "media_assets":
+                    assets += 1
+                elif table == "schema_migrations":
+                    head = line.split("\t", 1)[0]
+                    if head.isdigit():
+                        versions.append(int(head))
+    finally:
+        data.unlink(missing_ok=True)
     return assets, max(versions) if versions else None
 
 

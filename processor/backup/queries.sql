@@ -84,8 +84,6 @@ INSERT INTO ingest_events (kind, asset_id, source_path, detail)
 VALUES ('registered_orphan', %(asset_id)s, %(library_path)s, %(detail)s);
 
 -- name: public_tables
--- Every table of the target database's public schema with its (estimated-free, exact) row count
--- is computed by the store; this only names them.
 SELECT table_name AS name FROM information_schema.tables
  WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name;
 
@@ -113,7 +111,8 @@ DELETE FROM system_status;
 DELETE FROM stage_workers;
 
 -- name: release_claims
-UPDATE stage_jobs SET state = 'pending', claimed_by = NULL, claimed_at = NULL, updated_at = now()
+-- (a claim that was started cost its attempt already: it is not refunded, as for any dead worker)
+UPDATE stage_jobs SET state = 'pending', claimed_by = NULL, claimed_at = NULL, started_at = NULL, updated_at = now()
  WHERE state = 'claimed';
 
 -- name: release_stitching
