@@ -263,7 +263,10 @@ def test_thumbnails_are_rebuilt_after_a_restore(database_url, storage, remote, e
 # -- the restored catalogue does not bring back what cannot be true any more ----------------------------
 def test_a_restore_closes_the_stale_state_of_the_lost_installation(
         database_url, storage, remote, empty_db, tmp_path, pf_env):
-    bs.add_asset(database_url, storage["storage"], 1)
+    a = bs.add_asset(database_url, storage["storage"], 1)
+    bs.query(database_url, "INSERT INTO stage_workers (worker_id, stage, host, pid) VALUES ('w', 'thumbnails', 'h', 1)")
+    bs.query(database_url, "INSERT INTO stage_jobs (asset_id, stage, state, attempts, claimed_by, claimed_at,"
+                           " started_at) VALUES (%s, 'thumbnails', 'claimed', 1, 'w', now(), now())", (a["id"],))
     q = storage["storage"] / "Quarantine/unsupported_type/notes.txt"
     q.parent.mkdir(parents=True)
     q.write_text("not a photo")
@@ -286,6 +289,8 @@ def test_a_restore_closes_the_stale_state_of_the_lost_installation(
     assert bs.query(empty_db, "SELECT count(*) FROM alert_incidents WHERE resolve_notified_at IS NULL") == [(0,)]
     assert bs.query(empty_db, "SELECT count(*) FROM system_status") == [(0,)]
     assert bs.query(empty_db, "SELECT status FROM quarantine") == [("file_missing",)]
+    assert bs.query(empty_db, "SELECT state, claimed_by FROM stage_jobs") == [("pending", None)]
+    assert bs.query(empty_db, "SELECT count(*) FROM stage_workers") == [(0,)]
 
 
 # -- a failed drill reaches the verdict, and counts each missing file once -----------------------------
