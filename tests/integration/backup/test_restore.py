@@ -326,3 +326,15 @@ def test_a_failed_drill_reaches_the_status_verdict_and_counts_a_missing_file_onc
     proc = cli({**pf_env, **remote.env()}, "--drill", "--remote", "nosuch:")
     assert proc.returncode == 3 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stdout
     assert bs.query(database_url, "SELECT result FROM restore_drills ORDER BY id") == [("failed",), ("failed",)]
+
+
+def test_force_never_overwrites_a_file_already_in_the_target(database_url, storage, remote, empty_db, tmp_path):
+    a = bs.add_asset(database_url, storage["storage"], 1)
+    back_up(database_url, storage["storage"], remote)
+    target = tmp_path / "restored"
+    mine = target / a["library_path"]
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"a newer photo that happens to have the same name")
+    summary = restore(rclone.Rclone(), remote.name, Target(target, empty_db, force=True), Selection())
+    assert summary.mismatched == [a["library_path"]] and not summary.ok  # reported, exit 1
+    assert mine.read_bytes() == b"a newer photo that happens to have the same name"
