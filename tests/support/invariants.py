@@ -50,7 +50,8 @@ def _rows(database_url: str) -> dict[str, list[dict]]:
             out = {}
             for name, sql in {
                 "assets": "SELECT id, library_path, sha256, size_bytes FROM media_assets",
-                "quarantine": "SELECT quarantine_path FROM quarantine WHERE status <> 'released'",
+                # file_missing: a restore found the row but not its file (quarantine is not backed up)
+                "quarantine": "SELECT quarantine_path FROM quarantine WHERE status NOT IN ('released', 'file_missing')",
                 "journal": "SELECT id, action, source_abs, dest_rel FROM ingest_journal",
                 "kept": "SELECT kind, source_path FROM ingest_events"
                         " WHERE kind IN ('source_not_removed', 'left_in_inbox')",
