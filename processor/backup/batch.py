@@ -5,8 +5,9 @@ database records. ``check`` (the default) proves it from the upload itself, with
 anything a second time from the disk or the remote:
 
 - the original's SHA-256, computed alongside the upload (so from the page cache rclone reads
-  too), equals the database's, and the file's size, mtime, inode and ctime did not change between
-  that read and the end of its upload;
+  too), equals the database's; the file last changed before the upload started, and its size,
+  mtime, inode and ctime are the same after the upload as when it was hashed (so both read the
+  same bytes);
 - rclone reports the file ``Copied`` in this call *and* its post-transfer hash check passed
   (``<hash> = … OK``: for a crypt remote, the hash of the ciphertext rclone produced against the
   underlying backend's own hash of the object it stored; otherwise a hash both sides support).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -97,6 +99,7 @@ def back_up(
         checks = []
         for i, part in enumerate(parts):
             paths = [a.library_path for a in part]
+            started_ns = time.time_ns()
             try:
                 up = tool.upload(src, remote, paths, backup_dir=attic(remote))
             except rclone.RcloneError as exc:  # rclone could not run at all
@@ -107,7 +110,9 @@ def back_up(
                 result.fail(up.failure.reason, failed, up.failure.detail, counts=False)
                 break
             checks.append(
-                verifier.submit(_verified, tool, storage_dir, remote, part, verify, up, reads[i] if reads else None)
+                verifier.submit(
+                    _verified, tool, storage_dir, remote, part, verify, up, reads[i] if reads else None, started_ns
+                )
             )
         for check in checks:
             result.merge(check.result())
@@ -165,6 +170,7 @@ def _verified(
     verify: str,
     up: rclone.Upload,
     read: Future[dict[int, LocalRead]] | None,
+    started_ns: int = 0,
 ) -> BatchResult:
     """Verify one uploaded chunk (runs in the verifier thread; returns its own result)."""
     result = BatchResult()
@@ -182,7 +188,11 @@ def _verified(
             reason = rclone.failure_reason(message)
             log.warning("asset %s: upload of %s failed (%s): %s", a.id, a.library_path, reason, message)
             result.fail(reason, [a], message)
-        elif got is not None and a.library_path in up.verified and _same_file(storage_dir / a.library_path, got):
+        elif (
+            got is not None
+            and a.library_path in up.verified
+            and _same_file(storage_dir / a.library_path, got, started_ns)
+        ):
             result.done.append(a)
         else:
             suspects.append(a)
@@ -191,10 +201,11 @@ def _verified(
     return result
 
 
-def _same_file(path: Path, read: LocalRead) -> bool:
-    """Still the file that was hashed (rclone read it after or while we did)."""
+def _same_file(path: Path, read: LocalRead, started_ns: int) -> bool:
+    """rclone and the hasher read the same bytes: the file last changed (ctime) before the upload
+    started, and its size, mtime, inode and ctime are still those it had when it was hashed."""
     try:
-        return _identity(path) == read.identity
+        return read.identity is not None and read.identity[3] < started_ns and _identity(path) == read.identity
     except OSError:
         return False
 
