@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from photo_factory import tools
@@ -75,6 +75,113 @@ def files_list(rel_paths: Iterable[str]) -> Iterator[str]:
         os.unlink(name)
 
 
+#: rclone's per-file messages that mean "no room on the remote" (checked first: rclone's local
+#: backend says "preallocate: file too big for remaining disk space" when the disk is full).
+_NO_SPACE = (
+    "no space left",
+    "disk full",
+    "remaining disk space",
+    "quota",
+    "insufficient storage",
+    "storage full",
+    "not enough space",
+    "507 ",
+)
+#: ... and those that mean "this file is bigger than the remote accepts" (a size limit).
+_TOO_LARGE = (
+    "file too large",
+    "too big",
+    "too large",
+    "entitytoolarge",
+    "entity too large",
+    "exceeds the maximum",
+    "maximum file size",
+    "file size limit",
+    "max file size",
+    "413 ",
+)
+#: ... and those that mean "the remote cannot store this name" (crypt names are longer).
+_NAME_TOO_LONG = ("name too long", "path too long", "filename too long")
+_HASH_OK = re.compile(r"^[a-z0-9]+ = [0-9a-f]+ OK$")
+
+
+def failure_reason(message: str) -> str:
+    """A typed reason for one file's upload error: ``remote_full``, ``too_large``, ``name_too_long``
+    or ``upload_failed``."""
+    text = message.lower()
+    if any(s in text for s in _NAME_TOO_LONG):
+        return "name_too_long"
+    if any(s in text for s in _NO_SPACE):
+        return "remote_full"
+    if any(s in text for s in _TOO_LARGE):
+        return "too_large"
+    return "upload_failed"
+
+
+@dataclass
+class Upload:
+    """What one ``rclone copy`` said about each file (parsed from its ``--use-json-log -vv`` log).
+
+    ``verified``: transferred in this call, and rclone compared the hash of what it sent with the
+    hash the remote reports for what it stored (``<hash> = … OK``: for a crypt remote, the hash of
+    the ciphertext against the underlying backend's own hash of the stored object; otherwise a
+    hash both sides support). A file the backend cannot hash is only ``copied``.
+    """
+
+    copied: set[str] = field(default_factory=set)
+    hash_ok: set[str] = field(default_factory=set)
+    unchanged: set[str] = field(default_factory=set)
+    #: per-file errors, rclone's own words (the last one logged for the file)
+    errors: dict[str, str] = field(default_factory=dict)
+    #: the call as a whole failed (non-zero exit): its typed reason and message
+    failure: RcloneError | None = None
+
+    @property
+    def verified(self) -> set[str]:
+        return self.copied & self.hash_ok
+
+    def got_anywhere(self, paths: Iterable[str]) -> bool:
+        """Did the remote work for any of ``paths``: copied, found unchanged, or refused for a
+        reason of its own (``too_large``, ``remote_full``)? If not, and the call failed, the
+        remote as a whole is the problem (unreachable, wrong credentials, missing folder)."""
+        own = {p for p, msg in self.errors.items() if failure_reason(msg) != "upload_failed"}
+        seen = self.copied | self.unchanged | own
+        return any(p in seen for p in paths)
+
+
+def parse_copy_log(stderr: str) -> Upload:
+    """Per-file outcomes from ``rclone copy --use-json-log -vv`` (non-JSON lines are ignored)."""
+    up = Upload()
+    for line in stderr.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        obj, msg, level = entry.get("object"), str(entry.get("msg", "")), entry.get("level")
+        if not isinstance(obj, str) or not obj:
+            continue
+        if level == "info" and "Copied (" in msg:
+            up.copied.add(obj)
+        elif level == "debug" and _HASH_OK.match(msg):
+            up.hash_ok.add(obj)
+        elif level == "debug" and msg == "Unchanged skipping":
+            up.unchanged.add(obj)
+        elif level in ("error", "critical"):
+            up.errors[obj] = msg
+    return up
+
+
+def parse_size(value: str) -> int | None:
+    """An rclone size (``--max-size``): ``512``=KiB, ``10M``, ``1.5G``, ``100b``; None for ``off``."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([bkmgtp])?(?:i?b)?", value.strip(), re.IGNORECASE)
+    if not m:
+        return None
+    unit = (m.group(2) or "k").lower()
+    return int(float(m.group(1)) * 1024 ** "bkmgtp".index(unit))
+
+
 @dataclass(frozen=True)
 class Rclone:
     """How to run rclone: the binary, extra flags (e.g. ``--transfers 8``) and a timeout."""
@@ -123,6 +230,65 @@ class Rclone:
                 "5",
                 *extra,
             )
+
+    def upload(self, src: str, dest: str, rel_paths: list[str], *, backup_dir: str) -> Upload:
+        """Copy the listed files like :meth:`copy_files`, but report per file instead of raising.
+
+        One file that fails (too large, no space, refused) does not fail the others: rclone goes
+        on with the rest, and the report says which were copied and hash-checked, which were
+        already there, and which failed with what message. ``failure`` is set when rclone exited
+        non-zero. Raises only when rclone could not run at all (missing, timed out).
+        """
+        # rclone refuses other filters beside --files-from-raw: the caller enforces --max-size itself
+        tool = replace(self, extra_flags=_without_max_size(self.extra_flags))
+        with files_list(rel_paths) as listing:
+            proc = tool.run(
+                "copy",
+                src,
+                dest,
+                "--files-from-raw",
+                listing,
+                "--no-traverse",
+                "--retries",
+                "2",
+                "--low-level-retries",
+                "5",
+                "--backup-dir",
+                backup_dir,
+                "--use-json-log",
+                "-vv",
+                check=False,
+            )
+        up = parse_copy_log(proc.stderr)
+        if proc.returncode != 0:
+            errors = list(dict.fromkeys(up.errors.values()))[-3:]
+            up.failure = RcloneError(
+                _EXIT_REASONS.get(proc.returncode, "rclone_error"), "\n".join(errors) or _json_tail(proc.stderr)
+            )
+        return up
+
+    @property
+    def max_size(self) -> int | None:
+        """The ``--max-size`` among the extra flags, or None. rclone would skip larger files
+        silently (or, beside ``--files-from-raw``, refuse to run): uploads enforce it themselves."""
+        flags = list(self.extra_flags)
+        for i, flag in enumerate(flags):
+            if flag == "--max-size" and i + 1 < len(flags):
+                return parse_size(flags[i + 1])
+            if flag.startswith("--max-size="):
+                return parse_size(flag.split("=", 1)[1])
+        return None
+
+    def capacity(self, remote: str) -> int | None:
+        """The remote's total size in bytes (``rclone about``), or None when it does not say."""
+        proc = self.run("about", remote, "--json", check=False)
+        if proc.returncode != 0:
+            return None
+        try:
+            total = json.loads(proc.stdout or "{}").get("total")
+        except ValueError:
+            return None
+        return int(total) if isinstance(total, int | float) and total > 0 else None
 
     def sha256sums(self, root: str, rel_paths: list[str], *, download: bool = True) -> dict[str, str]:
         """SHA-256 of the listed files as stored on ``root``, read back (``--download``).
@@ -210,6 +376,36 @@ def _tail(stderr: str, lines: int = 3) -> str:
         if ln and ln not in kept:
             kept.append(ln)
     return "\n".join(kept[-lines:]) or "(no message)"
+
+
+def _without_max_size(flags: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    skip = False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag == "--max-size":
+            skip = True
+        elif not flag.startswith("--max-size="):
+            out.append(flag)
+    return tuple(out)
+
+
+def _json_tail(stderr: str, lines: int = 3) -> str:
+    """The last distinct error messages of a ``--use-json-log`` run (or its plain tail)."""
+    msgs: list[str] = []
+    for ln in stderr.splitlines():
+        try:
+            entry = json.loads(ln) if ln.startswith("{") else None
+        except ValueError:
+            entry = None
+        if entry is None:
+            continue
+        msg = str(entry.get("msg", "")).strip()
+        if entry.get("level") in ("error", "critical", "warning") and msg and msg not in msgs:
+            msgs.append(msg)
+    plain = [ln for ln in stderr.splitlines() if not ln.startswith("{") and " DEBUG : " not in ln]
+    return "\n".join(msgs[-lines:]) or _tail("\n".join(plain))
 
 
 def _parse_hashsum(out: str) -> dict[str, str]:

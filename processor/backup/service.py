@@ -70,6 +70,8 @@ class Backup:
         self.remote_error: str | None = None
         #: the last dump held no or far fewer assets than the newest good one (an empty catalogue)
         self.shrunk: dumps.Manifest | None = None
+        #: reason -> files of the last batch that failed with it (for the heartbeat's message)
+        self.failing: dict[str, int] = {}
         self._probe_at = 0.0
         self._probe_delay = cfg.backup_retry_base_seconds
 
@@ -83,11 +85,12 @@ class Backup:
                             chunks=self.cfg.backup_pipeline_chunks)
         outcomes: dict[int, ItemError | None] = {a.id: None for a in res.done}
         for reason, (failed, detail, counts) in res.failed.items():
-            err = ItemError(reason, detail, retryable=reason != "unlistable_name")
+            err = ItemError(reason, detail, retryable=reason not in batch.PERMANENT)
             outcomes.update({a.id: err for a in failed})
             self.run.reasons[reason] = detail
             if not counts:
                 self._remote_failed(f"{reason}: {detail}")
+        self.failing = {reason: len(failed) for reason, (failed, _, _) in res.failed.items()}
         self.store.mark_backed_up_at([a.id for a in res.done])
         self.run.files += len(res.done)
         self.run.bytes += sum(a.size_bytes for a in res.done)
@@ -269,6 +272,14 @@ class BackupWorker(StageWorker):
             return "degraded", f"remote unreachable: {self.backup.remote_error}; {message}"
         if self.backup.shrunk:
             return "degraded", f"{dumps.shrink_warning(self.backup.shrunk)}; {message}"
+        failing = int(details.get("failed_items") or 0) + int(details.get("backing_off") or 0)
+        if failing:  # an original that is not backed up is never "ok", even if the remote answers
+            reasons = ", ".join(f"{r}: {n}" for r, n in sorted(self.backup.failing.items()))
+            return "degraded", (
+                f"{failing} original(s) not backed up ({details.get('failed_items', 0)} failed, "
+                f"{details.get('backing_off', 0)} retrying{'; last batch ' + reasons if reasons else ''}); {message}"
+            )
+        self.backup.failing = {}
         return status, f"{message}; last backup {details.get('last_backup', 'never')}"
 
     def drain(self) -> None:

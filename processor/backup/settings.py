@@ -16,14 +16,16 @@ class BackupSettings(PFSettings):
     backup_remote: str = ""
     #: Originals per rclone call (one ``rclone copy --files-from-raw`` per batch).
     backup_batch_size: PositiveInt = 500
-    #: ``check`` (default): the original's SHA-256 matches the database and ``rclone cryptcheck``
-    #: (crypt) / ``check`` proves by hash that the remote holds exactly that file — no download;
-    #: files it cannot vouch for by hash are read back. ``sha256``: read every uploaded file back
-    #: (download + decrypt) and compare its SHA-256 with the database (slower, costs egress).
+    #: ``check`` (default): the original's SHA-256, read beside the upload, matches the database,
+    #: and rclone's post-transfer hash check proved the remote stored what it sent (for a crypt
+    #: remote: the ciphertext's hash against the backend's own hash of the stored object) — no
+    #: second read; a file rclone did not transfer in the call gets ``cryptcheck``/``check``, then
+    #: a read-back. ``sha256``: read every uploaded file back (download + decrypt) and compare its
+    #: SHA-256 with the database (slower, costs egress).
     backup_verify: Literal["check", "sha256"] = "check"
-    #: rclone calls a batch is split into, pipelined: chunk k is verified while chunk k+1 uploads,
-    #: so on a real (bandwidth-bound) uplink verification hides behind the upload.
-    backup_pipeline_chunks: PositiveInt = 4
+    #: rclone calls a batch is split into, pipelined: chunk k is verified while chunk k+1 uploads.
+    #: Worth it only with ``sha256`` verification (``check`` costs no second read to hide).
+    backup_pipeline_chunks: PositiveInt = 1
     backup_idle_seconds: float = 60.0
     #: A claim older than this goes back to pending (longer than the slowest batch upload).
     backup_lease_seconds: float = 3600.0
