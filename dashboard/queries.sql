@@ -47,10 +47,68 @@ SELECT date_trunc('month', capture_date)::date AS month, count(*) AS files
  ORDER BY 1;
 
 -- name: recent_assets
-SELECT id, library_path, original_name, media_type, capture_date, size_bytes, ingested_at, is_thumbnailed
+SELECT id, library_path, original_name, media_type, capture_date, size_bytes, ingested_at, is_thumbnailed,
+       country_code, country, region, city, place_kind
   FROM media_assets
  ORDER BY ingested_at DESC
  LIMIT %(limit)s;
+
+-- name: places_by_count
+-- Where the photos were taken (media_assets_places: an index-only scan).
+SELECT country_code, country, region, city, count(*) AS files
+  FROM media_assets
+ WHERE geocoded_at IS NOT NULL
+ GROUP BY country_code, country, region, city
+ ORDER BY files DESC
+ LIMIT %(limit)s;
+
+-- name: located_assets
+-- The newest photos with a location, for the map (ingested_at index, newest first).
+SELECT id, original_name, (location->>'lat')::float AS lat, (location->>'lon')::float AS lon,
+       country, region, city, place_kind
+  FROM media_assets
+ WHERE location IS NOT NULL
+ ORDER BY ingested_at DESC
+ LIMIT %(limit)s;
+
+-- name: recent_panoramas
+-- Panoramas (done first, newest first) with their frames in shooting order.
+SELECT p.id, p.status, p.reason, p.detail, p.detection, p.output_path, p.width, p.height, p.updated_at,
+       pa.library_path AS pano_library_path,
+       json_agg(json_build_object('id', a.id, 'name', a.original_name, 'library_path', a.library_path)
+                ORDER BY s.position) AS frames
+  FROM panoramas p
+  JOIN panorama_sources s ON s.panorama_id = p.id
+  JOIN media_assets a ON a.id = s.asset_id
+  LEFT JOIN media_assets pa ON pa.id = p.asset_id
+ GROUP BY p.id, pa.library_path
+ ORDER BY p.status = 'done' DESC, p.updated_at DESC
+ LIMIT %(limit)s;
+
+-- name: images_of_day
+-- Images taken on one day (media_assets_capture_date), to choose frames for a panorama by hand.
+SELECT id, original_name, library_path, captured_local
+  FROM media_assets
+ WHERE capture_date = %(day)s AND media_type = 'image' AND metadata->'derived_from_panorama' IS NULL
+ ORDER BY captured_local NULLS LAST, library_path
+ LIMIT 500;
+
+-- name: request_panorama
+-- The stitcher's manual sets: recorded once per choice; a rejected or failed one is asked again.
+INSERT INTO panoramas (set_key, detection, source_count)
+VALUES (%(set_key)s, 'manual', %(source_count)s)
+ON CONFLICT (set_key) DO UPDATE
+   SET status = 'pending', reason = NULL, detail = '', attempts = 0, not_before = now(),
+       updated_at = now()
+ WHERE panoramas.status IN ('rejected', 'failed')
+RETURNING id;
+
+-- name: replace_panorama_sources
+DELETE FROM panorama_sources WHERE panorama_id = %(panorama_id)s;
+
+-- name: add_panorama_source
+INSERT INTO panorama_sources (panorama_id, asset_id, position)
+VALUES (%(panorama_id)s, %(asset_id)s, %(position)s);
 
 -- name: ingest_totals
 SELECT kind, count(*) AS n

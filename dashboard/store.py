@@ -58,6 +58,43 @@ class DashboardStore:
             "quarantine": self.db.fetchall("quarantine_by_reason"),
         }
 
+    def places(self, limit: int = 50) -> list[dict]:
+        """The places with the most photos (country, region, city), most first."""
+        return self.db.fetchall("places_by_count", {"limit": limit})
+
+    def located(self, limit: int = 2000) -> list[dict]:
+        """The newest photos with a location (lat, lon and place), for the map."""
+        return self.db.fetchall("located_assets", {"limit": limit})
+
+    def panoramas(self, present: set[str], limit: int = 12) -> list[dict] | None:
+        """Recent panoramas with their frames; None when the stitcher is not deployed."""
+        if "panoramas" not in present:
+            return None
+        return self.db.fetchall("recent_panoramas", {"limit": limit})
+
+    def images_of_day(self, day: Any) -> list[dict]:
+        return self.db.fetchall("images_of_day", {"day": day})
+
+    def request_panorama(self, asset_ids: list[int], actor: str = "dashboard") -> int | None:
+        """Ask the stitcher to stitch these images (in this order) as one panorama.
+
+        Returns the set's id, or None when the same choice was already asked and is not failed.
+        """
+        key = "manual:" + ",".join(str(i) for i in sorted(asset_ids))
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("request_panorama"), {"set_key": key, "source_count": len(asset_ids)})
+            row = cur.fetchone()
+            if row is None:
+                return None
+            cur.execute(self.db.sql("replace_panorama_sources"), {"panorama_id": row["id"]})
+            for position, asset_id in enumerate(asset_ids):
+                cur.execute(self.db.sql("add_panorama_source"), {
+                    "panorama_id": row["id"], "asset_id": asset_id, "position": position})
+            cur.execute(self.db.sql("record_action"), {"action": "stitch_panorama", "target": f"panorama:{row['id']}",
+                        "actor": actor, "detail": db.json({"assets": asset_ids})})
+        log.info("panorama %s requested from the dashboard: assets %s", row["id"], asset_ids)
+        return int(row["id"])
+
     # -- pipeline ---------------------------------------------------------------------------
     def pipeline(self, present: set[str]) -> dict[str, Any]:
         """Per stage: queue (pending), in_flight, failed; ``stage_jobs`` None when not deployed."""

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from librarian import checks, dates, formats, metadata, organize, recovery
+from librarian import checks, dates, formats, metadata, organize, recovery, waiting
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
 from photo_factory import db
@@ -85,6 +85,10 @@ class FileChanged(Exception):
     """The file changed while we looked at it: try again once it is stable."""
 
 
+class FileIncomplete(Exception):
+    """The file ends early and its grace period is not over: it waits in the inbox."""
+
+
 @dataclass
 class Stats:
     ingested: int = 0
@@ -110,6 +114,7 @@ class Ingestor:
         self.stats = Stats()
         self._batch_shas: set[str] = set()
         self._exdev_seen = False
+        self.waiting = waiting.Waiting(settings.incomplete_grace_seconds)
 
     # -- helpers -----------------------------------------------------------------------
     def rel_inbox(self, path: Path) -> str:
@@ -179,6 +184,8 @@ class Ingestor:
             return self.quarantine(path, prob.reason, prob.detail)
         except (FileChanged, organize.SourceChanged):
             return "changed"
+        except FileIncomplete:
+            return "incomplete"
         except FileNotFoundError:
             return "vanished"
 
@@ -237,10 +244,14 @@ class Ingestor:
         if media_type is None:
             why = basics.error or (f"file type {file_type}" if file_type else "unknown file type")
             raise FileProblem("unsupported_type", f"{why} (extension {path.suffix or 'none'})")
-        if file_type in formats.PILLOW_CHECKED:
-            prob = checks.problem(path, file_type)
-            if prob:
-                raise FileProblem(*prob)
+        found = checks.examine(path, file_type, self.settings.check_decode_megabytes << 20)
+        if found.incomplete:
+            if not self.waiting.overdue(path, st, found.incomplete):
+                raise FileIncomplete(found.incomplete)
+            raise FileProblem("truncated", f"{found.incomplete} (unchanged for "
+                                           f"{self.settings.incomplete_grace_seconds:.0f}s)")
+        if found.problem:
+            raise FileProblem(*found.problem)
         try:
             sha, size = digest.result() if digest is not None else organize.sha256_file(path)
         except PermissionError as exc:
@@ -279,6 +290,8 @@ class Ingestor:
                                   min_year=self.settings.min_year)
         name = organize.safe_name(path.name)
         meta = metadata.curated(tags)
+        if when.suspicious:  # a default clock or first_seen: the date_suspicious column follows
+            meta["PF:SuspiciousDate"] = when.suspicious
         ext_type = formats.type_from_extension(path.name)
         if ext_type and ext_type != file_type and (ext_type, file_type) not in _COMPATIBLE:
             meta["PF:ExtensionMismatch"] = f"named {path.suffix}, content is {file_type}"

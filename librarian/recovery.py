@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from librarian import formats, metadata, organize
-from photo_factory import db
+from photo_factory import db, folders
 
 if TYPE_CHECKING:
     from librarian.ingest import Ingestor
@@ -178,9 +178,10 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
     found = 0
     registered = 0
     on_disk: set[str] = set()
+    inbox = folders.Fence([ing.inbox])  # the inbox, should a mount show it inside the library
     if lib_root.exists():
         for dirpath, dirnames, filenames in os.walk(lib_root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _is_inbox(inbox, Path(dirpath, d))]
             for fn in filenames:
                 p = Path(dirpath, fn)
                 if fn.startswith(organize.TEMP_PREFIX):
@@ -209,6 +210,14 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
                                    detail={"library_path": rel})
             log.error("library file missing for a recorded asset: %s", rel)
     return {"files": found, "registered": registered, "missing": len(missing)}
+
+
+def _is_inbox(inbox: folders.Fence, folder: Path) -> bool:
+    if folder not in inbox:
+        return False
+    log.error("%s is the inbox seen inside the library (a mount): never registered as library files; "
+              "keep the inbox and the storage apart", folder)
+    return True
 
 
 def _storage_rel(ing: Ingestor, path: Path) -> str:

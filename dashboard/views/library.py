@@ -1,4 +1,5 @@
-"""Library: counts by type and month, storage used, recent files with thumbnails, quarantine."""
+"""Library: counts by type and month, storage used, recent files with thumbnails and places, the
+places map, panoramas with their frames (and stitching chosen files), quarantine."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import streamlit as st
 
 from dashboard.context import Context
 from dashboard.format import size
+from dashboard.views import library_panoramas
 
 TITLE = "Library"
 
@@ -24,6 +26,15 @@ def thumbnail_for(storage: Path, library_path: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def place_label(row: dict) -> str:
+    """'Grindelwald, Bern, Switzerland', 'at sea', '' (not geocoded); '(coast)' when coastal."""
+    if row.get("place_kind") == "ocean":
+        return "at sea"
+    parts = [row.get("city"), row.get("region"), row.get("country") or row.get("country_code")]
+    label = ", ".join(p for p in parts if p)
+    return f"{label} (coast)" if label and row.get("place_kind") == "coast" else label
 
 
 def render(ctx: Context) -> None:
@@ -52,9 +63,30 @@ def render(ctx: Context) -> None:
             cell.image(str(thumb), use_container_width=True)
         else:
             cell.caption("(no thumbnail yet)")
-        cell.caption(f"#{asset['id']} {asset['original_name']} · {asset['capture_date']}")
+        place = place_label(asset)
+        cell.caption(f"#{asset['id']} {asset['original_name']} · {asset['capture_date']}"
+                     + (f" · 📍 {place}" if place else ""))
+    render_places(ctx)
+    library_panoramas.render(ctx, thumbnail_for)
     st.subheader("Quarantine by reason")
     if lib["quarantine"]:
         st.dataframe(lib["quarantine"], hide_index=True)
     else:
         st.caption("Nothing in quarantine.")
+
+
+def render_places(ctx: Context) -> None:
+    """The map of the newest located photos, and the places with the most photos."""
+    st.subheader("Places")
+    located = ctx.store.located()
+    if not located:
+        st.caption("No photo with a location yet.")
+        return
+    st.map([{"lat": r["lat"], "lon": r["lon"]} for r in located], latitude="lat", longitude="lon", size=40)
+    st.caption(f"The {len(located):,} newest photos with a location.")
+    places = ctx.store.places()
+    if places:
+        st.dataframe([{"place": place_label(p) or "(not named)", "country": p["country_code"],
+                       "files": p["files"]} for p in places], hide_index=True)
+    else:
+        st.caption("Places are named by the geocoder (`photo-factory geocode`).")

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from photo_factory import files
+from photo_factory import files, tools
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +24,8 @@ SUFFIX = ".dump"
 _NAME = re.compile(r"^photo_factory-(\d{8}T\d{6})Z\.dump$")
 #: Folder of the dumps on the backup remote.
 REMOTE_DIR = "db"
+#: pg_dump / pg_restore are killed after this long (a catalogue dumps in seconds to minutes).
+TIMEOUT_S = 3600.0
 
 
 class DumpError(Exception):
@@ -80,32 +81,39 @@ def latest(names: list[str]) -> str | None:
     return dated[-1][1] if dated else None
 
 
-def pg_dump(database_url: str, dest: Path) -> str:
-    """Dump the database (custom format, no owner/ACL) into ``dest``; return its SHA-256."""
-    proc = subprocess.run(
+def _run(argv: list[str], timeout: float, failed: str) -> None:
+    try:
+        proc = tools.run(argv, timeout=timeout, text=True)
+    except tools.ToolError as exc:
+        raise DumpError(f"{argv[0]}_{exc.reason.removeprefix('tool_')}", exc.detail) from None
+    if proc.returncode != 0:
+        raise DumpError(failed, proc.stderr.strip()[-2000:])
+
+
+def pg_dump(database_url: str, dest: Path, timeout: float = TIMEOUT_S) -> str:
+    """Dump the database (custom format, no owner/ACL) into ``dest``; return its SHA-256.
+    Raises :class:`DumpError` (``pg_dump_failed``, ``pg_dump_timeout``, …)."""
+    _run(
         [
             "pg_dump",
             "--format=custom",
             "--no-owner",
             "--no-acl",
             "--file",
-            str(dest),
+            tools.input_path(dest),
             "--dbname",
             database_url,
         ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
+        timeout,
+        "pg_dump_failed",
     )
-    if proc.returncode != 0:
-        raise DumpError("pg_dump_failed", proc.stderr.strip()[-2000:])
     return files.sha256_file(dest)[0]
 
 
-def pg_restore(dump: Path, database_url: str, *, clean: bool = False) -> None:
+def pg_restore(dump: Path, database_url: str, *, clean: bool = False, timeout: float = TIMEOUT_S) -> None:
     """Restore a custom-format dump into an empty database (``clean``: drop what is there first);
     all or nothing (one transaction, stop at the first error)."""
-    proc = subprocess.run(
+    _run(
         [
             "pg_restore",
             "--no-owner",
@@ -115,11 +123,8 @@ def pg_restore(dump: Path, database_url: str, *, clean: bool = False) -> None:
             *(["--clean", "--if-exists"] if clean else []),
             "--dbname",
             database_url,
-            str(dump),
+            tools.input_path(dump),
         ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
+        timeout,
+        "pg_restore_failed",
     )
-    if proc.returncode != 0:
-        raise DumpError("pg_restore_failed", proc.stderr.strip()[-2000:])

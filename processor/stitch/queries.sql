@@ -86,3 +86,37 @@ SELECT pg_notify('pf_new_asset', %(asset_id)s::text);
 
 -- name: panorama_counts
 SELECT status, count(*) AS n FROM panoramas GROUP BY status;
+
+-- name: settling
+-- Unscanned images still inside the settle time, and how long until the last one is settled.
+SELECT count(*) AS n,
+       coalesce(max(extract(epoch FROM ingested_at + make_interval(secs => %(settle_s)s) - now())), 0)
+           AS wait_s
+  FROM media_assets
+ WHERE NOT stitch_scanned AND media_type = 'image'
+   AND ingested_at > now() - make_interval(secs => %(settle_s)s);
+
+-- name: assets_by_path
+-- Image assets chosen for a manual set: exact library paths, or everything under a folder.
+SELECT id, library_path, captured_at
+  FROM media_assets
+ WHERE media_type = 'image' AND metadata->'derived_from_panorama' IS NULL
+   AND (library_path = ANY(%(paths)s) OR library_path LIKE ANY(%(prefixes)s))
+ ORDER BY captured_at NULLS LAST, library_path, id;
+
+-- name: insert_manual_panorama
+-- A set chosen by hand: recorded once per choice of assets; asking again for a set that was
+-- rejected or failed makes it pending again (a done one stays done).
+INSERT INTO panoramas (set_key, detection, source_count)
+VALUES (%(set_key)s, 'manual', %(source_count)s)
+ON CONFLICT (set_key) DO UPDATE
+   SET status = 'pending', reason = NULL, detail = '', attempts = 0, not_before = now(),
+       updated_at = now()
+ WHERE panoramas.status IN ('rejected', 'failed')
+RETURNING id, status;
+
+-- name: panorama_by_key
+SELECT id, status, output_path FROM panoramas WHERE set_key = %(set_key)s;
+
+-- name: delete_sources
+DELETE FROM panorama_sources WHERE panorama_id = %(panorama_id)s;

@@ -66,6 +66,35 @@ class StitchStore:
                 cur.execute(self.db.sql("mark_scanned"), {"ids": found.scanned_ids})
             return created
 
+    def settling(self, settle_s: float) -> tuple[int, float]:
+        """(images still settling, seconds until the last of them has settled)."""
+        row = self.db.fetchone("settling", {"settle_s": float(settle_s)}) or {"n": 0, "wait_s": 0}
+        return int(row["n"]), float(row["wait_s"] or 0)
+
+    def assets_for(self, paths: list[str]) -> list[dict]:
+        """Image assets at these storage-relative paths (a path ending in ``/`` is a folder)."""
+        files = [p for p in paths if not p.endswith("/")]
+        prefixes = [p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                    for p in paths if p.endswith("/")]
+        return self.db.fetchall("assets_by_path", {"paths": files, "prefixes": prefixes})
+
+    def record_manual(self, asset_ids: list[int]) -> dict:
+        """Record a set of chosen assets (in the given order) to stitch; returns id, status, new."""
+        key = "manual:" + ",".join(str(i) for i in sorted(asset_ids))
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("insert_manual_panorama"), {"set_key": key, "source_count": len(asset_ids)})
+            row = cur.fetchone()
+            if row is None:  # asked before and not failed: leave it as it is
+                cur.execute(self.db.sql("panorama_by_key"), {"set_key": key})
+                existing = cur.fetchone()
+                return {**existing, "new": False}
+            cur.execute(self.db.sql("delete_sources"), {"panorama_id": row["id"]})
+            for position, asset_id in enumerate(asset_ids):
+                cur.execute(self.db.sql("insert_source"), {
+                    "panorama_id": row["id"], "asset_id": asset_id, "position": position})
+            log.info("panorama %s: manual set of %d (assets %s)", row["id"], len(asset_ids), key[7:])
+            return {**row, "new": True}
+
     def claim(self, worker: str, claim_timeout_s: float) -> dict | None:
         """Claim the next set to stitch (status becomes 'stitching'), or None."""
         return self.db.fetchone("claim_panorama", {"worker": worker, "claim_timeout_s": claim_timeout_s})
@@ -83,7 +112,7 @@ class StitchStore:
         self.db.execute("retry_later", {"panorama_id": panorama_id, "detail": detail[:2000],
                                         "delay_s": delay_s})
 
-    def finish_done(self, out: Output, first: dict, source_ids: list[int]) -> int:
+    def finish_done(self, out: Output, first: dict, source_ids: list[int], details: dict | None = None) -> int:
         """Register the panorama as an image asset (dated like its first shot) and mark the set done.
 
         Returns the new asset's id; NOTIFY ``pf_new_asset`` wakes the thumbnailer.
@@ -98,7 +127,7 @@ class StitchStore:
                 "camera_model": first["camera_model"], "width": out.width, "height": out.height,
                 "location": db.json(first["location"]) if first["location"] else None,
                 "metadata": db.json({"derived_from_panorama": out.panorama_id,
-                                     "panorama_sources": source_ids}),
+                                     "panorama_sources": source_ids, **(details or {})}),
             })
             asset_id = cur.fetchone()["id"]
             cur.execute(self.db.sql("finish_done"), {

@@ -82,3 +82,27 @@ def no_place(database_url: str) -> None:
 @then(parsers.parse("the Nominatim server received {count:d} requests"))
 def nominatim_requests(count: int, nominatim: FakeNominatim) -> None:
     assert len(nominatim.requests) == count
+
+
+PLACE_DETAIL_SQL = ("SELECT original_name, country, city, place_kind, place_distance_km, place_source "
+                    "FROM media_assets ORDER BY original_name")
+
+
+@then(parsers.parse('the photos\' countries are "{countries}", with no town named'))
+def countries_without_towns(countries: str, database_url: str) -> None:
+    rows = query(database_url, PLACE_DETAIL_SQL)
+    assert [r["country"] for r in rows] == countries.split(", ")
+    assert all(r["city"] is None and r["place_kind"] == "land" for r in rows)
+
+
+@then("each photo records how far the nearest town is and which data named the place")
+def distance_and_source(database_url: str) -> None:
+    for row in query(database_url, PLACE_DETAIL_SQL):
+        assert row["place_distance_km"] > 30
+        assert "boundaries:" in row["place_source"] and "towns:" in row["place_source"]
+
+
+@then(parsers.parse('the places are "{first}" and "{second}"'))
+def places_are(first: str, second: str, database_url: str) -> None:
+    rows = query(database_url, PLACE_DETAIL_SQL)
+    assert [f"{r['city'] or 'at sea'} ({r['place_kind']})" for r in rows] == [first, second]

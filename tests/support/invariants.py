@@ -2,10 +2,11 @@
 
 "Nothing lost": every input's bytes end up exactly once in ``Library/`` or ``Quarantine/`` (or
 are a recorded duplicate of bytes that are); one row per library file with its size and hash; no
-row without its file; no temporary files; an empty journal; nothing left in the inbox that should
-have been taken. An inbox file may stay only when the librarian recorded why (``source_not_removed``:
-filed, but its folder would not let it go; ``left_in_inbox``: it could not be moved at all) — and
-then its content must still be in exactly one place (its filed copy, or itself for the latter).
+row without its file; no temporary files (the librarian's or a stage worker's); an empty journal;
+nothing left in the inbox that should have been taken. An inbox file may stay only when the
+librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
+``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
+one place (its filed copy, or itself for the latter).
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
                  and p not in allowed and p not in recorded]
     assert leftovers == [], f"files left in the inbox: {leftovers}"
     assert rows["journal"] == [], f"ingest_journal not empty: {rows['journal']}"
-    temps = [p for p in files(storage) if p.name.startswith(".pf-tmp-")]
+    # the librarian's copies (.pf-tmp-) and every atomic write's temporary (.tmp-, e.g. thumbnails)
+    temps = [p for p in files(storage) if p.name.startswith((".pf-tmp-", ".tmp-"))]
     assert temps == [], f"temporary copies left behind: {temps}"
 
     lib_files = {p.relative_to(storage).as_posix(): p for p in files(storage / "Library")}

@@ -3,6 +3,8 @@
 * :func:`landscape` paints one wide, photographic-looking scene (sky gradient, hills, many
   textured objects) that feature detectors find plenty of corners in.
 * :func:`write_overlapping_shots` cuts it into overlapping shots, like a phone panning left to right.
+* :func:`write_rotating_shots` renders what a phone turning on the spot sees (pinhole views of a
+  spherical scene, a little tilt and roll): stitched, such sweeps leave black wedges to crop.
 * :func:`write_unrelated_shots` paints unrelated scenes, same camera, seconds apart.
 * :func:`set_exif` writes Make/Model/DateTimeOriginal (and GPS) with the real ``exiftool``.
 * :func:`insert_asset` registers a file under ``<storage>/Library/...`` as the librarian would.
@@ -73,6 +75,37 @@ def set_exif(path: Path, *, make: str = "Pixel", model: str = "Pixel 8",
     subprocess.run([*args, str(path)], check=True)
 
 
+def rotating_views(count: int = 3, *, step_deg: float = 28.0, hfov_deg: float = 60.0,
+                   size: tuple[int, int] = (640, 480), tilt_deg: float = 4.0, roll_deg: float = 2.0,
+                   seed: int = 7) -> list[np.ndarray]:
+    """Views of one scene from a camera turning ``step_deg`` between shots, as a hand-held sweep.
+
+    The scene is an equirectangular picture of 180 by 90 degrees; each view is a pinhole camera
+    of ``hfov_deg`` looking ``step_deg`` further right, tilted and rolled a little, alternately.
+    """
+    scene = landscape(2400, 1200, seed=seed)
+    sh, sw = scene.shape[:2]
+    w, h = size
+    f = (w / 2) / np.tan(np.radians(hfov_deg) / 2)
+    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    rays = np.stack([(u - w / 2) / f, (v - h / 2) / f, np.ones_like(u)], axis=-1)
+    views = []
+    for i in range(count):
+        yaw = np.radians(-step_deg * (count - 1) / 2 + i * step_deg)
+        pitch = np.radians(tilt_deg * (1 if i % 2 else -1))
+        roll = np.radians(roll_deg * (1 if i % 2 == 0 else -1))
+        rx = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+        ry = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+        rz = np.array([[np.cos(roll), -np.sin(roll), 0], [np.sin(roll), np.cos(roll), 0], [0, 0, 1]])
+        world = rays @ (ry @ rx @ rz).T
+        lon = np.arctan2(world[..., 0], world[..., 2])
+        lat = -np.arctan2(world[..., 1], np.hypot(world[..., 0], world[..., 2]))
+        map_x = ((lon + np.pi / 2) / np.pi * sw).astype(np.float32)
+        map_y = ((np.pi / 4 - lat) / (np.pi / 2) * sh).astype(np.float32)
+        views.append(cv2.remap(scene, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+    return views
+
+
 def _write(images: list[np.ndarray], folder: Path, prefix: str, start: datetime, gap_s: float,
            exif: bool) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,6 +123,12 @@ def write_overlapping_shots(folder: Path, *, count: int = 3, start: datetime = T
                             prefix: str = "PXL_", seed: int = 7, exif: bool = True) -> list[Path]:
     """Overlapping JPEG shots of one scene, taken ``gap_s`` seconds apart with camera EXIF."""
     return _write(cut_shots(landscape(seed=seed), count), folder, prefix, start, gap_s, exif)
+
+
+def write_rotating_shots(folder: Path, *, count: int = 3, start: datetime = T0, gap_s: float = 2,
+                         prefix: str = "PXL_", seed: int = 7, exif: bool = True) -> list[Path]:
+    """A hand-held sweep turning on the spot (see :func:`rotating_views`), with camera EXIF."""
+    return _write(rotating_views(count, seed=seed), folder, prefix, start, gap_s, exif)
 
 
 def write_unrelated_shots(folder: Path, *, count: int = 3, start: datetime = T0, gap_s: float = 2,

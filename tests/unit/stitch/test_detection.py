@@ -69,3 +69,13 @@ def test_only_a_folder_whose_name_starts_with_pano_forces_a_set():
 def test_the_set_key_is_the_same_whatever_the_order_of_the_shots():
     a = run([shot(2, 3), shot(1, 0)]).sets[0]
     assert a.key == "1,2"
+
+
+def test_any_folder_level_named_pano_forces_a_set_per_folder():
+    assert pano_folder("panorama/budapest/IMG_1.jpg") == "panorama/budapest"
+    assert pano_folder("Trips/Pano x/day 2/IMG_1.jpg") == "Trips/Pano x/day 2"
+    assert pano_folder("Trips/Budapest/IMG_1.jpg") is None
+    shots = [shot(1, 0, source="panorama/budapest/a.jpg"), shot(2, 900, source="panorama/budapest/b.jpg"),
+             shot(3, 5, source="panorama/vienna/c.jpg"), shot(4, 7, source="panorama/vienna/d.jpg")]
+    found = run(shots)
+    assert sorted((s.detection, s.key) for s in found.sets) == [("folder", "1,2"), ("folder", "3,4")]

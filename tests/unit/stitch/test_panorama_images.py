@@ -16,9 +16,27 @@ def load(paths: list[Path]):
 def test_three_overlapping_shots_stitch_into_one_wider_image(tmp_path: Path):
     shots = load(pano_samples.write_overlapping_shots(tmp_path, exif=False))
     panorama.check_overlap(shots)
-    pano = panorama.stitch(shots)
+    pano = panorama.stitch(shots).image
     assert pano.shape[1] > 2 * shots[0].shape[1]
     assert panorama.encode_jpeg(pano)[:2] == b"\xff\xd8"
+
+
+def test_a_hand_held_sweep_is_cropped_to_picture_and_placed_on_the_sphere(tmp_path: Path):
+    shots = [panorama.load_image(p, 0.3) for p in pano_samples.write_rotating_shots(tmp_path, exif=False)]
+    result = panorama.stitch(shots)
+    height, width = result.image.shape[:2]
+    assert result.cropped and width * height < result.canvas_width * result.canvas_height
+    assert width > 1.5 * shots[0].shape[1]
+    corners = result.image[[0, 0, -1, -1], [0, -1, 0, -1]]
+    assert (corners.max(axis=1) > 20).all()  # no black wedge left in any corner
+    assert result.projection == "equirectangular"
+    # three shots of 60 degrees, 28 degrees apart, cover about 116 of the 360 degrees
+    assert 100 < 360 * width / result.full_width < 125
+    assert result.full_height * 2 == pytest.approx(result.full_width, abs=2)
+    assert 0 <= result.top < result.full_height - height
+    uncropped = panorama.stitch(shots, crop_min_keep=1.0)
+    assert not uncropped.cropped
+    assert uncropped.image.shape[:2] == (uncropped.canvas_height, uncropped.canvas_width)
 
 
 def test_unrelated_shots_are_rejected_for_lack_of_overlap(tmp_path: Path):
@@ -58,3 +76,16 @@ def test_a_single_image_cannot_be_stitched(tmp_path: Path):
     with pytest.raises(panorama.StitchError) as err:
         panorama.stitch(load(pano_samples.write_unrelated_shots(tmp_path, count=1, exif=False)))
     assert err.value.reason == "too_few_images"
+
+
+def test_a_source_whose_decode_would_not_fit_the_budget_is_refused_before_decoding(tmp_path):
+    from tests.support import crafted
+
+    f = crafted.jpeg_with_size(tmp_path / "p.jpg", 65000, 65000, progressive=True, source=(64, 48))
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        with pytest.raises(panorama.StitchError) as err:
+            panorama.load_image(f, 40.0)
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    assert err.value.reason == "source_undecodable" and "progressive" in err.value.detail
