@@ -97,8 +97,10 @@ def run_librarian(env: dict[str, str], log: Path, *, hook: str | None = None,
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
     with open(log, "ab") as out:
         out.write(f"\n---- {' '.join(cmd[:3])} ----\n".encode())
+        # another user runs from "/": the test's folder is private to root (PyExifTool stats its
+        # executable's name relative to the working folder and fails on one it may not enter)
         return subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
-                              cwd=log.parent).returncode
+                              cwd="/" if user is not None else log.parent).returncode
 
 
 def query(database_url: str, sql: str, *params: object) -> list[dict]:

@@ -295,3 +295,12 @@ def test_names_of_spaces_and_leading_spaces_are_filed_visibly(
     assert not query(database_url,
                      "SELECT id FROM ingest_events WHERE kind IN ('missing_original', 'registered_orphan')")
     invariants.check(database_url, inbox, store, {sha(d) for d in datas})
+
+
+def test_every_reason_and_event_the_librarian_writes_is_in_the_vocabulary(database_url: str):
+    from librarian.ingest import EVENTS, REASONS
+
+    reasons = {r["code"] for r in query(database_url, "SELECT code FROM quarantine_reasons")}
+    kinds = {r["kind"] for r in query(database_url, "SELECT kind FROM ingest_event_kinds")}
+    assert set(REASONS) <= reasons
+    assert set(EVENTS) <= kinds
