@@ -271,9 +271,11 @@ def _transport_stream(f: BinaryIO, size: int) -> None:
 
 # -- TIFF and TIFF-based RAW ------------------------------------------------------------------
 _TIFF_MAGIC = {42, 0x4F52, 0x5352, 0x55}  # TIFF (DNG, CR2, NEF, ARW, PEF, …), ORF, ORF, RW2
-_TYPE_SIZE = {3: 2, 4: 4, 13: 4}  # SHORT, LONG, IFD
+#: bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, …, IFD)
+_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 _DATA = ((273, 279), (324, 325), (513, 514))  # strips, tiles, embedded JPEG: (offsets, byte counts)
-_SUB_IFDS = {330}
+_SUB_IFDS = {330, 34665, 34853}  # SubIFDs (RAW image data), Exif IFD, GPS IFD
+_NEEDED = _SUB_IFDS | {tag for pair in _DATA for tag in pair}
 
 
 def _tiff(f: BinaryIO, size: int) -> None:
@@ -296,15 +298,23 @@ def _tiff(f: BinaryIO, size: int) -> None:
         values: dict[int, list[int]] = {}
         for i in range(count):
             tag, typ, n = struct.unpack(e + "HHI", table[12 * i:12 * i + 8])
-            if typ not in _TYPE_SIZE or not (tag in _SUB_IFDS or any(tag in pair for pair in _DATA)):
+            width = _TYPE_SIZE.get(typ)
+            if width is None:
                 continue
-            width = _TYPE_SIZE[typ]
             raw = table[12 * i + 8:12 * i + 12]
-            if n * width > 4:
+            if n * width > 4:  # stored elsewhere: it must be inside the file too
                 (at,) = struct.unpack(e + "I", raw)
+                if at > 16 * size + (1 << 20) or n * width > 1 << 30:
+                    raise Malformed(f"tag {tag} offset")
+                if at + n * width > size:
+                    raise Short(f"tag {tag} values need {at + n * width - size} more bytes")
+                if tag not in _NEEDED or typ not in (3, 4, 13):
+                    continue
                 if n > 1_000_000:
                     raise Malformed("IFD count")
                 raw = _read(f, at, n * width, size, f"tag {tag} values")
+            elif tag not in _NEEDED or typ not in (3, 4, 13):
+                continue
             fmt = e + ("H" if width == 2 else "I") * n
             values[tag] = list(struct.unpack(fmt, raw[:n * width]))
         for offsets_tag, counts_tag in _DATA:
