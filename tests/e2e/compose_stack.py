@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from tests.e2e.syncthing_peer import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_OFFLINE = REPO.parent / "shared" / "tools" / "docker-offline"
+WORKERS = ["librarian", "thumbnails", "stitch", "geocode", "backup", "service-monitor"]
+#: the services `up -d` starts that keep running (migrate exits; restore is a one-off tool)
+ALWAYS_UP = ["factory-db", "syncthing", *WORKERS, "dashboard"]
 
 
 def _ok(cmd: list[str]) -> bool:
@@ -55,6 +59,8 @@ class ComposeStack:
     root: Path
     project: str = field(default_factory=lambda: f"pf-e2e-{secrets.token_hex(3)}")
     env: dict[str, str] = field(default_factory=dict)
+    #: settings added to (or replacing) the defaults below, e.g. a test's stage tuning
+    extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("inbox", "storage", "syncthing", "rclone", "backup"):
@@ -77,6 +83,7 @@ class ComposeStack:
             "PF_STABILITY_SECONDS": "2", "PF_RESCAN_SECONDS": "10",
             "PF_BACKUP_REMOTE": "e2e-crypt:photos", "PF_BACKUP_IDLE_SECONDS": "3",
             "PF_BACKUP_VERIFY": "sha256", "PF_SYNCTHING_FOLDER": "",
+            **self.extra,
         }
         self._write_rclone_config()
         (self.root / ".env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
@@ -128,6 +135,40 @@ class ComposeStack:
                 if st.get("Status") != "running" or health not in ("healthy", "none"):
                     bad[name] = f"{st.get('Status')}/{health}"
         return bad
+
+    def up_until_healthy(self, services: list[str], *, limit_s: float = 300) -> float:
+        """``up -d`` and wait until ``services`` are running and healthy; return the seconds it took."""
+        from tests.e2e.conftest import wait_until
+
+        started = time.monotonic()
+        up = self.run("up", "-d", timeout=600, check=False)
+        assert up.returncode == 0, f"up -d failed:\n{up.stderr[-2000:]}\n{self.logs()}"
+        wait_until("every service to be healthy", lambda: not self.unhealthy(services), limit_s=limit_s, every_s=2,
+                   on_timeout=lambda: f"{self.unhealthy(services)}\n{self.logs()}")
+        return time.monotonic() - started
+
+    # -- the user's shell ------------------------------------------------------------------------
+    def user_env(self) -> dict[str, str]:
+        """The environment of a user's shell in the checkout whose ``.env`` is this stack's.
+
+        Compose reads the same settings from the environment as from ``.env``; ``COMPOSE_FILE``
+        names the host-network override exactly as the README's no-bridge set-up does.
+        """
+        files = f"{REPO / 'docker-compose.yml'}:{REPO / 'docker-compose.host.yml'}"
+        return {**os.environ, **self.env, "COMPOSE_FILE": files, "COMPOSE_PROJECT_NAME": self.project}
+
+    def user_command(self, command: str, *, timeout: float = 600, stdin: str = "") -> subprocess.CompletedProcess:
+        """Run a README command verbatim with bash in the checkout, as the user would.
+
+        With only docker-compose 1.29 installed, ``docker compose`` runs ``docker-compose`` (the
+        README says to write it so); the command text itself is never changed.
+        """
+        prelude = ""
+        if self.compose == ["docker-compose"]:
+            prelude = ('docker() { if [ "$1" = compose ]; then shift; command docker-compose "$@"; '
+                       'else command docker "$@"; fi; }\n')
+        return subprocess.run(["bash", "-c", prelude + command], cwd=REPO, env=self.user_env(),
+                              capture_output=True, text=True, timeout=timeout, input=stdin)
 
     def logs(self, tail: int = 40) -> str:
         return self.run("logs", "--no-color", "--tail", str(tail), check=False, timeout=60).stdout[-20000:]
