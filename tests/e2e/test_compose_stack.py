@@ -37,7 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
         pytest.skip(reason)
     s = ComposeStack(compose, tmp_path_factory.mktemp("compose"))
     started = time.monotonic()
-    s.run("build", timeout=3600)
+    s.build()
     print(f"\n[e2e] build: {time.monotonic() - started:.0f}s")
     try:
         print(f"[e2e] up -d until healthy: {s.up_until_healthy(ALWAYS_UP):.0f}s")
