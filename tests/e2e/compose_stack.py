@@ -147,26 +147,27 @@ class ComposeStack:
             services.setdefault(c["Config"]["Labels"]["com.docker.compose.service"], []).append(c["State"])
         return services
 
-    def unhealthy(self, services: list[str]) -> dict[str, str]:
-        """Services (of ``services``) not yet running and healthy, with their state."""
+    def unhealthy(self, services: list[str], *, health: bool = True) -> dict[str, str]:
+        """Services (of ``services``) not yet running (and healthy, with ``health``), with their state."""
         states = self.containers()
         bad = {}
         for name in services:
             for st in states.get(name, [{"Status": "missing"}]):
-                health = st.get("Health", {}).get("Status", "none")
-                if st.get("Status") != "running" or health not in ("healthy", "none"):
-                    bad[name] = f"{st.get('Status')}/{health}"
+                status = st.get("Health", {}).get("Status", "none")
+                if st.get("Status") != "running" or (health and status not in ("healthy", "none")):
+                    bad[name] = f"{st.get('Status')}/{status}"
         return bad
 
-    def up_until_healthy(self, services: list[str], *, limit_s: float = 300) -> float:
-        """``up -d`` and wait until ``services`` are running and healthy; return the seconds it took."""
+    def up_until_healthy(self, services: list[str], *, limit_s: float = 300, health: bool = True) -> float:
+        """``up -d`` and wait until ``services`` are running (and healthy, with ``health``); return the seconds."""
         from tests.e2e.conftest import wait_until
 
         started = time.monotonic()
         up = self.run("up", "-d", timeout=600, check=False)
         assert up.returncode == 0, f"up -d failed:\n{up.stderr[-2000:]}\n{self.logs()}"
-        wait_until("every service to be healthy", lambda: not self.unhealthy(services), limit_s=limit_s, every_s=2,
-                   on_timeout=lambda: f"{self.unhealthy(services)}\n{self.logs()}")
+        wait_until("every service to be healthy" if health else "every service to run",
+                   lambda: not self.unhealthy(services, health=health), limit_s=limit_s, every_s=2,
+                   on_timeout=lambda: f"{self.unhealthy(services, health=health)}\n{self.logs()}")
         return time.monotonic() - started
 
     # -- the user's shell ------------------------------------------------------------------------
