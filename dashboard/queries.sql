@@ -132,8 +132,9 @@ SELECT max(finished_at) FILTER (WHERE result = 'ok') AS last_ok,
  WHERE started_at > now() - interval '90 days';
 
 -- name: last_restore_drill
-SELECT id, started_at, finished_at, remote, dump_name, result, files_checked, mismatches, missing
+SELECT id, started_at, finished_at, remote, dump_name, result, files_checked, mismatches, missing, detail
   FROM restore_drills
+ WHERE result IN ('passed', 'failed')
  ORDER BY started_at DESC
  LIMIT 1;
 

@@ -24,7 +24,7 @@ def collect(store: DashboardStore, stale_factor: float) -> dict:
     services = verdict.with_effective(store.services(), stale_factor)
     failed = store.failed_items(present, limit=1000)
     quarantined = sum(r["files"] for r in store.library(recent=0)["quarantine"] if r["status"] == "quarantined")
-    v = verdict.overall(services, store.open_incidents(present), len(failed), quarantined)
+    v = verdict.overall(services, store.open_incidents(present), len(failed), quarantined, store.last_drill(present))
     pipeline = store.pipeline(present)
     return {"verdict": v.level, "headline": v.headline, "problems": v.problems,
             "services": [{"service": s["service"], "status": s["effective"], "age_s": round(float(s["age_s"])),

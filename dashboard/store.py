@@ -113,6 +113,10 @@ class DashboardStore:
         return self.db.fetchall("recent_actions")
 
     # -- backup ------------------------------------------------------------------------------------
+    def last_drill(self, present: set[str]) -> dict[str, Any] | None:
+        """The last finished restore drill (for the verdict), or None."""
+        return self.db.fetchone("last_restore_drill") if "restore_drills" in present else None
+
     def backup(self, present: set[str]) -> dict[str, Any] | None:
         """Freshness, last runs and the last restore drill; None when backup is not deployed."""
         if "backup_runs" not in present:

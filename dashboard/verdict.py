@@ -51,8 +51,9 @@ class Verdict:
 
 
 def overall(services: list[dict[str, Any]], incidents: list[dict[str, Any]] | None = None,
-            failed_items: int = 0, quarantined: int = 0) -> Verdict:
-    """Fold services (with ``effective``), open incidents and failure counts into one verdict."""
+            failed_items: int = 0, quarantined: int = 0, drill: dict[str, Any] | None = None) -> Verdict:
+    """Fold services (with ``effective``), open incidents, failure counts and the last restore
+    drill (a failed one is an error: the backup may not restore) into one verdict."""
     problems: list[str] = []
     level = "ok"
 
@@ -75,8 +76,22 @@ def overall(services: list[dict[str, Any]], incidents: list[dict[str, Any]] | No
     if quarantined:
         worse("warning")
         problems.append(f"{quarantined} file(s) in quarantine")
+    if drill and drill.get("result") == "failed":
+        worse("error")
+        problems.append(drill_problem(drill))
     if not services:
-        return Verdict("warning", "No service has reported yet", ["no heartbeats in system_status"])
+        worse("warning")
+        problems.insert(0, "no heartbeats in system_status")
+        if level == "warning":
+            return Verdict("warning", "No service has reported yet", problems)
     headline = {"ok": "Everything is fine", "warning": "Needs attention",
                 "error": "Something is wrong"}[level]
     return Verdict(level, headline, problems)
+
+
+def drill_problem(drill: dict[str, Any]) -> str:
+    """One line about a failed restore drill (each missing or differing file counted once)."""
+    error = (drill.get("detail") or {}).get("error")
+    what = f"could not restore ({error})" if error else (
+        f"{drill.get('mismatches', 0)} file(s) differ, {drill.get('missing', 0)} missing")
+    return f"last restore drill #{drill['id']} failed: {what}"

@@ -9,9 +9,17 @@ Order (the first plausible one wins; its tag name is recorded as ``date_source``
    converted to local time with the configured timezone), RIFF (AVI) and PNG dates;
 4. a date in the file name (``IMG_20240131_235959``, ``PXL_…``, ``VID_…``, ``Screenshot_2024-01-31-…``,
    WhatsApp's ``IMG-20240131-WA0001``, Samsung's ``20240131_235959``);
-5. the file's modification time.
+5. the file's modification time;
+6. when even that is implausible (before ``min_year``, more than a day in the future, or beyond
+   what a date can hold: ``2099``, ``1970-01-01`` and ``1901-12-13`` are what broken clocks and
+   32-bit overflows leave), the time the file was first seen (``date_source = 'first_seen'``),
+   flagged as suspicious.
 
-Impossible dates (zero dates, before ``min_year``, more than a day in the future) are skipped.
+Impossible dates (zero dates, before ``min_year``, more than a day in the future) are skipped, so
+the chosen date always lies in ``[min_year, now + 1 day]``. A chosen date that a reset or never-set
+clock shows (a camera's default such as 2000-01-01 00:00, an epoch such as 1970-01-01 seen in any
+zone) is kept — it may be true — but flagged: :attr:`CaptureTime.suspicious` says why, and the
+librarian records it as the ``PF:SuspiciousDate`` metadata (the ``date_suspicious`` column).
 The timezone comes, in order, from an offset tag or an offset inside the date string, from the
 GPS timestamp (the difference between local time and the GPS's UTC time, when it is a whole
 quarter hour), else from the configured zone (``tz_source`` records which).
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -56,6 +64,39 @@ _FILENAME_DT = re.compile(
 _FILENAME_D = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?!\d)")
 
 
+#: Zero points of clocks, shown in whatever zone converted them: a date from
+#: ``[moment - 14 h, moment + 1 day + 14 h)`` is suspicious.
+_EPOCHS: list[tuple[datetime, str]] = [
+    (datetime(1904, 1, 1), "the QuickTime/MP4 zero date"),
+    (datetime(1970, 1, 1), "the Unix epoch (a clock at zero)"),
+    (datetime(1980, 1, 1), "the DOS/FAT epoch (a reset camera, dashcam or action-camera clock)"),
+    (datetime(1980, 1, 6), "the GPS epoch (a GPS clock at zero)"),
+    (datetime(2038, 1, 19, 3, 14, 7), "the end of 32-bit time"),
+]
+#: Wall-clock defaults of cameras and phones whose clock was never set or lost its backup
+#: battery: the clock starts there and runs on, so the whole following day is suspicious.
+_CAMERA_DEFAULTS: list[tuple[datetime, str]] = [
+    (datetime(2000, 1, 1), "a common camera default clock"),
+    (datetime(2001, 1, 1), "a common camera default clock"),
+    (datetime(2002, 12, 8), "a known camera default clock"),
+    (datetime(2012, 12, 31, 23), "a known camera default clock"),
+]
+_ZONE_SPREAD = timedelta(hours=14)
+
+
+def default_clock(local: datetime) -> str | None:
+    """Why ``local`` looks like a reset or never-set clock, or None when it does not."""
+    for moment, why in _EPOCHS:
+        if moment - _ZONE_SPREAD <= local < moment + timedelta(days=1) + _ZONE_SPREAD:
+            return f"{local:%Y-%m-%d %H:%M:%S} is near {why}, {moment:%Y-%m-%d}"
+    for moment, why in _CAMERA_DEFAULTS:
+        if moment <= local < moment + timedelta(days=1):
+            return f"{local:%Y-%m-%d %H:%M:%S} is {why} ({moment:%Y-%m-%d %H:%M})"
+    if (local.month, local.day, local.hour, local.minute, local.second) == (1, 1, 0, 0, 0):
+        return f"{local:%Y-%m-%d %H:%M:%S}: midnight of New Year's Day exactly, where unset clocks start"
+    return None
+
+
 @dataclass(frozen=True)
 class CaptureTime:
     local: datetime  # naive wall-clock time where the picture was taken
@@ -63,6 +104,8 @@ class CaptureTime:
     offset_minutes: int
     date_source: str
     tz_source: str
+    #: Why the date should be reviewed (a default clock, a file time replaced by first_seen).
+    suspicious: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,9 +203,19 @@ def from_filename(name: str) -> datetime | None:
 
 def capture_time(tags: Mapping[str, object], *, file_name: str, mtime: float, zone_name: str,
                  min_year: int = 1990, now: datetime | None = None) -> CaptureTime:
-    """Decide the capture time of a file from its metadata tags (ExifTool ``-G -n`` keys)."""
+    """Decide the capture time of a file from its metadata tags (ExifTool ``-G -n`` keys).
+
+    ``now`` is when the file was first seen (default: now): the date of last resort."""
     zone = ZoneInfo(zone_name)
     now = now or datetime.now(zone)
+    when = _decide(tags, file_name, mtime, zone, zone_name, min_year, now)
+    if when.suspicious is None:
+        when = replace(when, suspicious=default_clock(when.local))
+    return when
+
+
+def _decide(tags: Mapping[str, object], file_name: str, mtime: float, zone: ZoneInfo, zone_name: str,
+            min_year: int, now: datetime) -> CaptureTime:
     for tag, offset_tags in _LOCAL_TAGS:
         parsed = parse_datetime(tags.get(tag))
         if parsed and _plausible(parsed.local, min_year, now):
@@ -172,8 +225,11 @@ def capture_time(tags: Mapping[str, object], *, file_name: str, mtime: float, zo
         parsed = parse_datetime(tags.get(tag))
         if parsed is None:
             continue
-        utc = (parsed.local - (parsed.offset or timedelta(0))).replace(tzinfo=UTC)
-        local = utc.astimezone(zone)
+        try:
+            utc = (parsed.local - (parsed.offset or timedelta(0))).replace(tzinfo=UTC)
+            local = utc.astimezone(zone)
+        except OverflowError:  # year 1 or 9999 shifted out of range
+            continue
         if _plausible(local.replace(tzinfo=None), min_year, now):
             offset = local.utcoffset() or timedelta(0)
             return _build(local.replace(tzinfo=None), offset, tag, f"utc-converted:{zone_name}")
@@ -185,8 +241,18 @@ def capture_time(tags: Mapping[str, object], *, file_name: str, mtime: float, zo
     named = from_filename(file_name)
     if named is not None and _plausible(named, min_year, now):
         return _build(named, _zone_offset(named, zone), "filename", f"configured:{zone_name}")
-    mt = datetime.fromtimestamp(mtime, tz=UTC).astimezone(zone)
-    return _build(mt.replace(tzinfo=None), mt.utcoffset() or timedelta(0), "mtime", f"configured:{zone_name}")
+    try:
+        mt: datetime | None = datetime.fromtimestamp(mtime, tz=UTC).astimezone(zone)
+    except (OverflowError, OSError, ValueError):
+        mt = None  # beyond what a date can hold
+    if mt is not None and _plausible(mt.replace(tzinfo=None), min_year, now):
+        return _build(mt.replace(tzinfo=None), mt.utcoffset() or timedelta(0), "mtime", f"configured:{zone_name}")
+    seen = now.astimezone(zone)
+    shown = f"{mt:%Y-%m-%d %H:%M:%S}" if mt is not None else f"{mtime!r} seconds"
+    when = _build(seen.replace(tzinfo=None), seen.utcoffset() or timedelta(0), "first_seen",
+                  f"configured:{zone_name}")
+    return replace(when, suspicious=f"no date in the file and an implausible file time ({shown}): "
+                                    "dated when the file was first seen")
 
 
 def fixed_zone(offset_minutes: int) -> timezone:

@@ -31,10 +31,6 @@ EXTENSIONS: dict[str, str] = {
     ".mpeg": "MPEG", ".wmv": "WMV",
 }
 
-#: Formats whose decodability the librarian checks with Pillow (cheap header parse + end marker).
-PILLOW_CHECKED = {"JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"}
-
-
 def media_type(file_type: str | None) -> str | None:
     return SUPPORTED.get((file_type or "").upper())
 

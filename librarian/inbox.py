@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from photo_factory.folders import Fence
+
 log = logging.getLogger(__name__)
 
 #: Never touched, never reported: Syncthing's temporaries and control entries, hidden files,
@@ -35,9 +37,10 @@ def is_ignored_path(rel: Path) -> bool:
     return any(is_ignored(part) for part in rel.parts)
 
 
-def walk(root: Path) -> Iterator[Path]:
+def walk(root: Path, fence: Fence | None = None) -> Iterator[Path]:
     """Every non-ignored entry below ``root`` that is not a directory (symlinks included, never
-    followed: a symlink to a folder is yielded as an entry, not descended into)."""
+    followed: a symlink to a folder is yielded as an entry, not descended into). A folder in
+    ``fence`` (the storage, recognised by identity, so also behind a bind mount) is never entered."""
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -51,6 +54,10 @@ def walk(root: Path) -> Iterator[Path]:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
+                    if fence is not None and entry.path in fence:
+                        log.error("%s is the storage (or inside it) seen through the inbox: never "
+                                  "taken; keep the inbox and the storage apart", entry.path)
+                        continue
                     stack.append(Path(entry.path))
                     continue
             except OSError:
@@ -81,7 +88,8 @@ class Candidates:
         self._lock = threading.Lock()
         self._paths: dict[Path, _Seen | None] = {}
         self._events: dict[Path, float] = {}
-        self._deferred: dict[Path, float] = {}
+        #: path -> (not before, the (size, mtime) it was deferred in, or None for any)
+        self._deferred: dict[Path, tuple[float, tuple[int, int] | None]] = {}
 
     def note(self, path: Path, event: bool = False) -> None:
         with self._lock:
@@ -94,11 +102,15 @@ class Candidates:
         with self._lock:
             self._paths.pop(path, None)
             self._events.pop(path, None)
+            self._deferred.pop(path, None)
 
-    def defer(self, path: Path, seconds: float) -> None:
-        """Do not offer ``path`` again for ``seconds`` (a file that failed unexpectedly)."""
+    def defer(self, path: Path, seconds: float, unless_changed_from: os.stat_result | None = None) -> None:
+        """Do not offer ``path`` again for ``seconds`` (a file that failed unexpectedly); with
+        ``unless_changed_from``, only while it keeps that size and mtime (an incomplete file
+        that grows is looked at again at once, and offered when it has settled again)."""
+        st = unless_changed_from
         with self._lock:
-            self._deferred[path] = self.clock() + seconds
+            self._deferred[path] = (self.clock() + seconds, None if st is None else (st.st_size, st.st_mtime_ns))
 
     def __len__(self) -> int:
         return len(self._paths)
@@ -119,7 +131,8 @@ class Candidates:
         for path, seen in items:
             if len(out) >= limit:
                 break
-            if self._deferred.get(path, 0) > now:
+            until, held_in = self._deferred.get(path, (0.0, None))
+            if until > now and held_in is None:
                 continue
             try:
                 st = os.lstat(path)
@@ -128,6 +141,8 @@ class Candidates:
                 continue
             except OSError:
                 out.append(path)  # unreadable: let ingest quarantine it
+                continue
+            if until > now and held_in == (st.st_size, st.st_mtime_ns):
                 continue
             if not stat.S_ISREG(st.st_mode):
                 out.append(path)  # symlinks, fifos: ingest decides (quarantine), no waiting
@@ -176,11 +191,13 @@ def file_clock_agrees(folder: Path, tolerance: float = 1.0) -> bool:
 class Watcher:
     """watchdog observer that notes every created/modified/moved-in file as a candidate."""
 
-    def __init__(self, root: Path, candidates: Candidates, wake: threading.Event):
+    def __init__(self, root: Path, candidates: Candidates, wake: threading.Event,
+                 fence: Fence | None = None):
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
         self.root = root
+        self.fence = fence
         outer = self
 
         class Handler(FileSystemEventHandler):
@@ -202,9 +219,11 @@ class Watcher:
             return
         if is_ignored_path(rel):
             return
+        if self.fence is not None and self.fence.encloses(path, self.root):
+            return  # the storage seen through the inbox (a bind mount): never inbox content
         if path.is_dir() and not path.is_symlink():
             # a folder moved in whole: its files are noted by the next scan of it
-            for p in walk(path):
+            for p in walk(path, self.fence):
                 self._candidates.note(p, event=True)
         else:
             self._candidates.note(path, event=True)

@@ -3,7 +3,8 @@
 Order for every file (nothing moves before the database has the intent):
   1. checks — symlink / not a regular file / empty / unsupported type / undecodable → quarantine;
   2. SHA-256 (1 MiB chunks) — an exact duplicate is removed from the inbox only once its library
-     copy is confirmed present with the recorded size, else this copy is put back in its place;
+     copy is confirmed by its SHA-256, else this copy is put back in its place (a copy that no
+     longer matches is set aside to quarantine first: bit rot);
   3. capture time and destination ``Library/YYYY/YYYY-MM-DD/<name>`` (``_1``, ``_2`` on collisions);
   4. the move is written to ``ingest_journal`` (committed), then performed (see organize.py),
      then the asset row, its event and the journal deletion commit in one transaction.
@@ -12,6 +13,7 @@ Order for every file (nothing moves before the database has the intent):
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -23,9 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from librarian import checks, dates, formats, metadata, organize, recovery
+from librarian import checks, dates, formats, metadata, organize, recovery, waiting
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
+from photo_factory import db
 from photo_factory.settings import CoreSettings
 
 log = logging.getLogger(__name__)
@@ -39,8 +42,16 @@ REASONS = {
     "truncated": "the file ends early (incomplete upload or copy)",
     "symlink": "a symbolic link: never followed, moved aside as a link",
     "not_regular_file": "a device, pipe or socket, not a file",
-    "library_mismatch": "a library copy that no longer matches its recorded size",
+    "library_mismatch": "a library copy that no longer matches its recorded content",
     "ingest_error": "ingest failed repeatedly for an unexpected reason (see detail)",
+}
+
+#: Events added by migration 0008 (the rest are in 0006).
+EVENTS = {
+    "journal_set_aside": "a journal entry that could not be replayed, kept in the event (files untouched)",
+    "source_not_removed": "filed or quarantined, but the inbox file could not be removed (kept, never taken again)",
+    "left_in_inbox": "could not be moved out of the inbox (e.g. unreadable across devices): recorded, left alone",
+    "bit_rot": "a library copy no longer matches its SHA-256: set aside and replaced by a good copy",
 }
 
 
@@ -67,10 +78,15 @@ class Planned:
     sha: str
     size: int
     folder: PurePosixPath
+    snap: organize.Snapshot
 
 
 class FileChanged(Exception):
     """The file changed while we looked at it: try again once it is stable."""
+
+
+class FileIncomplete(Exception):
+    """The file ends early and its grace period is not over: it waits in the inbox."""
 
 
 @dataclass
@@ -82,6 +98,8 @@ class Stats:
     errors: int = 0
     last_error: str | None = None
     by_reason: dict[str, int] = field(default_factory=dict)
+    #: Inbox files that stay there, recorded (filed but not removable, or not movable at all).
+    kept: set[Path] = field(default_factory=set)
 
 
 class Ingestor:
@@ -96,6 +114,7 @@ class Ingestor:
         self.stats = Stats()
         self._batch_shas: set[str] = set()
         self._exdev_seen = False
+        self.waiting = waiting.Waiting(settings.incomplete_grace_seconds)
 
     # -- helpers -----------------------------------------------------------------------
     def rel_inbox(self, path: Path) -> str:
@@ -115,8 +134,12 @@ class Ingestor:
         (nothing half-done: the journal makes every step restartable)."""
         outcomes: list[tuple[Path, str]] = []
         regular: list[tuple[Path, os.stat_result]] = []
+        kept = self.store.kept_sources([self.rel_inbox(p) for p in paths])
         for path in paths:
             try:
+                if kept and (known_outcome := self._kept_source(path, kept)) is not None:
+                    outcomes.append((path, known_outcome))
+                    continue
                 st = self._precheck(path)
             except FileProblem as prob:
                 outcomes.append((path, self.quarantine(path, prob.reason, prob.detail)))
@@ -159,8 +182,10 @@ class Ingestor:
             return self.ingest_file(path, st, tags, digest, known, planned)
         except FileProblem as prob:
             return self.quarantine(path, prob.reason, prob.detail)
-        except FileChanged:
+        except (FileChanged, organize.SourceChanged):
             return "changed"
+        except FileIncomplete:
+            return "incomplete"
         except FileNotFoundError:
             return "vanished"
 
@@ -173,9 +198,37 @@ class Ingestor:
             raise FileProblem("not_regular_file", f"file mode {stat.filemode(st.st_mode)}")
         if st.st_size == 0:
             raise FileProblem("empty_file", "zero bytes")
-        if not os.access(path, os.R_OK):
-            raise FileProblem("unreadable", "no read permission")
+        try:  # os.access is not enough: it says yes to root, and ACLs or a FUSE mount may differ
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW))
+        except PermissionError as exc:
+            raise FileProblem("unreadable", f"cannot open: {exc.strerror}") from exc
         return st
+
+    def _kept_source(self, path: Path, kept: dict[str, list[dict]]) -> str | None:
+        """An inbox file recorded as filed-but-not-removable or left in the inbox, unchanged
+        since: never taken again (the removal is simply retried). None: not such a file."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            self.stats.kept.discard(path)
+            return "vanished"
+        for rec in kept.get(self.rel_inbox(path), []):
+            sig = rec.get("signature") or {}
+            if [sig.get("ino"), sig.get("size"), sig.get("mtime_ns")] != [st.st_ino, st.st_size, st.st_mtime_ns]:
+                continue
+            if rec["kind"] == "left_in_inbox":
+                if sig.get("ctime_ns") != st.st_ctime_ns:
+                    break  # chmod, chown: look at it again
+                self.stats.kept.add(path)
+                return "kept"
+            if organize.remove_source(path, organize.Snapshot.of(st)) is None:
+                log.info("%s: the kept inbox copy of a filed file could be removed now", self.rel_inbox(path))
+                self.stats.kept.discard(path)
+                return "source_removed"
+            self.stats.kept.add(path)
+            return "kept"
+        self.stats.kept.discard(path)
+        return None
 
     def ingest_file(self, path: Path, st: os.stat_result, tags: dict[str, Any],
                     digest: Future[tuple[str, int]] | None = None, known: dict[str, dict] | None = None,
@@ -191,10 +244,14 @@ class Ingestor:
         if media_type is None:
             why = basics.error or (f"file type {file_type}" if file_type else "unknown file type")
             raise FileProblem("unsupported_type", f"{why} (extension {path.suffix or 'none'})")
-        if file_type in formats.PILLOW_CHECKED:
-            prob = checks.problem(path, file_type)
-            if prob:
-                raise FileProblem(*prob)
+        found = checks.examine(path, file_type, self.settings.check_decode_megabytes << 20)
+        if found.incomplete:
+            if not self.waiting.overdue(path, st, found.incomplete):
+                raise FileIncomplete(found.incomplete)
+            raise FileProblem("truncated", f"{found.incomplete} (unchanged for "
+                                           f"{self.settings.incomplete_grace_seconds:.0f}s)")
+        if found.problem:
+            raise FileProblem(*found.problem)
         try:
             sha, size = digest.result() if digest is not None else organize.sha256_file(path)
         except PermissionError as exc:
@@ -203,23 +260,23 @@ class Ingestor:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise FileProblem("unreadable", f"I/O error while reading: {exc.strerror}") from exc
-        st2 = os.lstat(path)
-        if (size, st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_size, st.st_mtime_ns):
-            raise FileChanged(str(path))
+        snap = organize.Snapshot.of(st)
+        if size != st.st_size or not snap.unchanged(os.lstat(path)):
+            raise FileChanged(str(path))  # replaced or modified while it was read: next round
         if sha in self._batch_shas:
             raise FileChanged(str(path))  # same content twice in one batch: a duplicate next round
         self._batch_shas.add(sha)
         existing = known.get(sha) if known is not None else self.store.find_by_sha(sha)
         if existing is not None:
-            return self._duplicate(path, existing, sha)
+            return self._duplicate(path, existing, sha, snap)
         row = self.build_row(path, tags, sha, size, st.st_mtime, basics, file_type, media_type)
         row["source_path"] = self.rel_inbox(path)
         folder = PurePosixPath(row.pop("_folder"))
-        if planned is not None and self._linkable(path, self.storage):
-            planned.append(Planned(path, row, sha, size, folder))
+        if planned is not None and self._linkable(path, self.storage, st):
+            planned.append(Planned(path, row, sha, size, folder, snap))
             return None
         row["library_path"] = self.choose_destination(folder, row["original_name"])
-        self._file_into_library(path, row["library_path"], sha, size, row)
+        self._file_into_library(path, row["library_path"], sha, size, row, snap=snap)
         return self._filed(row)
 
     def _filed(self, row: dict[str, Any]) -> str:
@@ -233,11 +290,14 @@ class Ingestor:
                                   min_year=self.settings.min_year)
         name = organize.safe_name(path.name)
         meta = metadata.curated(tags)
+        if when.suspicious:  # a default clock or first_seen: the date_suspicious column follows
+            meta["PF:SuspiciousDate"] = when.suspicious
         ext_type = formats.type_from_extension(path.name)
         if ext_type and ext_type != file_type and (ext_type, file_type) not in _COMPATIBLE:
             meta["PF:ExtensionMismatch"] = f"named {path.suffix}, content is {file_type}"
         return {
-            "sha256": sha, "original_name": name, "size_bytes": size,
+            "sha256": sha, "original_name": name, "original_name_raw": organize.name_to_db(path.name),
+            "size_bytes": size,
             "media_type": media_type, "mime_type": basics.mime_type, "file_type": file_type,
             "captured_at": when.utc, "captured_local": when.local, "capture_date": when.local.date(),
             "utc_offset_min": when.offset_minutes, "date_source": when.date_source,
@@ -282,7 +342,8 @@ class Ingestor:
             ("file", organize.path_to_db(p.path), p.row["library_path"], None, p.sha,
              {"row": _jsonable(p.row), "asset_id": None}) for p in planned])
         done: list[tuple[Planned, int]] = []
-        exdev: list[tuple[Planned, int]] = []
+        copy: list[tuple[Planned, int]] = []
+        changed: list[tuple[Planned, int]] = []
         folders: set[Path] = set()
         failed: list[tuple[int, BaseException]] = []
         for p, jid in zip(planned, jids, strict=True):
@@ -290,11 +351,19 @@ class Ingestor:
             try:
                 organize.make_dirs(dest.parent)
                 organize.fsync_file(p.path)
-                organize.place(p.path, dest, sync_dirs=False)
+                organize.place(p.path, dest, sync_dirs=False, expect=p.snap)
+            except organize.SourceChanged:
+                changed.append((p, jid))  # not what was hashed: nothing moved, next round
+                continue
+            except organize.CannotRemoveSource as exc:
+                log.info("%s cannot be removed from the inbox (%s): filing a copy", p.row["source_path"],
+                         exc.strerror)
+                copy.append((p, jid))
+                continue
             except OSError as exc:
                 if exc.errno == errno.EXDEV:  # same device, different mounts: copy instead
                     self._note_exdev(exc)
-                    exdev.append((p, jid))
+                    copy.append((p, jid))
                     continue
                 failed.append((jid, exc))
                 continue
@@ -303,22 +372,32 @@ class Ingestor:
         for folder in folders:
             organize.fsync_dir(folder)
         self.store.record_assets([(p.row, jid) for p, jid in done])
-        for jid, _ in failed:
+        for jid in [j for j, _ in failed] + [j for _, j in changed]:
             self.store.journal_delete(jid)
         results = [(p.path, self._filed(p.row)) for p, _ in done]
-        for p, jid in exdev:
+        results += [(p.path, "changed") for p, _ in changed]
+        for p, jid in copy:
             self.store.journal_delete(jid)  # nothing moved; the copy journals itself
-            self._file_into_library(p.path, p.row["library_path"], p.sha, p.size, p.row)
+            try:
+                self._file_into_library(p.path, p.row["library_path"], p.sha, p.size, p.row, snap=p.snap,
+                                        copy=True)
+            except organize.SourceChanged:
+                results.append((p.path, "changed"))
+                continue
             results.append((p.path, self._filed(p.row)))
         if failed:
             raise failed[0][1]
         return results
 
     # -- moving --------------------------------------------------------------------------
-    def _linkable(self, src: Path, dest_dir: Path) -> bool:
+    def _linkable(self, src: Path, dest_dir: Path, st: os.stat_result | None) -> bool:
         """Can ``src`` be linked into ``dest_dir``? Same device, unless a link already failed with
         EXDEV (two bind mounts of one disk — the usual Docker layout — share st_dev but refuse
-        links between them)."""
+        links between them), and only the inbox's own name of it: a file with other hard links
+        (``st_nlink > 1``, e.g. one outside the inbox) is copied, so editing the other name can
+        never change the library original."""
+        if st is not None and st.st_nlink > 1 and stat.S_ISREG(st.st_mode):
+            return False
         return not self._exdev_seen and organize.same_device(src, dest_dir)
 
     def _note_exdev(self, exc: OSError) -> None:
@@ -329,41 +408,50 @@ class Ingestor:
 
     def _file_into_library(self, src: Path, dest_rel: str, sha: str, size: int,
                            row: dict[str, Any] | None, action: str = "file",
-                           asset_id: int | None = None) -> None:
+                           asset_id: int | None = None, snap: organize.Snapshot | None = None,
+                           copy: bool = False) -> None:
         payload = {"row": _jsonable(row) if row else None, "asset_id": asset_id}
         src_rel = self.rel_inbox(src)
         self._move(src, dest_rel, action, payload, sha, size,
-                   lambda jid: self._record(row, jid, action, asset_id, src_rel=src_rel))
+                   lambda jid: self._record(row, jid, action, asset_id, src_rel=src_rel), snap=snap, copy=copy)
 
     def _move(self, src: Path, dest_rel: str, action: str, payload: dict, sha: str | None,
-              size: int | None, record: Any) -> None:
-        """Journal, move (rename, or verified copy then delete the source), then record
+              size: int | None, record: Any, snap: organize.Snapshot | None = None,
+              copy: bool = False) -> None:
+        """Journal, move (link, or verified copy then delete the source), then record
         (``record(journal_id)`` also clears the journal entry). Raises FileExistsError if the
-        destination appeared meanwhile."""
+        destination appeared meanwhile, :class:`organize.SourceChanged` (nothing moved, journal
+        cleared) when the source is no longer the file ``snap`` saw. A source that cannot be
+        removed is filed by copy and recorded as kept (never taken again)."""
         dest = self.abs_storage(dest_rel)
         organize.make_dirs(dest.parent)
-        same = self._linkable(src, dest.parent)
+        same = not copy and self._linkable(src, dest.parent, os.lstat(src))
         temp = None if same else organize.temp_name(dest)
         jid = self.store.journal_add(action, organize.path_to_db(src), dest_rel, sha256=sha, payload=payload,
                                      temp_rel=str(temp.relative_to(self.storage)) if temp else None)
         if same:
-            if not os.path.islink(src):
-                organize.fsync_file(src)
+            _fsync_if_readable(src)
             try:
-                organize.place(src, dest)
+                organize.place(src, dest, expect=snap)
+            except organize.SourceChanged:
+                self.store.journal_delete(jid)  # the link was undone: nothing moved
+                raise
+            except organize.CannotRemoveSource:
+                self.store.journal_delete(jid)  # the link was undone: file a copy instead
+                return self._move(src, dest_rel, action, payload, sha, size, record, snap, copy=True)
             except OSError as exc:
                 if exc.errno != errno.EXDEV:
-                    raise
+                    raise  # the journal entry stays: the replay finishes or undoes the move
                 self.store.journal_delete(jid)  # nothing moved: start again as a copy
                 self._note_exdev(exc)
-                return self._move(src, dest_rel, action, payload, sha, size, record)
+                return self._move(src, dest_rel, action, payload, sha, size, record, snap, copy=True)
             record(jid)
             return
         assert temp is not None
         try:
             if sha is None or size is None:
                 sha, size = organize.sha256_file(src)
-            organize.copy_verified(src, temp, sha, size)
+            organize.copy_verified(src, temp, sha, size, expect=snap)
             organize.place(temp, dest)
         except BaseException:
             temp.unlink(missing_ok=True)
@@ -373,9 +461,40 @@ class Ingestor:
         # path does, so a crash in between is finished by the journal. Recording first left a
         # window where the journal was gone but the source still in the inbox, and a quarantined
         # file was then quarantined a second time (found by the kill -9 fault injection tests).
-        src.unlink()
-        organize.fsync_dir(src.parent)
+        kept = organize.remove_source(src, snap)
+        if kept is not None:  # recorded before the move is, so a crash never takes it twice
+            self.source_kept(src, kept, dest_rel, snap)
         record(jid)
+
+    def source_kept(self, src: Path, why: OSError, dest_rel: str, snap: organize.Snapshot | None) -> None:
+        """Record (once) that ``src`` is filed as ``dest_rel`` but stays in the inbox: it is never
+        taken again while unchanged, and its removal is retried on every pass."""
+        if isinstance(why, FileExistsError):
+            return  # the name holds a newer file now: that one is a new candidate
+        st = os.lstat(src)
+        src_rel = self.rel_inbox(src)
+        self.stats.kept.add(src)
+        if self.store.kept_source_recorded(src_rel, st.st_ino):
+            return
+        self.store.record_event("source_not_removed", source_path=src_rel, detail={
+            "filed_as": dest_rel, "error": why.strerror or str(why), "source_raw": organize.path_to_db(src),
+            "signature": {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}})
+        log.warning("%s is filed as %s but cannot be removed from the inbox (%s): kept there, "
+                    "never taken again", src_rel, dest_rel, why.strerror or why)
+
+    def _left_in_inbox(self, path: Path, st: os.stat_result, reason: str, detail: str) -> str:
+        """Record (once) a file that cannot be moved out of the inbox at all; it stays until it
+        changes (a chmod, a new version), then it is looked at again."""
+        src_rel = self.rel_inbox(path)
+        self.stats.kept.add(path)
+        if not self.store.kept_source_recorded(src_rel, st.st_ino, st.st_ctime_ns):
+            self.store.record_event("left_in_inbox", source_path=src_rel, detail={
+                "reason": reason, "detail": _db_text(detail)[:2000], "source_raw": organize.path_to_db(path),
+                "signature": {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                              "ctime_ns": st.st_ctime_ns}})
+            log.error("%s (%s: %s) cannot be moved out of the inbox: left there and recorded",
+                      src_rel, reason, detail)
+        return "left_in_inbox"
 
     def _record(self, row: dict[str, Any] | None, jid: int, action: str, asset_id: int | None,
                 src_rel: str) -> None:
@@ -386,43 +505,57 @@ class Ingestor:
             self.store.record_event("duplicate_restored", asset_id=asset_id, source_path=src_rel,
                                     journal_id=jid)
 
-    def _duplicate(self, path: Path, existing: dict, sha: str) -> str:
+    def _duplicate(self, path: Path, existing: dict, sha: str, snap: organize.Snapshot) -> str:
+        """An inbox file whose content is recorded: removed only once the library copy is
+        confirmed by its SHA-256; a missing copy is restored from it, a copy that no longer
+        matches (bit rot, an edit in place) is set aside to quarantine and then restored."""
         lib = self.abs_storage(existing["library_path"])
         src_rel = self.rel_inbox(path)
         try:
-            lib_size = os.stat(lib).st_size
+            lib_sha: str | None = organize.sha256_file(lib)[0] if not os.path.islink(lib) else "link"
         except FileNotFoundError:
-            lib_size = None
-        if lib_size == existing["size_bytes"]:
-            path.unlink()
-            organize.fsync_dir(path.parent)
+            lib_sha = None
+        if lib_sha == sha:
+            kept = organize.remove_source(path, snap)
+            if kept is not None:
+                self.source_kept(path, kept, existing["library_path"], snap)
+                return "kept" if not isinstance(kept, FileExistsError) else "changed"
             self.store.record_event("duplicate_removed", asset_id=existing["id"], source_path=src_rel,
                                     detail={"library_path": existing["library_path"]})
             self.stats.duplicates_removed += 1
-            log.info("asset %s: duplicate %s removed from the inbox (library copy confirmed)",
+            log.info("asset %s: duplicate %s removed from the inbox (library copy confirmed by SHA-256)",
                      existing["id"], src_rel)
             return "duplicate_removed"
-        if lib_size is not None:  # a library copy that no longer matches: set it aside first
-            self._quarantine_library_copy(lib, existing)
+        if lib_sha is not None:  # a library copy that no longer matches: set it aside first
+            self._quarantine_library_copy(lib, existing, lib_sha)
         self._file_into_library(path, existing["library_path"], sha, existing["size_bytes"], None,
-                                action="restore", asset_id=existing["id"])
+                                action="restore", asset_id=existing["id"], snap=snap)
         self.stats.duplicates_restored += 1
-        log.warning("asset %s: library copy was missing; restored it from inbox file %s",
-                    existing["id"], src_rel)
+        log.warning("asset %s: library copy was %s; restored it from inbox file %s", existing["id"],
+                    "missing" if lib_sha is None else "damaged", src_rel)
         return "duplicate_restored"
 
-    def _quarantine_library_copy(self, lib: Path, existing: dict) -> None:
+    def _quarantine_library_copy(self, lib: Path, existing: dict, found_sha: str) -> None:
+        """Set a library copy that no longer matches its row aside (``library_mismatch``) and
+        report it as bit rot; the caller then restores the good copy under the same name."""
         rel = self._quarantine_rel("library_mismatch", lib.name)
-        dest = self.abs_storage(rel)
-        organize.make_dirs(dest.parent)
-        jid = self.store.journal_add("quarantine", organize.path_to_db(lib), rel,
-                                     payload={"reason": "library_mismatch"})
-        organize.place(lib, dest)
-        self.store.record_quarantine({
-            "reason": "library_mismatch",
-            "detail": f"asset {existing['id']}: size differs from the recorded {existing['size_bytes']} bytes",
-            "source_path": existing["library_path"], "quarantine_path": rel,
-            "original_name": lib.name, "size_bytes": None, "sha256": None}, jid)
+        st = os.lstat(lib)
+        q = {"reason": "library_mismatch",
+             "detail": f"asset {existing['id']}: SHA-256 {found_sha[:16]}… differs from the recorded "
+                       f"{existing['sha256'][:16]}… (bit rot or an edit in place)",
+             "source_path": existing["library_path"], "quarantine_path": rel,
+             "original_name": lib.name, "original_name_raw": organize.name_to_db(lib.name),
+             "size_bytes": st.st_size, "sha256": found_sha if len(found_sha) == 64 else None}
+        log.error("asset %s: BIT ROT: library copy %s no longer matches its SHA-256; set aside as %s",
+                  existing["id"], existing["library_path"], rel)
+        self.store.record_event("bit_rot", asset_id=existing["id"], source_path=existing["library_path"],
+                                detail={"library_path": existing["library_path"], "recorded_sha256":
+                                        existing["sha256"], "found_sha256": found_sha, "quarantine_path": rel})
+        if stat.S_ISREG(st.st_mode):
+            self._move(lib, rel, "quarantine", {"q": q}, q["sha256"], st.st_size,
+                       lambda jid: self.store.record_quarantine(q, jid), snap=organize.Snapshot.of(st))
+        else:
+            self._quarantine_entry(lib, rel, q)
 
     # -- quarantine ----------------------------------------------------------------------
     def _quarantine_rel(self, reason: str, name: str) -> str:
@@ -430,7 +563,12 @@ class Ingestor:
         return self.choose_destination(folder, organize.safe_name(name))
 
     def quarantine(self, path: Path, reason: str, detail: str) -> str:
-        """Move ``path`` (never following it) to ``Quarantine/<reason>/<day>/`` and record why."""
+        """Move ``path`` (never following it) to ``Quarantine/<reason>/<day>/`` and record why.
+
+        Regular files move like filed ones (journaled link, or verified copy); links, pipes and
+        sockets are renamed, or across devices re-created as the same kind of node (they have no
+        content to copy). What cannot leave the inbox at all (a file the service cannot read on
+        another device, a device node it may not create) is recorded once and left alone."""
         src_rel = self.rel_inbox(path)
         try:
             st = os.lstat(path)
@@ -439,43 +577,83 @@ class Ingestor:
         rel = self._quarantine_rel(reason, path.name)
         q = {"reason": reason, "detail": _db_text(detail)[:2000], "source_path": src_rel,
              "quarantine_path": rel, "original_name": organize.safe_name(path.name),
-             "size_bytes": st.st_size, "sha256": None}
-        if stat.S_ISREG(st.st_mode):
-            self._move(path, rel, "quarantine", {"q": q}, None, None,
-                       lambda jid: self.store.record_quarantine(q, jid))
-        else:  # a link (moved as a link, never followed) or a special file: rename only
-            dest = self.abs_storage(rel)
-            organize.make_dirs(dest.parent)
-            jid = self.store.journal_add("quarantine", organize.path_to_db(path), rel, payload={"q": q})
-            try:
-                _rename_no_clobber(path, dest)
-            except OSError:
-                self.store.journal_delete(jid)
+             "original_name_raw": organize.name_to_db(path.name), "size_bytes": st.st_size, "sha256": None}
+        try:
+            if stat.S_ISREG(st.st_mode):
+                self._move(path, rel, "quarantine", {"q": q}, None, None,
+                           lambda jid: self.store.record_quarantine(q, jid), snap=organize.Snapshot.of(st))
+            else:  # a link (moved as a link, never followed) or a special file
+                self._quarantine_entry(path, rel, q)
+        except organize.SourceChanged:
+            return "changed"
+        except PermissionError as exc:
+            # only when the file itself is the problem (cannot be read for a copy, a device node
+            # that may not be re-created), never for a storage that refuses us (that is retried)
+            theirs = exc.filename in (str(path), os.fsdecode(path)) or not stat.S_ISREG(st.st_mode)
+            if not theirs or os.path.lexists(self.abs_storage(rel)) or not os.path.lexists(path):
                 raise
-            self.store.record_quarantine(q, jid)
+            return self._left_in_inbox(path, st, reason, f"{detail}; cannot be moved: {exc.strerror}")
         self.stats.quarantined += 1
         self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
         log.warning("quarantined %s as %s: %s", src_rel, reason, detail)
         return f"quarantined:{reason}"
 
+    def _quarantine_entry(self, path: Path, rel: str, q: dict[str, Any]) -> None:
+        """Journal, then rename a link or special file into quarantine (across devices: a new
+        node of the same kind, then the old one removed), then record it."""
+        dest = self.abs_storage(rel)
+        organize.make_dirs(dest.parent)
+        jid = self.store.journal_add("quarantine", organize.path_to_db(path), rel, payload={"q": q})
+        try:
+            _rename_no_clobber(path, dest)
+        except OSError:
+            if not os.path.lexists(dest):
+                self.store.journal_delete(jid)
+            raise
+        self.store.record_quarantine(q, jid)
+
     def release_retries(self) -> list[Path]:
         """Move quarantined files whose retry was requested (dashboard) back into the inbox,
-        where they are ingested again like new files. Returns their new inbox paths."""
+        where they are ingested again like new files. Returns their new inbox paths.
+
+        Across devices too (a verified copy, journaled: the replay finishes or undoes it). A
+        retry that fails is logged, recorded as an error event and set back to ``quarantined``
+        (press Retry again): it never stops the librarian."""
         back: list[Path] = []
         for q in self.store.retry_requested():
-            src = self.abs_storage(q["quarantine_path"])
-            target = self.inbox / q["source_path"]
-            if os.path.lexists(src):
-                organize.make_dirs(target.parent)
-                for cand in organize.candidate_names(target.name):
-                    t = target.with_name(cand)
-                    if not os.path.lexists(t):
-                        _rename_no_clobber(src, t)
-                        back.append(t)
-                        break
-            self.store.release_quarantine(q["id"])
+            try:
+                target = self._release(q)
+            except db.UNAVAILABLE:
+                raise
+            except Exception as exc:
+                msg = f"{type(exc).__name__}: {exc}"
+                log.error("quarantine %s: retry failed, left in quarantine: %s", q["id"], msg)
+                self.store.retry_failed(q["id"], msg)
+                continue
+            if target is not None:
+                back.append(target)
             log.info("quarantine %s: retry requested, moved back to the inbox", q["id"])
         return back
+
+    def _release(self, q: dict[str, Any]) -> Path | None:
+        src = self.abs_storage(q["quarantine_path"])
+        if not os.path.lexists(src):
+            self.store.release_quarantine(q["id"], None)
+            return None
+        name = organize.name_from_db(q["original_name_raw"]) if q.get("original_name_raw") else \
+            os.fsencode(PurePosixPath(q["source_path"]).name)
+        folder = self.inbox / PurePosixPath(q["source_path"]).parent
+        if not folder.resolve().is_relative_to(self.inbox):
+            folder = self.inbox
+        organize.make_dirs(folder)
+        target = next(t for cand in organize.candidate_names(os.fsdecode(name))
+                      if not os.path.lexists(t := folder / cand))
+        temp = organize.temp_name(target)
+        jid = self.store.journal_add("release", organize.path_to_db(src), q["quarantine_path"], payload={
+            "quarantine_id": q["id"], "target": organize.path_to_db(target), "temp": organize.path_to_db(temp)})
+        organize.move_entry(src, target, temp)
+        self.store.release_quarantine(q["id"], jid)
+        return target
 
     # -- crash recovery (librarian/recovery.py) ------------------------------------------
     def reconcile(self) -> int:
@@ -500,17 +678,27 @@ def _db_text(s: str) -> str:
 
 
 def _rename_no_clobber(src: Path, dest: Path) -> None:
-    """Rename a link or special file (never following it); across devices a link is re-created."""
+    """Rename a link or special file (never following it); across devices the node is
+    re-created in place of a rename (a link with its target, a pipe or socket of the same mode)."""
     if os.path.lexists(dest):
         raise FileExistsError(dest)
     try:
         os.rename(src, dest)
     except OSError as exc:
-        if exc.errno != errno.EXDEV or not os.path.islink(src):
+        if exc.errno != errno.EXDEV:
             raise
-        os.symlink(os.readlink(src), dest)
+        organize.recreate_node(src, dest, os.lstat(src))
+        organize.fsync_dir(dest.parent)
         os.unlink(src)
+        organize.fsync_dir(src.parent)
     organize.fsync_dir(dest.parent)
+
+
+def _fsync_if_readable(path: Path) -> None:
+    """fsync a file before linking it; a file the service may not read (to be quarantined as
+    unreadable) is linked without."""
+    with contextlib.suppress(PermissionError):
+        organize.fsync_file(path)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

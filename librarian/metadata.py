@@ -8,19 +8,21 @@ file's tags come from Pillow (EXIF + GPS IFD mapped to the same names) or are le
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
 import shutil
 import threading
+import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from librarian import stayopen
 
 log = logging.getLogger(__name__)
 # PyExifTool warns from __del__ about processes this module already terminated cleanly.
@@ -59,28 +61,55 @@ class MetadataReader:
     :meth:`submit` queues a list of files and returns a future of their tags, so a caller can
     read the next files while it processes the current ones; ``processes`` lists are read side by
     side (ExifTool is single-threaded Perl).
+
+    Never a hang: a call that takes longer than ``timeout_s`` (per 8 files) is killed, a process
+    that died is noticed at once; the call is retried once on a fresh process, then file by file,
+    and a file that still fails gets Pillow's tags (or none: the file time then dates it) with
+    ``PF:ReaderProblem`` saying why. When ``stop`` is set, a running call is abandoned and
+    :class:`stayopen.ExifToolFailed` (``tool_stopped``) is raised instead of falling back.
+    Never an injection: see :class:`stayopen.Aliases`.
     """
 
-    def __init__(self, executable: str = "exiftool", processes: int = 2):
+    def __init__(self, executable: str = "exiftool", processes: int = 2, *, timeout_s: float = 60.0,
+                 stop: threading.Event | None = None):
         self.executable = executable
         self.processes = max(1, processes)
+        self.timeout_s = timeout_s
+        self.stop = stop or threading.Event()
+        self._closing = threading.Event()
         self.available = shutil.which(executable) is not None
+        self.aliases = stayopen.Aliases()
+        #: what went wrong with ExifTool last (for the heartbeat), and when (monotonic)
+        self.last_problem: str | None = None
+        self.last_problem_at: float | None = None
+        self.restarts = 0
+        #: called after every finished ExifTool call (the service's progress mark)
+        self.on_progress: Callable[[], None] | None = None
         self._local = threading.local()
-        self._all: list[Any] = []
+        self._all: list[stayopen.BoundedExifTool] = []
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         if not self.available:
             log.warning("exiftool not found (%s): falling back to Pillow and file times", executable)
 
-    def _et(self) -> Any:
+    def _et(self) -> stayopen.BoundedExifTool:
         et = getattr(self._local, "et", None)
-        if et is None:
-            import exiftool  # PyExifTool
-
+        if et is None or not et.running:
+            if et is not None:  # died between two calls
+                self._problem(stayopen.ExifToolFailed("tool_died", "exiftool died between two calls"))
+            if self._stopping():
+                raise stayopen.ExifToolFailed("tool_stopped", "not starting exiftool: the service is stopping")
             # LargeFileSupport: videos over 2 GB (4K phone clips) are read whole
             args = ["-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1"]
-            et = exiftool.ExifTool(executable=self.executable, common_args=args)
-            et.run()
+            et = stayopen.BoundedExifTool(executable=self.executable, common_args=args,
+                                         stopping=self._stopping)
+            et.timeout_s = max(self.timeout_s, 30.0)  # the start-up version check (Perl loading)
+            try:
+                et.run()
+            except stayopen.ExifToolFailed:
+                raise
+            except Exception as exc:  # did not start: missing, broken install, version check
+                raise stayopen.ExifToolFailed("tool_died", f"exiftool did not start: {exc}") from exc
             self._local.et = et
             with self._lock:
                 self._all.append(et)
@@ -91,20 +120,31 @@ class MetadataReader:
         self._local.et = None
         if et is not None:
             with self._lock:
-                self._all.remove(et)
-            with contextlib.suppress(Exception):  # already dead
-                et.terminate()
+                if et in self._all:
+                    self._all.remove(et)
+            et.kill()
+
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or self._closing.is_set()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Stop every ExifTool process (killed, not asked: a stalled one would not answer)."""
+        self._closing.set()
         with self._lock:
-            for et in self._all:
-                with contextlib.suppress(Exception):
-                    et.terminate()
-            self._all = []
+            procs, self._all = self._all, []
+        for et in procs:
+            et.kill()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         self._local = threading.local()
+        self.aliases.close()
+        self._closing.clear()  # usable again (a new process starts on the next read)
+
+    def pids(self) -> list[int]:
+        """Pids of the running ExifTool processes (tests and diagnostics)."""
+        with self._lock:
+            return [et.pid for et in self._all if et.pid is not None]
 
     def submit(self, paths: Sequence[Path]) -> Future[list[dict[str, Any]]]:
         """Read ``paths`` in a reader thread; the future gives one tag dict per path, in order."""
@@ -126,33 +166,90 @@ class MetadataReader:
 
     def _read(self, paths: list[Path]) -> list[dict[str, Any]]:
         results: list[dict[str, Any] | None] = [None] * len(paths)
+        problems: dict[int, str] = {}
         if self.available and paths:
-            try:
-                self._read_exiftool(paths, results)
-            except Exception as exc:  # a dead or confused exiftool: restart, isolate the culprit
-                log.warning("exiftool failed on a batch of %d (%s); reading them one by one", len(paths), exc)
-                self._drop()
-                if len(paths) > 1:
-                    for i, p in enumerate(paths):
-                        results[i] = self._read([p])[0]
+            self._read_retrying(paths, results, problems)
         for i, p in enumerate(paths):
             if results[i] is None:
                 results[i] = pillow_tags(p)
+                if i in problems:
+                    results[i] = {**(results[i] or {}), "PF:ReaderProblem": problems[i]}
         return [r or {} for r in results]
 
+    def _read_retrying(self, paths: list[Path], results: list[dict[str, Any] | None],
+                       problems: dict[int, str]) -> None:
+        """The whole list, once more on a fresh process, then file by file; what still fails is
+        left None with its reason in ``problems``. A stop request propagates."""
+        for attempt in (1, 2):
+            try:
+                self._read_exiftool(paths, results)
+                return
+            except stayopen.ExifToolFailed as exc:
+                if exc.reason == "tool_stopped":
+                    raise
+                self._problem(exc, len(paths), attempt)
+                last = exc
+        if len(paths) == 1:
+            problems[0] = f"exiftool {last.reason}: {last.detail}; read with Pillow"
+            return
+        for i, p in enumerate(paths):  # isolate the culprit: each file alone
+            sub: list[dict[str, Any] | None] = [None]
+            try:
+                self._read_exiftool([p], sub)
+                results[i] = sub[0]
+            except stayopen.ExifToolFailed as exc:
+                if exc.reason == "tool_stopped":
+                    raise
+                self._problem(exc, 1, 3)
+                problems[i] = f"exiftool {exc.reason}: {exc.detail}; read with Pillow"
+
+    def _problem(self, exc: stayopen.ExifToolFailed, n: int = 0, attempt: int = 0) -> None:
+        self._drop()
+        self.restarts += 1
+        self.last_problem, self.last_problem_at = f"exiftool {exc.reason}: {exc.detail}", time.monotonic()
+        where = f" on {n} file(s), attempt {attempt}" if n else ""
+        log.warning("exiftool failed%s (%s: %s); restarting it", where, exc.reason, exc.detail)
+
     def _read_exiftool(self, paths: Sequence[Path], results: list[dict[str, Any] | None]) -> None:
-        # bytes in, bytes out: file names need not be valid UTF-8 (old cameras, SMB shares)
-        args = [os.fsencode(p) for p in paths]
-        raw = self._et().execute(*_TAG_ARGS, *args, raw_bytes=True).decode("utf-8", errors="surrogateescape")
-        data = json.loads(raw) if raw and raw.strip() else []
-        by_name = {os.path.normpath(d.get("SourceFile", "")): d for d in data}
+        # every name ExifTool could misread becomes a generated alias (stayopen.Aliases)
+        args: list[bytes] = []
+        aliases: list[bytes | None] = []
+        try:
+            for p in paths:
+                try:
+                    arg, alias = self.aliases.arg_for(p)
+                except OSError as exc:
+                    log.warning("no safe ExifTool name for %r (%s): read with Pillow", p, exc)
+                    arg, alias = b"", None
+                args.append(arg)
+                aliases.append(alias)
+            todo = [a for a in args if a]
+            if not todo:
+                return
+            et = self._et()
+            et.timeout_s = self.timeout_s * max(1.0, len(todo) / 8)
+            # no "--": ExifTool appends -common_args after the file names, so they would become
+            # names; an absolute path cannot start with "-" anyway
+            raw = et.execute(*_TAG_ARGS, *todo, raw_bytes=True)
+        finally:
+            for alias in aliases:
+                self.aliases.drop(alias)
+        assert isinstance(raw, bytes)
+        text = raw.decode("utf-8", errors="surrogateescape")
+        try:
+            data = json.loads(text) if text.strip() else []
+        except ValueError as exc:
+            self._drop()
+            raise stayopen.ExifToolFailed("tool_failed", f"exiftool answered no JSON: {exc}") from None
+        by_name = {os.fsencode(os.path.normpath(d.get("SourceFile", ""))): d for d in data}
         for i, arg in enumerate(args):
-            d = by_name.get(os.path.normpath(os.fsdecode(arg)))
-            if d is None and len(data) == len(args):
-                d = data[i]  # names ExifTool could not echo back exactly: same order
+            d = by_name.get(os.path.normpath(arg)) if arg else None
             if d is not None:
+                d.pop("SourceFile", None)
                 d["PF:Reader"] = "exiftool"
                 results[i] = d
+        if self.on_progress is not None:
+            self.on_progress()
 
 
 def pillow_tags(path: Path) -> dict[str, Any] | None:

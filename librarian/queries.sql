@@ -4,7 +4,7 @@
 SELECT pg_try_advisory_lock(%(key)s) AS locked;
 
 -- name: find_by_sha
-SELECT id, library_path, size_bytes FROM media_assets WHERE sha256 = %(sha256)s;
+SELECT id, sha256, library_path, size_bytes FROM media_assets WHERE sha256 = %(sha256)s;
 
 -- name: find_by_shas
 SELECT id, sha256, library_path, size_bytes FROM media_assets WHERE sha256 = ANY(%(shas)s);
@@ -25,13 +25,13 @@ VALUES (%(action)s, %(source_abs)s, %(dest_rel)s, %(temp_rel)s, %(sha256)s, %(pa
 RETURNING id;
 
 -- name: journal_all
-SELECT id, action, source_abs, dest_rel, temp_rel, sha256, payload FROM ingest_journal ORDER BY id;
+SELECT id, action, source_abs, dest_rel, temp_rel, sha256, payload, created_at FROM ingest_journal ORDER BY id;
 
 -- name: journal_delete
 DELETE FROM ingest_journal WHERE id = %(id)s;
 
 -- name: insert_assets_many
-INSERT INTO media_assets (sha256, library_path, original_name, source_path, size_bytes, media_type,
+INSERT INTO media_assets (sha256, library_path, original_name, original_name_raw, source_path, size_bytes, media_type,
                           mime_type, file_type, captured_at, captured_local, capture_date,
                           utc_offset_min, date_source, tz_source, camera_make, camera_model, width,
                           height, orientation, duration_s, location, metadata)
@@ -39,7 +39,7 @@ VALUES %s
 RETURNING id, sha256;
 
 -- name: insert_assets_many_template
-(%(sha256)s, %(library_path)s, %(original_name)s, %(source_path)s, %(size_bytes)s, %(media_type)s,
+(%(sha256)s, %(library_path)s, %(original_name)s, %(original_name_raw)s, %(source_path)s, %(size_bytes)s, %(media_type)s,
  %(mime_type)s, %(file_type)s, %(captured_at)s, %(captured_local)s, %(capture_date)s,
  %(utc_offset_min)s, %(date_source)s, %(tz_source)s, %(camera_make)s, %(camera_model)s, %(width)s,
  %(height)s, %(orientation)s, %(duration_s)s, %(location)s, %(metadata)s)
@@ -61,16 +61,33 @@ INSERT INTO ingest_events (kind, asset_id, source_path, detail)
 VALUES (%(kind)s, %(asset_id)s, %(source_path)s, %(detail)s);
 
 -- name: insert_quarantine
-INSERT INTO quarantine (reason, detail, source_path, quarantine_path, original_name, size_bytes, sha256)
+INSERT INTO quarantine (reason, detail, source_path, quarantine_path, original_name, original_name_raw,
+                        size_bytes, sha256)
 VALUES (%(reason)s, %(detail)s, %(source_path)s, %(quarantine_path)s, %(original_name)s,
-        %(size_bytes)s, %(sha256)s)
+        %(original_name_raw)s, %(size_bytes)s, %(sha256)s)
 RETURNING id;
 
 -- name: retry_requested
-SELECT id, source_path, quarantine_path FROM quarantine WHERE status = 'retry_requested' ORDER BY id LIMIT 100;
+SELECT id, source_path, quarantine_path, original_name_raw FROM quarantine
+WHERE status = 'retry_requested' ORDER BY id LIMIT 100;
 
 -- name: release_quarantine
 UPDATE quarantine SET status = 'released', updated_at = now() WHERE id = %(id)s;
+
+-- name: retry_failed
+UPDATE quarantine SET status = 'quarantined', updated_at = now()
+WHERE id = %(id)s AND status = 'retry_requested';
+
+-- name: kept_sources
+SELECT source_path, kind, detail FROM ingest_events
+WHERE kind IN ('source_not_removed', 'left_in_inbox') AND source_path = ANY(%(paths)s);
+
+-- name: kept_source_recorded
+SELECT EXISTS (SELECT 1 FROM ingest_events
+               WHERE kind IN ('source_not_removed', 'left_in_inbox') AND source_path = %(path)s
+                 AND (detail -> 'signature' ->> 'ino')::bigint = %(ino)s
+                 AND (%(ctime_ns)s::bigint IS NULL
+                      OR (detail -> 'signature' ->> 'ctime_ns')::bigint = %(ctime_ns)s::bigint)) AS recorded;
 
 -- name: all_library_paths
 SELECT library_path, size_bytes FROM media_assets WHERE library_path LIKE 'Library/%%';

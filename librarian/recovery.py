@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from librarian import formats, metadata, organize
+from photo_factory import db
 
 if TYPE_CHECKING:
     from librarian.ingest import Ingestor
@@ -21,24 +22,45 @@ log = logging.getLogger(__name__)
 
 
 def reconcile(ing: Ingestor) -> int:
-    """Finish or undo every move a crash left in the journal. Returns entries handled."""
+    """Finish or undo every move a crash left in the journal. Returns entries handled.
+
+    An entry whose replay fails (anything but the database being unreachable) is set aside:
+    its content goes into a ``journal_set_aside`` event with the error, the entry leaves the
+    journal, and no file is touched; the other entries and the librarian go on. (The inbox
+    file, if still there, is taken again like a new one; a library file without a row is
+    registered by the library check.)"""
     entries = ing.store.journal_all()
     for j in entries:
-        _reconcile_entry(ing, j)
+        try:
+            _reconcile_entry(ing, j)
+        except db.UNAVAILABLE:
+            raise
+        except Exception as exc:
+            _set_aside(ing, j, exc)
     return len(entries)
+
+
+def _set_aside(ing: Ingestor, j: dict, exc: Exception) -> None:
+    error = f"{type(exc).__name__}: {exc}"
+    log.error("journal %s (%s of %s to %s) cannot be replayed: %s; set aside (event "
+              "journal_set_aside), files left as they are", j["id"], j["action"], j["source_abs"],
+              j["dest_rel"], error)
+    ing.store.journal_set_aside(j, error)
 
 
 def _reconcile_entry(ing: Ingestor, j: dict) -> None:
     src = organize.path_from_db(j["source_abs"])
+    payload = j["payload"] or {}
+    if j["action"] == "release":
+        return _reconcile_release(ing, j, src, payload)
     dest = ing.abs_storage(j["dest_rel"])
     if j["temp_rel"]:
         ing.abs_storage(j["temp_rel"]).unlink(missing_ok=True)
     src_exists, dest_exists = os.path.lexists(src), os.path.lexists(dest)
-    payload = j["payload"] or {}
     if j["action"] == "quarantine":
         if dest_exists:
             if src_exists and (_same_file(src, dest) or _same_content(src, dest)):
-                src.unlink()
+                _remove_source(ing, src, j["dest_rel"])
             ing.store.record_quarantine(payload["q"], j["id"]) if payload.get("q") else \
                 ing.store.journal_delete(j["id"])
         else:
@@ -67,8 +89,43 @@ def _reconcile_entry(ing: Ingestor, j: dict) -> None:
     else:
         ing.store.record_event("duplicate_restored", asset_id=payload.get("asset_id"), journal_id=j["id"])
     if src_exists and (_same_file(src, dest) or organize.sha256_file(src)[0] == j["sha256"]):
-        src.unlink()
+        _remove_source(ing, src, j["dest_rel"], j["sha256"])
     log.info("journal %s: completed the interrupted move to %s", j["id"], j["dest_rel"])
+
+
+def _remove_source(ing: Ingestor, src: Path, dest_rel: str, sha: str | None = None) -> None:
+    """Remove the inbox name of a filed file; one that cannot be removed is recorded as kept,
+    and if the library name is a hard link of it (a crash between link and unlink), the library
+    gets its own verified copy first, so the kept inbox file can never change the original."""
+    kept = organize.remove_source(src)
+    if kept is None:
+        return
+    dest = ing.abs_storage(dest_rel)
+    if sha is not None and _same_file(src, dest):
+        temp = organize.temp_name(dest)
+        try:
+            organize.copy_verified(src, temp, sha, os.lstat(src).st_size)
+            os.replace(temp, dest)  # our own name, replaced by an identical, independent copy
+        finally:
+            temp.unlink(missing_ok=True)
+        organize.fsync_dir(dest.parent)
+    ing.source_kept(src, kept, dest_rel, None)
+
+
+def _reconcile_release(ing: Ingestor, j: dict, src: Path, payload: dict) -> None:
+    """A Retry moving a quarantined file back to the inbox: finished if the inbox copy is whole
+    (the quarantine copy is then removed), else undone (the Retry runs again)."""
+    target = organize.path_from_db(payload["target"])
+    if payload.get("temp"):
+        organize.path_from_db(payload["temp"]).unlink(missing_ok=True)
+    if os.path.lexists(target) and (not os.path.lexists(src) or _same_file(src, target)
+                                    or _same_content(src, target) or _same_link(src, target)):
+        if os.path.lexists(src) and not _same_file(src, target):
+            src.unlink()
+        ing.store.release_quarantine(payload["quarantine_id"], j["id"])
+        log.info("journal %s: completed the interrupted retry of quarantine %s", j["id"], payload["quarantine_id"])
+    else:
+        ing.store.journal_delete(j["id"])
 
 
 def _drop_redundant_copy(ing: Ingestor, dest: Path, existing: dict, j: dict) -> None:
@@ -93,7 +150,7 @@ def _drop_redundant_copy(ing: Ingestor, dest: Path, existing: dict, j: dict) -> 
     src = organize.path_from_db(j["source_abs"])
     if os.path.lexists(src) and not os.path.islink(src) and organize.sha256_file(src)[0] == j["sha256"] \
             and ok:
-        src.unlink()
+        _remove_source(ing, src, existing["library_path"])
 
 
 def register_library_file(ing: Ingestor, path: Path, event: str = "registered_orphan") -> int | None:
@@ -131,10 +188,20 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
                 rel = _storage_rel(ing, p)
                 on_disk.add(rel)
                 found += 1
-                if rel not in known and not fn.startswith(".") and p.is_file() \
-                        and register_library_file(ing, p) is not None:
-                    registered += 1
-                    log.warning("registered library file that had no row: %s", rel)
+                if rel in known or fn.startswith(".") or not p.is_file():
+                    continue
+                try:
+                    if register_library_file(ing, p) is None:
+                        continue
+                except db.UNAVAILABLE:
+                    raise
+                except Exception as exc:  # one odd file never stops the librarian
+                    log.error("library file %s without a row could not be registered: %s", rel, exc)
+                    ing.store.record_event("error", source_path=rel, detail={
+                        "problem": "library file without a row could not be registered", "error": str(exc)})
+                    continue
+                registered += 1
+                log.warning("registered library file that had no row: %s", rel)
     missing = [rel for rel in known if rel not in on_disk]
     for rel in missing:
         if not ing.store.missing_already_reported(rel):
@@ -153,6 +220,13 @@ def _same_content(a: Path, b: Path) -> bool:
         if os.path.islink(a) or os.path.islink(b):
             return False
         return organize.sha256_file(a) == organize.sha256_file(b)
+    except OSError:
+        return False
+
+
+def _same_link(a: Path, b: Path) -> bool:
+    try:
+        return os.path.islink(a) and os.path.islink(b) and os.readlink(a) == os.readlink(b)
     except OSError:
         return False
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -17,15 +19,18 @@ from librarian import inbox, metadata
 from librarian.ingest import FileProblem, Ingestor
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
-from photo_factory import commands, db, loop
+from photo_factory import commands, db, folders, loop, tools
 from photo_factory.heartbeat import HeartbeatService
-from photo_factory.settings import CoreSettings
+from photo_factory.settings import CoreSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
 #: The storage cannot take a file (full, over quota, read-only): the file waits in the inbox.
 _STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
+
+#: An incomplete file is looked at again this often even when nothing about it changes.
+INCOMPLETE_RECHECK_S = 60.0
 
 #: The librarian beats ``degraded`` for this long after an unexpected error (then ``ok`` again).
 DEGRADED_FOR_S = 600.0
@@ -38,9 +43,13 @@ class Librarian:
         self.stopper = stopper or loop.Stopper()
         self.heartbeat = heartbeat
         self.store = LibrarianStore(core.database_url)
-        self.reader = metadata.MetadataReader(settings.exiftool_path, settings.exiftool_processes)
+        self.reader = metadata.MetadataReader(settings.exiftool_path, settings.exiftool_processes,
+                                              timeout_s=settings.exiftool_timeout_seconds,
+                                              stop=self.stopper.stop)
+        self.reader.on_progress = self._progress
         self.ingestor = Ingestor(core, settings, self.store, self.reader)
         self.root = core.inbox_dir.resolve()
+        self.fence: folders.Fence | None = None
         self.candidates = inbox.Candidates(settings.stability_seconds)
         self.watcher: inbox.Watcher | None = None
         self._last_scan = 0.0
@@ -52,18 +61,31 @@ class Librarian:
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
+        self._storage_fence()  # refuses before anything is created
         for d in (self.core.inbox_dir, self.core.library_dir, self.core.quarantine_dir,
                   self.core.derivatives_dir):
             d.mkdir(parents=True, exist_ok=True)
+        self.fence = self._storage_fence()
         self.candidates.trust_file_times = inbox.file_clock_agrees(self.root)
+        self.ingestor.waiting.trust_file_times = self.candidates.trust_file_times
         if not self.candidates.trust_file_times:
             log.info("the inbox's file times do not follow this clock: every file waits two looks apart")
         if not self.once:
-            self.watcher = inbox.Watcher(self.root, self.candidates, self.stopper.wake)
+            self.watcher = inbox.Watcher(self.root, self.candidates, self.stopper.wake, self.fence)
             self.watcher.start()
         self.scan()
         if self.once:
             self._initial = set(self.candidates.pending())
+
+    def _storage_fence(self) -> folders.Fence:
+        """The storage folders by identity: never entered while walking the inbox, even when a
+        mount shows them there (the settings already refuse overlapping paths)."""
+        c = self.core
+        fence = folders.Fence([c.storage_dir, c.library_dir, c.quarantine_dir, c.derivatives_dir])
+        if self.root in fence:
+            raise SettingsError(f"PF_INBOX_DIR ({self.root}) is the storage or one of its folders "
+                                "(PF_STORAGE_DIR, seen through a mount): refusing to start")
+        return fence
 
     def close(self) -> None:
         if self.watcher:
@@ -73,7 +95,7 @@ class Librarian:
 
     def scan(self) -> int:
         n = 0
-        for path in inbox.walk(self.root):
+        for path in inbox.walk(self.root, self.fence):
             if self._initial is not None and path not in self._initial:
                 continue  # --once takes only what was there at start
             self.candidates.note(path)
@@ -117,11 +139,16 @@ class Librarian:
                 return not self.stopper.stop.is_set()  # still settling: call again
             return bool(released)
         ready = [p for p in ready if not self.stopper.stop.is_set()]
+        self._progress(f"ingesting a batch of {len(ready)} file(s)")
         try:
             outcomes = self.ingestor.ingest_batch(ready)
         except Exception as exc:
             if isinstance(exc, db.UNAVAILABLE):
                 raise
+            if _stopping(exc):
+                log.info("stopping: the rest of the batch stays in the inbox for the next start")
+                self._reconcile_quietly()
+                return False
             # unexpected: finish or undo what the batch left in the journal, then retry each
             # file alone so one bad file cannot block the others
             log.warning("batch of %d failed (%s: %s); retrying its files one by one",
@@ -131,10 +158,29 @@ class Librarian:
         for path, outcome in outcomes:
             if outcome == "changed":
                 continue  # stays a candidate; waits to settle again
+            if outcome == "incomplete":
+                self._wait_for_rest(path)
+                continue
             self.candidates.discard(path)
+            self.ingestor.waiting.forget(path)
             self._attempts.pop(path, None)
         self._beat_progress()
         return True
+
+    def _wait_for_rest(self, path: Path) -> None:
+        """An incomplete file stays in the inbox: looked at again when it changes, or when its
+        grace period is over (then quarantined as truncated). ``--once`` does not wait for it."""
+        left = self.ingestor.waiting.remaining(path)
+        log.warning("waiting for the rest of %s (%s); quarantined as truncated if unchanged for %.0f s more",
+                    path, self.ingestor.waiting.detail(path), left)
+        if self.once:
+            self.candidates.discard(path)  # reported (heartbeat, log), left in the inbox
+            return
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        self.candidates.defer(path, min(max(left, 0.05), INCOMPLETE_RECHECK_S), unless_changed_from=st)
 
     def _ingest_alone(self, path: Path) -> str:
         try:
@@ -142,6 +188,8 @@ class Librarian:
         except db.UNAVAILABLE:
             raise
         except Exception as exc:
+            if _stopping(exc):
+                return "changed"  # not the file's fault: it waits in the inbox
             msg = f"{type(exc).__name__}: {exc}"
             self._reconcile_quietly()
             self.ingestor.stats.errors += 1
@@ -172,6 +220,10 @@ class Librarian:
             log.exception("journal replay failed; it is retried in the next round")
             self._replayed_generation = 0
 
+    def _progress(self, what: str | None = None) -> None:
+        if self.heartbeat:
+            self.heartbeat.progress(what)
+
     def _beat(self, status: str, message: str) -> None:
         if self.heartbeat:
             self.heartbeat.set(status, message)
@@ -180,10 +232,22 @@ class Librarian:
         if not self.heartbeat:
             return
         s = self.ingestor.stats
-        recent = self._last_error_at is not None and time.monotonic() - self._last_error_at < DEGRADED_FOR_S
-        status = "degraded" if recent else "ok"
+        now = time.monotonic()
+        recent = self._last_error_at is not None and now - self._last_error_at < DEGRADED_FOR_S
+        tool = self.reader.last_problem_at is not None and now - self.reader.last_problem_at < DEGRADED_FOR_S
+        status = "degraded" if recent or tool else "ok"
         message = (f"{s.ingested} filed, {s.duplicates_removed} duplicates removed, {s.quarantined} quarantined"
                    f"; {len(self.candidates)} waiting")
+        if tool:
+            message = f"{self.reader.last_problem} (restarted {self.reader.restarts}x); {message}"
+        waiting = self.ingestor.waiting
+        waiting.prune()
+        incomplete = waiting.summary(self.root)
+        if incomplete["incomplete_waiting"]:
+            message += (f" ({incomplete['incomplete_waiting']} incomplete, waiting for the rest since "
+                        f"{incomplete['incomplete_oldest_since']})")
+        if s.kept:  # recorded as events too (source_not_removed, left_in_inbox)
+            message += f"; {len(s.kept)} inbox files could not be removed or moved (see events)"
         if recent:
             message = f"last error: {s.last_error}; {message}"
         self.heartbeat.set(
@@ -192,23 +256,38 @@ class Librarian:
             files_ingested=s.ingested, duplicates_removed=s.duplicates_removed,
             duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
             quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
-            queue_depth=len(self.candidates),
+            queue_depth=len(self.candidates), exiftool_restarts=self.reader.restarts, **incomplete,
+            inbox_files_kept=len(s.kept),
         )
+
+
+def _stopping(exc: BaseException) -> bool:
+    """A tool call abandoned because the service is stopping (not the file's fault)."""
+    return isinstance(exc, tools.ToolError) and exc.reason == "tool_stopped"
 
 
 def run_librarian(core: CoreSettings, settings: LibrarianSettings, once: bool) -> None:
     stopper = loop.Stopper()
     stopper.install_signal_handlers()
-    heartbeat = HeartbeatService(core.database_url, "librarian", settings.librarian_heartbeat_seconds)
+    heartbeat = HeartbeatService(core.database_url, "librarian", settings.librarian_heartbeat_seconds,
+                                 stuck_after=core.stuck_seconds)
     lib = Librarian(core, settings, once=once, stopper=stopper, heartbeat=heartbeat)
     heartbeat.start()
-    lib.start()
+    try:
+        lib.start()
+    except SettingsError as exc:
+        log.error("librarian: %s", exc)
+        lib.close()
+        heartbeat.stop(str(exc))
+        sys.exit(2)
     try:
         loop.run(lib.work_once, stopper=stopper, heartbeat=heartbeat, idle_seconds=settings.poll_seconds,
                  once=once, db_wait_seconds=core.db_wait_seconds)
     finally:
         lib.close()
-        heartbeat.stop("stopped" if not once else "--once run finished")
+        left = len(lib.ingestor.waiting)
+        note = f"; {left} incomplete file(s) left in the inbox, waiting for the rest" if left else ""
+        heartbeat.stop(("stopped" if not once else "--once run finished") + note)
 
 
 @click.command()

@@ -20,9 +20,17 @@ class LibrarianSettings(PFSettings):
     exiftool_processes: PositiveInt = 2
     #: Path of the exiftool executable.
     exiftool_path: str = "exiftool"
+    #: Seconds one ExifTool call (up to 8 files) may take before it is killed and restarted.
+    exiftool_timeout_seconds: PositiveFloat = 60.0
     #: Capture dates before this year are rejected as implausible (fall through to the next source).
     min_year: int = 1990
     #: After this many unexpected errors on one file it is quarantined as ``ingest_error``.
     max_file_attempts: PositiveInt = 3
+    #: An incomplete file (its structure ends early: a paused or interrupted writer) waits in the
+    #: inbox this long after it stopped changing, then is quarantined as ``truncated``.
+    incomplete_grace_seconds: NonNegativeFloat = 3600.0
+    #: Memory the decodability check may use for one image (estimated from its header before
+    #: decoding); a larger image is judged by its structure alone, never decoded by the librarian.
+    check_decode_megabytes: PositiveInt = 256
     #: Idle poll interval when nothing is pending (events wake the loop earlier).
     poll_seconds: NonNegativeFloat = 1.0

@@ -133,8 +133,48 @@ class LibrarianStore:
     def retry_requested(self) -> list[dict]:
         return self.db.fetchall("retry_requested")
 
-    def release_quarantine(self, qid: int) -> None:
-        self.db.execute("release_quarantine", {"id": qid})
+    def release_quarantine(self, qid: int, journal_id: int | None) -> None:
+        """Mark a quarantine row released (its file is back in the inbox) and clear the journal
+        entry of that move — one transaction."""
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("release_quarantine"), {"id": qid})
+            if journal_id is not None:
+                cur.execute(self.db.sql("journal_delete"), {"id": journal_id})
+
+    def retry_failed(self, qid: int, error: str) -> None:
+        """A Retry that could not move the file back: the row is ``quarantined`` again, with an
+        ``error`` event saying why."""
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("retry_failed"), {"id": qid})
+            cur.execute(self.db.sql("add_event"), {
+                "kind": "error", "asset_id": None, "source_path": None,
+                "detail": db.json({"problem": "quarantine retry failed", "quarantine_id": qid, "error": error}),
+            })
+
+    def journal_set_aside(self, entry: dict[str, Any], error: str) -> None:
+        """Move a journal entry that cannot be replayed into a ``journal_set_aside`` event (its
+        whole content and the error) — one transaction."""
+        detail = {k: entry.get(k) for k in ("id", "action", "source_abs", "dest_rel", "temp_rel", "sha256",
+                                             "payload")}
+        detail["created_at"] = str(entry.get("created_at"))
+        detail["error"] = error[:2000]
+        with self.db.transaction() as cur:
+            cur.execute(self.db.sql("add_event"), {"kind": "journal_set_aside", "asset_id": None,
+                                                   "source_path": entry.get("source_abs"),
+                                                   "detail": db.json(detail)})
+            cur.execute(self.db.sql("journal_delete"), {"id": entry["id"]})
+
+    def kept_sources(self, rels: list[str]) -> dict[str, list[dict]]:
+        """Inbox paths recorded as filed-but-not-removed or left in the inbox: {path: [record]}."""
+        out: dict[str, list[dict]] = {}
+        if rels:
+            for r in self.db.fetchall("kept_sources", {"paths": rels}):
+                out.setdefault(r["source_path"], []).append({"kind": r["kind"], **(r["detail"] or {})})
+        return out
+
+    def kept_source_recorded(self, rel: str, ino: int, ctime_ns: int | None = None) -> bool:
+        row = self.db.fetchone("kept_source_recorded", {"path": rel, "ino": ino, "ctime_ns": ctime_ns})
+        return bool(row and row["recorded"])
 
     def library_paths(self) -> dict[str, int]:
         return {r["library_path"]: r["size_bytes"] for r in self.db.fetchall("all_library_paths")}

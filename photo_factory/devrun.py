@@ -82,7 +82,11 @@ def main() -> int:
     exe = str(Path(sys.executable).with_name("photo-factory"))
     print(f"photo-factory: database {env['PF_DATABASE_URL']}", flush=True)
     print(f"photo-factory: inbox {env['PF_INBOX_DIR']}  storage {env['PF_STORAGE_DIR']}", flush=True)
-    if subprocess.run([exe, "migrate"], env=env).returncode != 0:
+    try:
+        if subprocess.run([exe, "migrate"], env=env, timeout=600).returncode != 0:
+            return 1
+    except subprocess.TimeoutExpired:
+        print("photo-factory: migrate did not finish within 10 minutes", flush=True)
         return 1
     stopping = False
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 CHUNK = 1024 * 1024
@@ -42,11 +45,24 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes, *, durable: bool = False) -> None:
+#: Temporary files of :func:`write_atomically` are named ``.tmp-<host>-<pid>-<random>``: a sweep
+#: can tell a dead writer's leftovers from a live writer's file in progress.
+TMP_PREFIX = ".tmp-"
+
+
+def _owner_prefix() -> str:
+    return f"{TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+
+
+def write_atomically(path: Path, data: bytes, *, durable: bool = False, tmp_dir: Path | None = None) -> None:
     """Write ``data`` to ``path`` via a temporary file and rename: readers never see half a file.
-    ``durable`` also fsyncs the file and its folder before returning."""
+    ``durable`` also fsyncs the file and its folder before returning. ``tmp_dir`` (on the same
+    file system) holds the temporary file, so :func:`sweep_temporaries` finds what a killed writer
+    left without walking the whole tree; default: next to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    folder = tmp_dir or path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_owner_prefix(), dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -59,3 +75,44 @@ def write_atomically(path: Path, data: bytes, *, durable: bool = False) -> None:
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temporaries(folder: Path, max_age_s: float) -> int:
+    """Remove the temporary files that writers killed mid-write left in ``folder``; return how many.
+
+    Called at a worker's start (before it writes anything): a temporary of this host whose process
+    is gone — or is this very process, a previous life with the same pid, as in a restarted
+    container — is removed at once; any other (another host's, or of unknown owner) once it is
+    older than ``max_age_s``, far longer than any write takes.
+    """
+    host, me, now = socket.gethostname(), os.getpid(), time.time()
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(TMP_PREFIX) or not entry.is_file(follow_symlinks=False):
+            continue
+        owner_host, _, rest = entry.name[len(TMP_PREFIX):].rpartition("-")[0].rpartition("-")
+        pid = int(rest) if rest.isdigit() else None
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > max_age_s
+        except FileNotFoundError:
+            continue
+        dead = owner_host == host and pid is not None and (pid == me or not _pid_alive(pid))
+        if dead or old:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed

@@ -4,6 +4,11 @@ The service sets its current state with :meth:`HeartbeatService.set`; a backgrou
 its own connection writes it every ``interval`` seconds, so a long unit of work never makes a
 live service look dead. When the database is down the beat is skipped (and logged once);
 the next one goes through when it is back.
+
+But a *stuck* service must not look alive either: the loop marks each unit of work
+(:meth:`working` … :meth:`idle`) and the service marks its progress inside it (:meth:`progress`);
+a unit with no progress for ``stuck_after`` seconds is reported as ``error`` ("stuck: …, what it
+was doing") whatever the service last set, until it makes progress again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,9 +31,14 @@ _QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
 
 
 class HeartbeatService:
-    def __init__(self, database_url: str, service: str, interval: float):
+    def __init__(self, database_url: str, service: str, interval: float, stuck_after: float | None = None):
         self.service = service
         self.interval = interval
+        self.stuck_after = stuck_after
+        self._work_since: float | None = None  # monotonic start of the current unit of work
+        self._progress_at = 0.0
+        self._doing = ""
+        self._reported_stuck = False
         self._db = db.Database(database_url, f"{service}-heartbeat", _QUERIES)
         self._lock = threading.Lock()
         self._status = "starting"
@@ -59,16 +70,60 @@ class HeartbeatService:
 
     @property
     def status(self) -> str:
-        return self._status
+        return self._effective()[0]
+
+    # -- progress (stuck detection) ---------------------------------------------
+    def working(self, what: str = "a unit of work") -> None:
+        """A unit of work starts (the loop calls this before each ``work_once``)."""
+        with self._lock:
+            self._work_since = self._progress_at = time.monotonic()
+            self._doing = what
+
+    def progress(self, what: str | None = None) -> None:
+        """The current unit of work moved on (``what``: what it does now, for the stuck message)."""
+        with self._lock:
+            self._progress_at = time.monotonic()
+            if what is not None:
+                self._doing = what
+            was_stuck = self._reported_stuck
+        if was_stuck:
+            self._kick.set()  # write the recovery at once
+
+    def idle(self) -> None:
+        """The unit of work ended (the loop calls this after each ``work_once``)."""
+        with self._lock:
+            self._work_since = None
+            was_stuck = self._reported_stuck
+        if was_stuck:
+            self._kick.set()
+
+    def stuck_for(self) -> float | None:
+        """Seconds without progress inside the current unit of work, when over ``stuck_after``."""
+        if self.stuck_after is None or self._work_since is None:
+            return None
+        quiet = time.monotonic() - self._progress_at
+        return quiet if quiet > self.stuck_after else None
+
+    def _effective(self) -> tuple[str, str]:
+        stuck = self.stuck_for()
+        if stuck is None or self._status in ("stopping", "stopped"):
+            return self._status, self._message
+        return "error", f"stuck: no progress for {stuck:.0f}s while {self._doing}; last status: {self._message}"
 
     # -- writing -------------------------------------------------------------
     def beat(self) -> bool:
         """Write the current state now. Returns False when the database is unreachable."""
         with self._lock:
+            status, message = self._effective()
+            stuck = self.stuck_for() is not None
+            if stuck != self._reported_stuck:
+                log.log(logging.ERROR if stuck else logging.INFO, "%s: %s", self.service,
+                        message if stuck else "making progress again")
+            self._reported_stuck = stuck
             params = {
                 "service": self.service,
-                "status": self._status,
-                "message": self._message[:1000],
+                "status": status,
+                "message": message[:1000],
                 "details": db.json(dict(self._details)),
                 "interval_s": self.interval,
                 "host": socket.gethostname(),
@@ -98,7 +153,7 @@ class HeartbeatService:
 
     def _run(self) -> None:
         while True:
-            self._kick.wait(self.interval)
+            self._kick.wait(self._next_wait())
             self._kick.clear()
             if self._stop.is_set():
                 return
@@ -106,6 +161,14 @@ class HeartbeatService:
                 self.beat()
             except Exception:  # never let the heartbeat thread die
                 log.exception("heartbeat for %s failed", self.service)
+
+    def _next_wait(self) -> float:
+        """The interval, or less when the current unit of work turns stuck before it ends."""
+        with self._lock:
+            if self.stuck_after is None or self._work_since is None or self._reported_stuck:
+                return self.interval
+            until_stuck = self._progress_at + self.stuck_after - time.monotonic()
+        return max(0.05, min(self.interval, until_stuck + 0.05))
 
     def stop(self, message: str = "stopped") -> None:
         """Beat ``stopping`` and end the thread (called on graceful shutdown)."""

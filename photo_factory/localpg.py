@@ -52,7 +52,7 @@ def ensure_cluster(datadir: Path, port: int) -> str:
             subprocess.run(
                 _as_owner([str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-E", "UTF8",
                            "--no-locale", "-U", user], owner),
-                check=True, stdout=subprocess.DEVNULL,
+                check=True, stdout=subprocess.DEVNULL, timeout=300,
             )
         sockdir = datadir / "run"
         sockdir.mkdir(exist_ok=True)
@@ -63,7 +63,7 @@ def ensure_cluster(datadir: Path, port: int) -> str:
         subprocess.run(
             _as_owner([str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l",
                        str(datadir / "server.log"), "-w", "-t", "60", "start"], owner),
-            check=True, stdout=subprocess.DEVNULL,
+            check=True, stdout=subprocess.DEVNULL, timeout=120,
         )
         for _ in range(100):
             if _ready(bindir, port):
@@ -76,11 +76,16 @@ def stop_cluster(datadir: Path) -> None:
     owner = "postgres" if os.geteuid() == 0 else None
     if (datadir / "postmaster.pid").exists():
         subprocess.run(_as_owner([str(_bindir() / "pg_ctl"), "-D", str(datadir.absolute()), "-m", "fast",
-                                  "-w", "stop"], owner), check=False, stdout=subprocess.DEVNULL)
+                                  "-w", "-t", "60", "stop"], owner), check=False, stdout=subprocess.DEVNULL,
+                       timeout=120)
 
 
 def _ready(bindir: Path, port: int) -> bool:
     exe = bindir / "pg_isready"
     if not exe.exists():
         exe = Path(shutil.which("pg_isready") or "pg_isready")
-    return subprocess.run([str(exe), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False).returncode == 0
+    try:
+        return subprocess.run([str(exe), "-q", "-t", "5", "-h", "127.0.0.1", "-p", str(port)], check=False,
+                              timeout=30).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False

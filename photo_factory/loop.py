@@ -8,13 +8,14 @@ database backs off instead of crashing; ``once=True`` returns when there is no m
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from photo_factory import db
+from photo_factory import db, tools
 from photo_factory.heartbeat import HeartbeatService
 
 log = logging.getLogger(__name__)
@@ -37,19 +38,36 @@ class Stopper:
         self.wake.wait(seconds)
         self.wake.clear()
 
-    def install_signal_handlers(self) -> None:
-        """First SIGTERM/SIGINT: stop gracefully. Second: stop hard."""
+    def install_signal_handlers(self, hard_stop_after: float = 10.0) -> None:
+        """First SIGTERM/SIGINT: stop gracefully (running tools are abandoned at once, see
+        :func:`photo_factory.tools.set_stop_event`). Second: stop hard — kill every tool child and
+        exit, at the latest ``hard_stop_after`` seconds later even if clean-up hangs."""
+        tools.set_stop_event(self.stop)
 
         def handler(signum: int, _frame: object) -> None:
             self.signals += 1
             if self.signals > 1:
                 log.warning("second signal: stopping now")
+                tools.kill_all()
+                _exit_later(hard_stop_after)
                 raise SystemExit(1)
             log.info("signal %s: finishing current work, then stopping", signal.Signals(signum).name)
             self.request_stop()
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+
+def _exit_later(seconds: float) -> None:
+    """A hard stop must end the process even if a clean-up step hangs (a tool, a mount)."""
+
+    def force() -> None:
+        time.sleep(seconds)
+        log.error("clean-up did not finish within %.0fs of the hard stop: exiting now", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    threading.Thread(target=force, name="hard-stop", daemon=True).start()
 
 
 class DatabaseGone(Exception):
@@ -70,6 +88,8 @@ def run(
     backoff = 1.0
     down_since: float | None = None
     while not stopper.stop.is_set():
+        if heartbeat is not None:
+            heartbeat.working()
         try:
             did_work = work_once()
         except db.UNAVAILABLE as exc:
@@ -82,9 +102,14 @@ def run(
                 heartbeat.beat()
             if once and now - down_since > db_wait_seconds:
                 raise DatabaseGone(msg) from exc
+            if heartbeat is not None:
+                heartbeat.idle()
             stopper.stop.wait(backoff)  # file events or NOTIFYs must not shorten the backoff
             backoff = min(backoff * 2, max_backoff)
             continue
+        finally:
+            if heartbeat is not None:
+                heartbeat.idle()
         if down_since is not None:
             log.info("database is back")
             down_since = None

@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import PositiveFloat, ValidationError, field_validator
+from pydantic import PositiveFloat, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from photo_factory import folders
 
 
 class SettingsError(Exception):
@@ -39,6 +41,11 @@ class CoreSettings(PFSettings):
     log_level: str = "INFO"
     #: How long a --once run waits for an unreachable database before giving up (exit 1).
     db_wait_seconds: PositiveFloat = 30.0
+    #: A unit of work with no progress for this long makes the service beat ``error`` ("stuck").
+    stuck_seconds: PositiveFloat = 900.0
+    #: The backup destination (the backup command's setting), read here too so that every
+    #: command refuses a local backup folder that overlaps the inbox or the storage.
+    backup_remote: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -53,6 +60,20 @@ class CoreSettings(PFSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {v!r}") from exc
         return v
+
+    @model_validator(mode="after")
+    def _disjoint_folders(self) -> CoreSettings:
+        """The inbox, the storage and a local backup folder must be pairwise disjoint (compared
+        as resolved real paths): a storage inside the inbox is taken for new files and its
+        library removed as duplicates of itself."""
+        named: dict[str, Path] = {"PF_INBOX_DIR": self.inbox_dir, "PF_STORAGE_DIR": self.storage_dir}
+        backup = folders.local_rclone_path(self.backup_remote)
+        if backup is not None:
+            named["PF_BACKUP_REMOTE"] = backup
+        problem = folders.overlap_problem(named)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @property
     def library_dir(self) -> Path:
@@ -91,7 +112,10 @@ def load(cls: type[S], **overrides: Any) -> S:
         prefix = cls.model_config.get("env_prefix", "")
         problems = []
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "?"
+            if not err["loc"]:  # a rule over several variables: its message names them
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
+                continue
+            field = ".".join(str(p) for p in err["loc"])
             var = f"{prefix}{field}".upper()
             raw = os.environ.get(var)
             shown = f" (got {raw!r})" if raw is not None and "URL" not in var else ""

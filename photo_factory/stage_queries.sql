@@ -22,23 +22,38 @@ SELECT a.id, %(stage)s
 ON CONFLICT DO NOTHING;
 
 -- name: claim
-WITH claimed AS (
+-- The rows are picked (and locked) once, in a MATERIALIZED CTE, then updated by join. The old
+-- form, UPDATE … WHERE asset_id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED), let the planner
+-- rescan the subquery for every outer row (a nested loop): each rescan skipped the rows the
+-- statement had just updated and returned n more, so claim(4) claimed a hundred rows.
+-- A claim is not an attempt: the attempt is counted when the item is started (start below).
+WITH picked AS MATERIALIZED (
+    SELECT p.asset_id
+      FROM stage_jobs p JOIN media_assets a ON a.id = p.asset_id
+     WHERE p.stage = %(stage)s AND p.state = 'pending' AND p.not_before <= now()
+       AND NOT a.{flag} AND ({where})
+     ORDER BY p.not_before, p.asset_id
+     LIMIT %(limit)s
+       FOR UPDATE OF p SKIP LOCKED),
+claimed AS (
     UPDATE stage_jobs j
-       SET state = 'claimed', attempts = j.attempts + 1, claimed_by = %(worker)s,
-           claimed_at = now(), updated_at = now()
-     WHERE j.stage = %(stage)s AND j.state = 'pending'
-       AND j.asset_id IN (
-           SELECT p.asset_id
-             FROM stage_jobs p JOIN media_assets a ON a.id = p.asset_id
-            WHERE p.stage = %(stage)s AND p.state = 'pending' AND p.not_before <= now()
-              AND NOT a.{flag} AND ({where})
-            ORDER BY p.not_before, p.asset_id
-            LIMIT %(limit)s
-              FOR UPDATE OF p SKIP LOCKED)
+       SET state = 'claimed', claimed_by = %(worker)s, claimed_at = now(), started_at = NULL,
+           updated_at = now()
+      FROM picked
+     WHERE j.stage = %(stage)s AND j.asset_id = picked.asset_id
     RETURNING j.asset_id, j.attempts)
-SELECT a.*, c.attempts AS stage_attempts
+SELECT a.*, c.attempts + 1 AS stage_attempts
   FROM claimed c JOIN media_assets a ON a.id = c.asset_id
  ORDER BY a.id;
+
+-- name: start
+-- The worker starts these claimed items now: each counts an attempt. Items whose claim this
+-- worker lost (recovered as stale) are not returned and must not be processed.
+UPDATE stage_jobs
+   SET started_at = now(), attempts = attempts + 1, updated_at = now()
+ WHERE stage = %(stage)s AND asset_id = ANY(%(ids)s)
+   AND state = 'claimed' AND claimed_by = %(worker)s AND started_at IS NULL
+RETURNING asset_id;
 
 -- name: complete
 WITH done AS (
@@ -56,28 +71,42 @@ UPDATE stage_jobs
        not_before = now() + make_interval(secs => LEAST(%(backoff_max)s::float8,
                                                         %(backoff_base)s::float8 * power(2, attempts - 1))),
        reason_code = %(reason_code)s, last_error = %(message)s,
-       claimed_by = NULL, claimed_at = NULL, updated_at = now()
+       claimed_by = NULL, claimed_at = NULL, started_at = NULL, updated_at = now()
  WHERE stage = %(stage)s AND asset_id = %(asset_id)s AND state = 'claimed' AND claimed_by = %(worker)s
 RETURNING asset_id, state, attempts, not_before;
 
 -- name: release
+-- Claimed items given back: unstarted ones never counted; a started one whose outcome could
+-- not be recorded (database lost mid-item) is not the item's fault either.
 UPDATE stage_jobs
-   SET state = 'pending', attempts = GREATEST(attempts - 1, 0), not_before = now(),
-       claimed_by = NULL, claimed_at = NULL, updated_at = now()
+   SET state = 'pending', not_before = now(),
+       attempts = CASE WHEN started_at IS NULL THEN attempts ELSE GREATEST(attempts - 1, 0) END,
+       claimed_by = NULL, claimed_at = NULL, started_at = NULL, updated_at = now()
  WHERE stage = %(stage)s AND asset_id = ANY(%(ids)s) AND state = 'claimed' AND claimed_by = %(worker)s;
 
 -- name: recover_stale
+-- Claims of a worker not seen for the lease, or held longer than the claim timeout. An item the
+-- worker had started counts as attempted (failed / worker_lost after the last attempt: a file
+-- that kills its worker cannot loop); one it had only claimed goes back to pending as it was.
+WITH stale AS MATERIALIZED (
+    SELECT j.asset_id, j.started_at IS NOT NULL AS started
+      FROM stage_jobs j
+     WHERE j.stage = %(stage)s AND j.state = 'claimed'
+       AND (j.claimed_at < now() - make_interval(secs => %(claim_timeout)s::float8)
+            OR NOT EXISTS (SELECT 1 FROM stage_workers w
+                            WHERE w.worker_id = j.claimed_by
+                              AND w.last_seen > now() - make_interval(secs => %(lease)s::float8)))
+       FOR UPDATE OF j SKIP LOCKED)
 UPDATE stage_jobs j
-   SET state = CASE WHEN j.attempts < %(max_attempts)s THEN 'pending' ELSE 'failed' END,
-       reason_code = 'worker_lost',
-       last_error = 'the worker ' || j.claimed_by || ' stopped or hung while processing this item',
-       not_before = now(), claimed_by = NULL, claimed_at = NULL, updated_at = now()
- WHERE j.stage = %(stage)s AND j.state = 'claimed'
-   AND (j.claimed_at < now() - make_interval(secs => %(claim_timeout)s::float8)
-        OR NOT EXISTS (SELECT 1 FROM stage_workers w
-                        WHERE w.worker_id = j.claimed_by
-                          AND w.last_seen > now() - make_interval(secs => %(lease)s::float8)))
-RETURNING j.asset_id, j.state;
+   SET state = CASE WHEN NOT s.started OR j.attempts < %(max_attempts)s THEN 'pending' ELSE 'failed' END,
+       reason_code = CASE WHEN s.started THEN 'worker_lost' ELSE j.reason_code END,
+       last_error = CASE WHEN s.started
+                         THEN 'the worker ' || j.claimed_by || ' stopped or hung while processing this item'
+                         ELSE j.last_error END,
+       not_before = now(), claimed_by = NULL, claimed_at = NULL, started_at = NULL, updated_at = now()
+  FROM stale s
+ WHERE j.stage = %(stage)s AND j.asset_id = s.asset_id
+RETURNING j.asset_id, j.state, s.started;
 
 -- name: prune_jobs
 DELETE FROM stage_jobs j

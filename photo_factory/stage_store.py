@@ -69,6 +69,13 @@ class StageStore:
         """Claim up to ``limit`` due pending items: the full media_assets rows + ``stage_attempts``."""
         return self._run("claim", {"limit": limit})
 
+    def start(self, asset_ids: list[int]) -> set[int]:
+        """Mark claimed items started (each counts an attempt); return those this worker still
+        holds: an item missing from the answer was recovered from us and must not be processed."""
+        if not asset_ids:
+            return set()
+        return {r["asset_id"] for r in self._run("start", {"ids": list(asset_ids)})}
+
     def complete(self, asset_ids: list[int]) -> list[int]:
         """Set the flag and drop the job rows of items this worker still holds; return their ids."""
         if not asset_ids:
@@ -86,12 +93,14 @@ class StageStore:
         return Outcome(**rows[0]) if rows else None
 
     def release(self, asset_ids: list[int]) -> None:
-        """Give claimed but unstarted items back (the attempt is not counted)."""
+        """Give claimed items back to pending without counting an attempt (unstarted ones never
+        counted; a started one whose outcome was lost with the database is not its fault)."""
         if asset_ids:
             self._run("release", {"ids": list(asset_ids)})
 
     def recover_stale(self) -> list[dict]:
-        """Claims of dead or hung workers back to ``pending`` (``failed`` after the last attempt)."""
+        """Claims of dead or hung workers back to ``pending``: ``asset_id, state, started``. Only
+        started items count as attempted (``failed`` / ``worker_lost`` after the last attempt)."""
         s = self.stage
         return self._run("recover_stale", {"max_attempts": s.max_attempts,
                                            "claim_timeout": s.claim_timeout_s, "lease": s.lease_s})

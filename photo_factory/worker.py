@@ -9,8 +9,10 @@ State (migration ``0002_stage_engine.sql``):
 
 - An asset is *pending* for a stage while ``media_assets.<flag>`` is false and it matches the stage's
   ``where`` filter. Its ``stage_jobs (asset_id, stage)`` row is created lazily; no row means pending.
-- Claim: one ``UPDATE stage_jobs … WHERE asset_id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)
-  RETURNING …`` (partial index ``stage_jobs_pending``). A claim counts an attempt.
+- Claim: one statement, ``WITH picked AS MATERIALIZED (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)
+  UPDATE stage_jobs … FROM picked RETURNING …`` (partial index ``stage_jobs_pending``); the
+  materialized CTE makes ``n`` a hard limit (an ``IN (subquery)`` may be rescanned per row and
+  claim far more). A claim is not an attempt: starting an item (``start``) counts one.
 - Success: the job row is deleted and the flag set to true, in one transaction.
 - :class:`ItemError` ``(reason_code, message, retryable)``: a retryable error goes back to
   ``pending`` with ``not_before = now() + backoff_base_s * 2**(attempts-1)`` (capped at
@@ -19,8 +21,9 @@ State (migration ``0002_stage_engine.sql``):
   retryable ``internal_error``. One bad file never stops the worker and never loops.
 - Dead workers: each worker refreshes ``stage_workers.last_seen`` every ``lease_s / 4`` seconds; a
   claim whose worker was not seen for ``lease_s``, or older than ``claim_timeout_s``, goes back to
-  ``pending`` (``failed`` with ``worker_lost`` if that was the last attempt — a file that kills its
-  worker cannot loop forever).
+  ``pending``. An item the worker had started keeps its attempt (``failed`` with ``worker_lost``
+  if that was the last one — a file that kills its worker cannot loop forever); items it had
+  only claimed go back as they were, so a killed worker costs attempts only for what it ran.
 - Retry (the dashboard's button): :func:`reset_failed` — in SQL, ``UPDATE stage_jobs SET
   state = 'pending', attempts = 0, not_before = now() WHERE stage = %s AND state = 'failed'
   [AND asset_id = ANY(%s)]`` then ``SELECT pg_notify('pf_stage_' || stage, '')``.
@@ -61,7 +64,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from photo_factory import db, loop
+from photo_factory import db, loop, tools
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.notify import Listener
 from photo_factory.stage_store import StageStore
@@ -169,6 +172,7 @@ class StageWorker:
         self._held: list[int] = []
         self._registered = False
         self._last_recover = 0.0
+        self._beat: HeartbeatService | None = None
 
     # -- one round -----------------------------------------------------------
     def work_once(self) -> bool:
@@ -199,8 +203,8 @@ class StageWorker:
         self._last_recover = now
         for row in self.store.recover_stale():
             self.stats.recovered += 1
-            log.warning("asset %s: %s claim of a lost worker is now %s",
-                        row["asset_id"], self.stage.name, row["state"])
+            log.warning("asset %s: %s claim of a lost worker (%s) is now %s", row["asset_id"],
+                        self.stage.name, "started" if row["started"] else "not started", row["state"])
         self.store.prune_jobs()
 
     def _run_each(self, assets: list[dict]) -> None:
@@ -210,7 +214,28 @@ class StageWorker:
                 self.store.release(self._held)
                 self._held = []
                 return
-            self._record(asset["id"], self._call(asset))
+            if not self._start([asset["id"]]):
+                continue
+            self._progress(f"processing asset {asset['id']}")
+            error = self._call(asset)
+            if error is not None and error.reason_code == "tool_stopped":
+                continue  # abandoned because we are stopping: given back above
+            self._record(asset["id"], error)
+
+    def _progress(self, what: str) -> None:
+        if self._beat is not None:
+            self._beat.progress(f"{self.stage.name}: {what}")
+
+    def _start(self, asset_ids: list[int]) -> list[int]:
+        """Count the attempt of these items now; drop (and return without) the ones whose claim
+        was recovered from this worker in the meantime."""
+        held = self.store.start(asset_ids)
+        for asset_id in asset_ids:
+            if asset_id not in held:
+                self._held.remove(asset_id)
+                log.warning("asset %s: %s claim was lost before the item started; skipped",
+                            asset_id, self.stage.name)
+        return [i for i in asset_ids if i in held]
 
     def _call(self, asset: dict) -> ItemError | None:
         try:
@@ -219,6 +244,8 @@ class StageWorker:
             return None
         except ItemError as exc:
             return exc
+        except tools.ToolError as exc:  # a tool timed out, died, is missing, or we are stopping
+            return ItemError(exc.reason, exc.detail, retryable=True)
         except db.UNAVAILABLE:
             raise
         except Exception as exc:
@@ -227,6 +254,11 @@ class StageWorker:
 
     def _run_batch(self, assets: list[dict]) -> None:
         assert self.process_batch is not None
+        started = set(self._start([a["id"] for a in assets]))
+        assets = [a for a in assets if a["id"] in started]
+        if not assets:
+            return
+        self._progress(f"a batch of {len(assets)}")
         try:
             outcomes = self.process_batch(assets)
         except db.UNAVAILABLE:
@@ -289,10 +321,14 @@ class StageWorker:
         return "ok", f"{details['queue']} pending, {self.stats.done} done, {details['failed_items']} failed"
 
     def run(self, *, once: bool = False, heartbeat_seconds: float = 60.0,
-            db_wait_seconds: float = 30.0, heartbeat: bool = True) -> WorkerStats:
-        """Run until stopped (SIGTERM) or, with ``once``, until nothing is due; return the stats."""
+            db_wait_seconds: float = 30.0, heartbeat: bool = True,
+            stuck_seconds: float | None = None) -> WorkerStats:
+        """Run until stopped (SIGTERM) or, with ``once``, until nothing is due; return the stats.
+        ``stuck_seconds``: one item (or batch) without progress for this long beats ``error``."""
         stop = self.stopper.stop
-        beat = HeartbeatService(self.database_url, self.stage.name, heartbeat_seconds) if heartbeat else None
+        beat = (HeartbeatService(self.database_url, self.stage.name, heartbeat_seconds, stuck_after=stuck_seconds)
+                if heartbeat else None)
+        self._beat = beat
         listener = self.listener = Listener(self.database_url, f"{self.stage.name}-listen",
                                             [NEW_ASSET_CHANNEL, self.stage.channel],
                                             self.stopper.wake, stop)
@@ -349,12 +385,14 @@ class StageWorker:
 
 def run_stage(stage: Stage, database_url: str, *, process: Process | None = None,
               process_batch: ProcessBatch | None = None, once: bool = False,
-              heartbeat_seconds: float = 60.0, db_wait_seconds: float = 30.0) -> WorkerStats:
+              heartbeat_seconds: float = 60.0, db_wait_seconds: float = 30.0,
+              stuck_seconds: float | None = None) -> WorkerStats:
     """Run one worker of ``stage`` in this process with SIGTERM/SIGINT handling (the CLI entry)."""
     worker = StageWorker(stage, database_url, process=process, process_batch=process_batch)
     worker.stopper.install_signal_handlers()
     log.info("%s worker %s starting%s", stage.name, worker.worker_id, " (--once)" if once else "")
-    stats = worker.run(once=once, heartbeat_seconds=heartbeat_seconds, db_wait_seconds=db_wait_seconds)
+    stats = worker.run(once=once, heartbeat_seconds=heartbeat_seconds, db_wait_seconds=db_wait_seconds,
+                       stuck_seconds=stuck_seconds)
     log.info("%s worker stopped: %d done, %d failed, %d retried", stage.name, stats.done,
              stats.failed, stats.retried)
     return stats

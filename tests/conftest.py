@@ -90,6 +90,8 @@ def pf_env(database_url: str, storage: dict[str, Path], monkeypatch: pytest.Monk
         "PF_INBOX_DIR": str(storage["inbox"]),
         "PF_STORAGE_DIR": str(storage["storage"]),
         "PF_STABILITY_SECONDS": "0.3",
+        # an incomplete (cut) file is quarantined at once, unless a test is about its grace period
+        "PF_INCOMPLETE_GRACE_SECONDS": "0",
         "PF_HEARTBEAT_SECONDS": "5",
         "PF_DB_WAIT_SECONDS": "5",
         "TZ": "Europe/Berlin",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import verdict
 from dashboard.context import Context
 from dashboard.format import age
 
@@ -23,8 +24,7 @@ def render(ctx: Context) -> None:
     cols[1].metric("Last restore drill", drill["result"] if drill else "never")
     cols[2].metric("Drill files checked", f"{drill['files_checked']:,}" if drill else "–")
     if drill and drill["result"] == "failed":
-        st.error(f"Restore drill #{drill['id']} failed: {drill['mismatches']} mismatches, "
-                 f"{drill['missing']} missing.")
+        st.error(verdict.drill_problem(drill).capitalize() + ".")
     st.subheader("Last runs")
     if b["runs"]:
         st.dataframe(b["runs"], hide_index=True, use_container_width=True)

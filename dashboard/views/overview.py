@@ -48,7 +48,8 @@ def render(ctx: Context) -> None:
     services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor)
     failed = len(ctx.store.failed_items(ctx.present, limit=1000))
     quarantined = sum(r["files"] for r in ctx.store.library()["quarantine"] if r["status"] == "quarantined")
-    v = verdict.overall(services, ctx.store.open_incidents(ctx.present), failed, quarantined)
+    v = verdict.overall(services, ctx.store.open_incidents(ctx.present), failed, quarantined,
+                        ctx.store.last_drill(ctx.present))
     box = {"ok": st.success, "warning": st.warning, "error": st.error}[v.level]
     box(f"{DOT[v.level]} **{v.headline}**" + "".join(f"\n- {p}" for p in v.problems))
     if not ctx.docker.available:

@@ -3,7 +3,9 @@
 Restores the latest dump and the library from the remote into a scratch database (created next
 to the live one, dropped afterwards) and a scratch folder, verifies every restored file's SHA-256,
 and checks that every asset the live database calls backed up came back with the same content.
-The verdict is recorded in ``restore_drills`` of the live database. Returns the exit status.
+The verdict is recorded in ``restore_drills`` of the live database (a drill that could not even
+restore is recorded ``failed`` too: the Overview shows it). Returns the exit status: 0 passed,
+1 failed, 3 could not restore (one line says why).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from processor.backup import dumps, rclone
-from processor.backup.restore import Refused, Summary, Target, restore
+from processor.backup import rclone
+from processor.backup.preflight import Failed, Target
+from processor.backup.restore import Incomplete, Summary, restore
 from processor.backup.selection import Selection
 from processor.backup.store import RestoreStore, create_scratch_database, drop_scratch_database
 
@@ -30,6 +33,7 @@ def run_drill(
     selection: Selection,
     dump: str | None,
     echo: Callable[[str], None],
+    echo_err: Callable[[str], None] | None = None,
 ) -> int:
     live = RestoreStore(live_url, "restore-drill")
     drill_id = live.start_drill(remote)
@@ -42,16 +46,20 @@ def run_drill(
         scratch_url = create_scratch_database(live_url, scratch_name)
         summary = restore(tool, remote, Target(scratch_dir, scratch_url), selection, dump)
         lost = compare(live, RestoreStore(scratch_url, "restore-drill"), summary, selection)
-    except (Refused, rclone.RcloneError, dumps.DumpError) as exc:
-        detail["error"] = str(exc)
-        echo(f"restore drill: could not restore: {exc}")
+    except Failed as exc:
+        detail["error"] = f"{exc.reason}: {exc.detail}"
+    except Incomplete as exc:
+        summary = exc.summary
+        detail["error"] = f"incomplete: {exc.detail}"
     finally:
         shutil.rmtree(scratch_dir, ignore_errors=True)
         drop_scratch_database(live_url, scratch_name)
     passed = "error" not in detail and summary.ok and not lost
+    # a path restored missing is also "lost" for the live database: count each path once
+    missing = sorted((set(summary.missing) | set(lost)) - set(summary.mismatched))
     detail.update(
         mismatched=summary.mismatched[:100],
-        missing=(summary.missing + lost)[:100],
+        missing=missing[:100],
         registered=len(summary.registered),
         verified=summary.verified,
     )
@@ -61,14 +69,18 @@ def run_drill(
         passed=passed,
         files_checked=summary.verified + len(summary.mismatched),
         mismatches=len(summary.mismatched),
-        missing=len(summary.missing) + len(lost),
+        missing=len(missing),
         detail=detail,
     )
     live.close()
+    if "error" in detail:
+        (echo_err or echo)(f"restore drill {drill_id}: FAILED, could not restore: {detail['error']}")
+        return 3
     for line in summary.lines():
         echo(line)
     for p in lost:
-        echo(f"  LOST     {p} (backed up per the live database, not restored with the same content)")
+        if p not in summary.missing and p not in summary.mismatched:
+            echo(f"  LOST     {p} (backed up per the live database, not restored with the same content)")
     echo(f"restore drill {drill_id}: {'PASSED' if passed else 'FAILED'}")
     return 0 if passed else 1
 

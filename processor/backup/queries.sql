@@ -82,3 +82,58 @@ UPDATE restore_drills
 -- name: record_registration_event
 INSERT INTO ingest_events (kind, asset_id, source_path, detail)
 VALUES ('registered_orphan', %(asset_id)s, %(library_path)s, %(detail)s);
+
+-- name: public_tables
+SELECT table_name AS name FROM information_schema.tables
+ WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name;
+
+-- name: close_running_backup_runs
+UPDATE backup_runs
+   SET result = 'interrupted', finished_at = coalesce(finished_at, now()),
+       error = coalesce(error, 'still running when the restored dump was taken; closed by restore')
+ WHERE result = 'running';
+
+-- name: close_running_drills
+UPDATE restore_drills SET result = 'interrupted', finished_at = coalesce(finished_at, now())
+ WHERE result = 'running';
+
+-- name: close_open_incidents
+-- Incidents of the old installation: closed without notifying anyone (they are history).
+UPDATE alert_incidents
+   SET resolved_at = now(), open_notified_at = coalesce(open_notified_at, now()),
+       resolve_notified_at = now(), message = message || ' (closed by restore)'
+ WHERE resolved_at IS NULL;
+
+-- name: clear_heartbeats
+DELETE FROM system_status;
+
+-- name: clear_stage_workers
+DELETE FROM stage_workers;
+
+-- name: release_claims
+-- (a claim that was started cost its attempt already: it is not refunded, as for any dead worker)
+UPDATE stage_jobs SET state = 'pending', claimed_by = NULL, claimed_at = NULL, started_at = NULL, updated_at = now()
+ WHERE state = 'claimed';
+
+-- name: release_stitching
+UPDATE panoramas SET status = 'pending', claimed_by = NULL, claimed_at = NULL, updated_at = now()
+ WHERE status = 'stitching';
+
+-- name: open_quarantine
+SELECT id, quarantine_path FROM quarantine WHERE status IN ('quarantined', 'retry_requested');
+
+-- name: mark_quarantine_file_missing
+UPDATE quarantine SET status = 'file_missing', updated_at = now() WHERE id = ANY(%(ids)s);
+
+-- name: thumbnailed_assets
+SELECT id, library_path FROM media_assets WHERE is_thumbnailed ORDER BY id;
+
+-- name: reset_thumbnails
+UPDATE media_assets SET is_thumbnailed = false, updated_at = now() WHERE id = ANY(%(ids)s);
+
+-- name: record_found_dump
+-- A dump found on the remote that the restored catalogue does not know (uploaded after the
+-- restored one): recorded so that retention treats it like every other dump.
+INSERT INTO backup_dumps (name, remote, created_at, size_bytes, sha256)
+VALUES (%(name)s, %(remote)s, %(created_at)s, %(size_bytes)s, %(sha256)s)
+ON CONFLICT (name) DO NOTHING;

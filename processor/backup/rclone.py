@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from photo_factory import tools
+
 log = logging.getLogger(__name__)
 
 #: rclone exit codes worth naming (see ``rclone help flags`` / docs "Exit Code").
@@ -85,12 +87,10 @@ class Rclone:
         """Run ``rclone args…``; raise :class:`RcloneError` on a non-zero exit when ``check``."""
         cmd = [self.binary, *args, *self.extra_flags]
         log.debug("running %s", " ".join(cmd))
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s, stdin=subprocess.DEVNULL)
-        except FileNotFoundError as exc:
-            raise RcloneError("rclone_missing", f"{self.binary} not found on PATH") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise RcloneError("rclone_timeout", f"rclone {args[0]} took longer than {self.timeout_s}s") from exc
+        try:  # killed on timeout or when the service is stopping (SIGTERM)
+            proc = tools.run(cmd, timeout=self.timeout_s, text=True, what=f"rclone {args[0]}")
+        except tools.ToolError as exc:
+            raise RcloneError(exc.reason.replace("tool_", "rclone_"), exc.detail) from exc
         if check and proc.returncode != 0:
             raise RcloneError(_EXIT_REASONS.get(proc.returncode, "rclone_error"), _tail(proc.stderr))
         return proc
@@ -193,7 +193,12 @@ class Rclone:
 
 def obscure(binary: str, password: str) -> str:
     """``rclone obscure``: the form rclone config files store passwords in."""
-    proc = subprocess.run([binary, "obscure", password], capture_output=True, text=True, check=True)
+    try:
+        proc = tools.run([binary, "obscure", password], timeout=60, text=True)
+    except tools.ToolError as exc:
+        raise RcloneError(exc.reason.replace("tool_", "rclone_"), exc.detail) from exc
+    if proc.returncode != 0:
+        raise RcloneError("rclone_error", _tail(proc.stderr))
     return proc.stdout.strip()
 
 

@@ -1,11 +1,18 @@
 """``photo-factory restore``: the database and the library back from the backup remote, verified.
 
-Order: refuse a non-empty target (unless ``--force``); restore the latest (or ``--dump``) database
-dump into the target database and bring its schema up to date; copy the selected originals from
-``<remote>/Library`` into ``<storage>/Library`` with one rclone call; register again every original
-on the remote that the dump does not know (backed up after the dump: nothing backed up is lost);
-then hash every restored file and compare it with the database. Exit status: 0 all verified,
-1 a file is missing or differs, 2 refused or misconfigured, 3 the remote or the dump failed.
+First every check (:mod:`processor.backup.preflight`), touching nothing: target database and folder,
+remote and password, the dump, free space. Then: load the dump into the target database in one
+transaction (the whole schema replaced, all or nothing) and bring its schema up to date; close the
+restored catalogue's stale state (runs and drills still "running", open incidents, heartbeats and
+claims of dead processes); copy everything the backup holds — originals, panoramas, sidecars, any
+other uploaded file, never ``db/`` or ``Attic/`` — with one rclone call; register again every
+original on the remote that the dump does not know (backed up after the dump: nothing backed up is
+lost); hash every restored file and compare it with the database; mark quarantine rows whose file
+is gone and queue thumbnails whose files are missing.
+
+Exit status: 0 all restored and verified; 1 the restore ran but a file is missing or differs, or a
+step after the database load failed (the summary says which; ``--files-only`` finishes it);
+2 wrong usage; 3 a check failed, or the remote or the dump did: nothing was changed.
 """
 
 from __future__ import annotations
@@ -17,10 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+import psycopg2
 
 from photo_factory import files, migrate
 from photo_factory.commands import core_settings, load_settings
-from processor.backup import dumps, rclone
+from processor.backup import dumps, preflight, rclone
+from processor.backup.preflight import Failed, Plan, Target
 from processor.backup.registration import register_originals
 from processor.backup.selection import Selection
 from processor.backup.settings import BackupSettings
@@ -28,9 +37,17 @@ from processor.backup.store import RestoreStore
 
 log = logging.getLogger(__name__)
 
+#: Kept for callers of the old name: a refusal is one kind of failed check.
+Refused = Failed
 
-class Refused(Exception):
-    """The target is not empty (or not usable) and ``--force`` was not given."""
+
+class Incomplete(Exception):
+    """A step after the database load failed: the restore is partial (the summary says what)."""
+
+    def __init__(self, summary: Summary, detail: str):
+        super().__init__(detail)
+        self.summary = summary
+        self.detail = detail
 
 
 @dataclass
@@ -43,13 +60,18 @@ class Summary:
     missing: list[str] = field(default_factory=list)  # backed up, but not restored
     never_backed_up: list[str] = field(default_factory=list)  # in the dump, never uploaded
     copy_error: str | None = None
+    closed: dict[str, int] = field(default_factory=dict)  # stale state closed, by kind
+    quarantine_missing: int = 0
+    thumbnails_queued: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.mismatched and not self.missing and self.copy_error is None
 
     def lines(self) -> list[str]:
-        out = [
+        out = [f"warning: {w}" for w in self.warnings]
+        out += [
             f"dump restored:        {self.dump_name or '(none: files only)'}",
             f"files copied:         {self.copied}",
             f"re-registered:        {len(self.registered)} (on the remote, newer than the dump)",
@@ -57,6 +79,13 @@ class Summary:
             f"SHA-256 mismatches:   {len(self.mismatched)}",
             f"missing:              {len(self.missing)}",
         ]
+        closed = ", ".join(f"{n} {label}" for label, n in self.closed.items() if n)
+        if closed:
+            out.append(f"stale state closed:   {closed}")
+        if self.quarantine_missing:
+            out.append(f"quarantine:           {self.quarantine_missing} row(s) marked file_missing (not backed up)")
+        if self.thumbnails_queued:
+            out.append(f"thumbnails:           {self.thumbnails_queued} asset(s) queued for new thumbnails")
         if self.copy_error:
             out.append(f"copy errors:          {self.copy_error}")
         out += [f"  MISMATCH {p}" for p in self.mismatched]
@@ -68,25 +97,43 @@ class Summary:
         return out
 
 
-@dataclass(frozen=True)
-class Target:
-    storage_dir: Path
-    database_url: str
-    restore_database: bool = True
-    force: bool = False
+def restore(
+    tool: rclone.Rclone, remote: str, target: Target, selection: Selection, dump: str | None = None
+) -> Summary:
+    """Check everything, then restore into ``target``. Raises :class:`Failed` (nothing changed)
+    or :class:`Incomplete` (a step after the database load failed)."""
+    with tempfile.TemporaryDirectory(prefix="pf-restore-") as tmp:
+        plan = preflight.check(tool, remote, target, selection, dump, Path(tmp))
+        if plan.sql is not None:
+            try:
+                dumps.load(plan.sql, target.database_url)
+            except dumps.DumpError as exc:  # one transaction: nothing was changed
+                raise Failed(exc.reason, f"loading {plan.dump_name} failed: {exc.detail}") from exc
+    summary = Summary(dump_name=plan.dump_name, warnings=plan.warnings)
+    try:
+        carry_out(tool, remote, target, selection, plan, summary)
+    except Exception as exc:
+        log.debug("restore step failed", exc_info=True)
+        summary.copy_error = summary.copy_error or f"{type(exc).__name__}: {exc}"
+        raise Incomplete(summary, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from exc
+    return summary
 
 
-def restore(tool: rclone.Rclone, remote: str, target: Target, selection: Selection, dump: str | None = None) -> Summary:
-    """Restore into ``target``; raise :class:`Refused`, ``RcloneError`` or ``DumpError``."""
-    summary = Summary()
+def carry_out(
+    tool: rclone.Rclone, remote: str, target: Target, selection: Selection, plan: Plan, summary: Summary
+) -> None:
+    """Everything after the checks (and the database load): schema, stale state, files, verification."""
+    if plan.sql is not None:
+        migrate.apply(target.database_url)
+        log.info("database restored from %s", plan.dump_name)
     store = RestoreStore(target.database_url)
     try:
-        check_target(store, target, selection)
-        if target.restore_database:
-            # a schema without assets (e.g. after `photo-factory migrate`) is replaced by the dump's
-            clean = target.force or store.has_tables()
-            summary.dump_name = restore_database(tool, remote, target.database_url, dump, clean=clean)
-        on_remote = [p for p in _remote_library(tool, remote) if selection.matches(p)]
+        if plan.sql is not None:
+            summary.closed = store.close_stale_state()
+            for m in plan.manifests.values():  # dumps uploaded after this one follow retention too
+                store.record_found_dump(m.name, remote, m.created_at, m.size_bytes, m.sha256)
+        target.storage_dir.mkdir(parents=True, exist_ok=True)
+        on_remote = sorted(plan.files)
         if on_remote:
             try:  # keep going: verification names every file that did not come back
                 # never overwrite a file already in the target unless told to (--force)
@@ -99,44 +146,45 @@ def restore(tool: rclone.Rclone, remote: str, target: Target, selection: Selecti
         summary.copied = len(on_remote)
         known = store.library_paths()
         summary.registered = register_originals(
-            target.database_url, target.storage_dir, [p for p in on_remote if p not in known]
+            target.database_url,
+            target.storage_dir,
+            [p for p in on_remote if p.startswith("Library/") and p not in known],
         )
         verify(store, target.storage_dir, selection, set(on_remote), summary)
+        if plan.sql is not None:  # a restored catalogue on a new disk (not a few files fetched back)
+            summary.quarantine_missing = mark_missing_quarantine(store, target.storage_dir)
+            summary.thumbnails_queued = queue_missing_thumbnails(store, target.storage_dir)
     finally:
         store.close()
-    return summary
 
 
-def check_target(store: RestoreStore, target: Target, selection: Selection) -> None:
-    if target.restore_database and store.has_tables() and store.count_assets() and not target.force:
-        raise Refused("the target database already holds assets (use an empty database, or --force)")
-    library = target.storage_dir / "Library"
-    if selection.everything and library.is_dir() and any(library.rglob("*")) and not target.force:
-        raise Refused(f"{library} is not empty (restore into an empty folder, or --force)")
-    if not target.restore_database and not store.has_tables():
-        raise Refused("--files-only needs a database that holds the assets")
+def mark_missing_quarantine(store: RestoreStore, storage_dir: Path) -> int:
+    """Quarantine rows whose file is not there (quarantine is not backed up): ``file_missing``."""
+    gone = [qid for qid, rel in store.open_quarantine() if not (storage_dir / rel).is_file()]
+    store.mark_quarantine_file_missing(gone)
+    return len(gone)
 
 
-def restore_database(
-    tool: rclone.Rclone, remote: str, database_url: str, dump: str | None, *, clean: bool = False
-) -> str:
-    """Download the named (or latest) dump and pg_restore it; then apply newer migrations."""
-    remote_dir = rclone.join(remote, dumps.REMOTE_DIR)
-    names = tool.list_files(remote_dir, recursive=False)
-    name = dump or dumps.latest(names)
-    if name is None or name not in names:
-        raise dumps.DumpError("dump_not_found", f"{dump or 'no database dump'} on {remote_dir}")
-    with tempfile.TemporaryDirectory(prefix="pf-restore-") as tmp:
-        local = Path(tmp) / name
-        tool.copyto(rclone.join(remote_dir, name), str(local))
-        dumps.pg_restore(local, database_url, clean=clean)
-    migrate.apply(database_url)
-    log.info("database restored from %s", name)
-    return name
+def queue_missing_thumbnails(store: RestoreStore, storage_dir: Path) -> int:
+    """Assets marked thumbnailed whose thumbnail files are missing go back to the thumbnails queue."""
+    try:
+        from processor.thumbnails.paths import thumbnail_rel
+        from processor.thumbnails.settings import ThumbnailSettings
 
+        cfg = ThumbnailSettings()
+        sizes, ext = cfg.sizes, cfg.extension
 
-def _remote_library(tool: rclone.Rclone, remote: str) -> list[str]:
-    return ["Library/" + p for p in tool.list_files(rclone.join(remote, "Library"))]
+        def complete(library_path: str) -> bool:
+            return all((storage_dir / thumbnail_rel(library_path, size, ext)).is_file() for size in sizes)
+    except Exception as exc:  # thumbnails not installed or misconfigured here: rebuild them all
+        log.warning("thumbnail settings unavailable (%s): queueing every asset for new thumbnails", exc)
+
+        def complete(library_path: str) -> bool:
+            return False
+
+    ids = [aid for aid, path in store.thumbnailed_assets() if not complete(path)]
+    store.reset_thumbnails(ids)
+    return len(ids)
 
 
 def verify(store: RestoreStore, storage_dir: Path, selection: Selection, restored: set[str], summary: Summary) -> None:
@@ -158,23 +206,18 @@ def verify(store: RestoreStore, storage_dir: Path, selection: Selection, restore
                 store.mark_path_backed_up(a.library_path, a.sha256)
 
 
-def _echo_summary(summary: Summary) -> None:
-    for line in summary.lines():
-        click.echo(line)
-
-
 @click.command()
-@click.option("--storage-dir", type=click.Path(path_type=Path), help="Folder to restore into (gets Library/).")
-@click.option("--database-url", help="Empty database to restore the dump into (libpq URL).")
-@click.option("--dump", "dump_name", help="Dump to restore (default: the latest). See --list-dumps.")
-@click.option("--file", "one_file", help="Restore one file: its library path, Library/YYYY/YYYY-MM-DD/NAME.")
+@click.option("--storage-dir", type=click.Path(path_type=Path), help="Folder to restore into (an empty one).")
+@click.option("--database-url", help="Database to restore the dump into: empty, or a fresh migrate (libpq URL).")
+@click.option("--dump", "dump_name", help="Dump to restore (default: the newest that holds assets). See --list-dumps.")
+@click.option("--file", "one_file", help="Restore one file: Library/YYYY/YYYY-MM-DD/NAME, Derivatives/panoramas/….")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Restore one capture day.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First capture day to restore.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last capture day to restore.")
 @click.option("--files-only", is_flag=True, help="Keep the database as it is; restore files only.")
-@click.option("--force", is_flag=True, help="Overwrite a non-empty target (files and database).")
+@click.option("--force", is_flag=True, help="Replace a non-empty target (files and database); allow an empty dump.")
 @click.option("--remote", help="Backup remote (default PF_BACKUP_REMOTE).")
-@click.option("--list-dumps", is_flag=True, help="List the database dumps on the remote and exit.")
+@click.option("--list-dumps", is_flag=True, help="List the database dumps on the remote (time, size, assets, schema).")
 @click.option(
     "--drill",
     is_flag=True,
@@ -194,7 +237,11 @@ def restore_command(
     list_dumps: bool,
     drill: bool,
 ) -> None:
-    """Restore the database and the library from the backup remote, then verify every file."""
+    """Restore the database and everything the backup holds from the remote, then verify every file.
+
+    Exit 0 verified; 1 restored but incomplete (see the summary); 2 usage; 3 a check failed
+    (nothing was changed).
+    """
     core = core_settings()
     cfg = load_settings(BackupSettings)
     remote = remote or cfg.backup_remote
@@ -202,33 +249,93 @@ def restore_command(
         raise click.UsageError("no backup remote: set PF_BACKUP_REMOTE or pass --remote")
     tool = rclone.Rclone(cfg.backup_rclone_binary, cfg.rclone_flags)
     if list_dumps:
-        for name in sorted(tool.list_files(rclone.join(remote, dumps.REMOTE_DIR), recursive=False)):
-            click.echo(name)
-        return
+        sys.exit(print_dumps(tool, remote))
     sel = _selection(one_file, day, since, until)
     if drill:
         from processor.backup.drill import run_drill
 
-        sys.exit(run_drill(tool, remote, core.database_url, sel, dump_name, click.echo))
+        try:
+            code = run_drill(tool, remote, core.database_url, sel, dump_name, click.echo, _echo_err)
+        except psycopg2.Error as exc:  # the live database itself is unreachable or refuses
+            _echo_err(f"photo-factory restore: drill impossible: {str(exc).strip().splitlines()[0]}")
+            code = 3
+        sys.exit(code)
     if storage_dir is None or (database_url is None and not files_only):
         raise click.UsageError("--storage-dir and --database-url are required (or --drill)")
     target = Target(storage_dir, database_url or core.database_url, not files_only, force)
     sys.exit(run_restore(tool, remote, target, sel, dump_name))
 
 
+def print_dumps(tool: rclone.Rclone, remote: str) -> int:
+    """``--list-dumps``: one line per dump, newest first; exit 3 with one line when it cannot."""
+    try:
+        rows = preflight.list_dumps(tool, remote)
+    except Failed as exc:
+        click.echo(f"photo-factory restore: {exc.detail}", err=True)
+        return 3
+    if not rows:
+        click.echo(f"photo-factory restore: no database dump on {rclone.join(remote, dumps.REMOTE_DIR)}", err=True)
+        return 3
+    chosen = preflight.default_choice(rows)
+    click.echo(f"{'DUMP':38}  {'CREATED (UTC)':19}  {'SIZE':>10}  {'ASSETS':>7}  {'SCHEMA':>6}  NOTE")
+    for r in rows:
+        m = r.manifest
+        when = dumps.parse_dump_name(r.name)
+        note = []
+        if r.name == chosen:
+            note.append("restored by default")
+        if m is None:
+            note.append("no manifest (inspected at restore)")
+        elif m.assets == 0:
+            note.append("EMPTY (needs --dump and --force)")
+        elif m.shrunk_from is not None:
+            note.append(f"SHRUNK from {m.shrunk_from} assets (only with --dump)")
+        assets = "?" if m is None else m.assets
+        schema = "?" if m is None or m.schema_version is None else m.schema_version
+        click.echo(
+            f"{r.name:38}  {when:%Y-%m-%d %H:%M:%S}  {preflight.human(r.size_bytes):>10}  {assets:>7}  {schema:>6}"
+            f"  {'; '.join(note)}".rstrip()
+        )
+    return 0
+
+
 def run_restore(tool: rclone.Rclone, remote: str, target: Target, sel: Selection, dump_name: str | None) -> int:
-    target.storage_dir.mkdir(parents=True, exist_ok=True)
     click.echo(f"restoring {sel.describe()} from {remote} into {target.storage_dir}")
     try:
         summary = restore(tool, remote, target, sel, dump_name)
-    except Refused as exc:
-        click.echo(f"photo-factory restore: refused: {exc}", err=True)
-        return 2
-    except (rclone.RcloneError, dumps.DumpError) as exc:
-        click.echo(f"photo-factory restore: failed ({exc.reason}): {exc.detail}", err=True)
+    except Failed as exc:
+        click.echo(f"photo-factory restore: {exc.detail} [{exc.reason}]; nothing was changed", err=True)
         return 3
+    except Incomplete as exc:
+        _echo_summary(exc.summary)
+        click.echo(f"photo-factory restore: incomplete: {exc.detail}; finish with --files-only", err=True)
+        return 1
     _echo_summary(summary)
+    for line in next_steps(target, summary):
+        click.echo(line)
     return 0 if summary.ok else 1
+
+
+def next_steps(target: Target, summary: Summary) -> list[str]:
+    out = ["next steps:"]
+    if not summary.ok:
+        out.append(f"  - fetch what is missing: photo-factory restore --files-only --storage-dir {target.storage_dir}")
+    out += [
+        "  - start (or restart) the services on the restored database and storage folder"
+        + (f"; thumbnails are rebuilt for {summary.thumbnails_queued} asset(s)" if summary.thumbnails_queued else ""),
+        "  - photo-factory status: every service turns green within a few heartbeats",
+        "  - photo-factory restore --drill: proves the backup restores, file by file",
+    ]
+    return out
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _echo_summary(summary: Summary) -> None:
+    for line in summary.lines():
+        click.echo(line)
 
 
 def _selection(one_file: str | None, day, since, until) -> Selection:

@@ -18,7 +18,8 @@ class Selection:
         return self.path is None and self.since is None and self.until is None
 
     def matches(self, library_path: str) -> bool:
-        """Does a path on the remote (``Library/YYYY/YYYY-MM-DD/name``) fall in the selection?"""
+        """Does a path on the remote (``Library/YYYY/YYYY-MM-DD/name``, a panorama under
+        ``Derivatives/panoramas/YYYY/YYYY-MM-DD/``…) fall in the selection?"""
         if self.path is not None and library_path != self.path:
             return False
         if self.since is None and self.until is None:
@@ -40,11 +41,11 @@ class Selection:
 
 
 def folder_day(library_path: str) -> date | None:
-    """The capture day encoded in the day folder of a library path, or None."""
+    """The capture day encoded in the day folder (``…/YYYY/YYYY-MM-DD/name``) of a path, or None."""
     parts = library_path.split("/")
-    if len(parts) < 4 or parts[0] != "Library":
+    if len(parts) < 3 or parts[-3] != parts[-2][:4]:
         return None
     try:
-        return date.fromisoformat(parts[2])
+        return date.fromisoformat(parts[-2])
     except ValueError:
         return None

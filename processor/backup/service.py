@@ -68,6 +68,8 @@ class Backup:
         self.run: Run | None = None
         self.last_result: str | None = None
         self.remote_error: str | None = None
+        #: the last dump held no or far fewer assets than the newest good one (an empty catalogue)
+        self.shrunk: dumps.Manifest | None = None
         self._probe_at = 0.0
         self._probe_delay = cfg.backup_retry_base_seconds
 
@@ -183,6 +185,8 @@ class Backup:
     def _dump_due(self) -> bool:
         last = self.store.last_dump_at(self.cfg.backup_remote)
         interval = timedelta(hours=self.cfg.backup_dump_interval_hours)
+        if self.shrunk and dumps.grown_back(self.shrunk, self.store.count_assets()):
+            return True  # restored: a good dump now, so the warning ends at once
         return last is None or datetime.now(UTC) - last >= interval
 
     def dump_database(self, run_id: int | None) -> str:
@@ -194,21 +198,28 @@ class Backup:
             local = Path(tmp) / name
             digest = dumps.pg_dump(self.core.database_url, local)
             size = local.stat().st_size
-            self.tool.copyto(str(local), rclone.join(remote_dir, name))
+            known = dumps.read_manifests(self.tool, remote_dir)
+            manifest = dumps.describe(local, name, now, digest, list(known.values()))
+            dumps.upload(self.tool, remote_dir, local, manifest)
+        self.shrunk = manifest if manifest.shrunk_from is not None else None
+        if self.shrunk:
+            log.error("%s", dumps.shrink_warning(self.shrunk))
         got = self.tool.sha256sums(remote_dir, [name]).get(name)
         if got != digest:
             raise rclone.RcloneError("dump_verify_failed", f"{name}: remote sha256 {got} != {digest}")
         self.store.record_dump(name, self.cfg.backup_remote, now, size, digest, run_id)
-        self._expire_dumps(remote_dir)
+        self._expire_dumps(remote_dir, dumps.newest_good([*known.values(), manifest]))
         return name
 
-    def _expire_dumps(self, remote_dir: str) -> None:
+    def _expire_dumps(self, remote_dir: str, good: dumps.Manifest | None = None) -> None:
         policy = dumps.Retention(self.cfg.backup_keep_daily, self.cfg.backup_keep_weekly)
         ours = self.store.live_dump_names(self.cfg.backup_remote)
-        for name in dumps.expired(self.tool.list_files(remote_dir, recursive=False), policy):
+        protect = {good.name} if good else set()  # the newest dump that holds the catalogue stays
+        for name in dumps.expired(self.tool.list_files(remote_dir, recursive=False), policy, protect):
             if name not in ours:  # never delete what we did not upload (and record) ourselves
                 continue
             self.tool.deletefile(rclone.join(remote_dir, name))
+            self.tool.run("deletefile", rclone.join(remote_dir, dumps.manifest_name(name)), check=False)
             self.store.mark_dump_expired(name)
             log.info("expired database dump %s (retention %d daily, %d weekly)", name, policy.daily, policy.weekly)
 
@@ -256,6 +267,8 @@ class BackupWorker(StageWorker):
         status, message = super().beat_status(details)
         if self.backup.remote_error:
             return "degraded", f"remote unreachable: {self.backup.remote_error}; {message}"
+        if self.backup.shrunk:
+            return "degraded", f"{dumps.shrink_warning(self.backup.shrunk)}; {message}"
         return status, f"{message}; last backup {details.get('last_backup', 'never')}"
 
     def drain(self) -> None:
@@ -307,7 +320,9 @@ def command(once: bool) -> None:
         worker = BackupWorker(core, cfg)
         worker.stopper.install_signal_handlers()
         try:
-            worker.run(once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)
+            # one batch may upload for as long as its claim lease: only past that is it stuck
+            worker.run(once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds,
+                       stuck_seconds=max(core.stuck_seconds, cfg.backup_lease_seconds))
         finally:
             worker.backup.close()
 

@@ -93,6 +93,15 @@ class BackupStore:
     def status(self) -> dict[str, Any]:
         return dict(self.db.fetchone("backup_status") or {})
 
+    def count_assets(self) -> int:
+        row = self.db.fetchone("count_assets")
+        return int(row["n"]) if row else 0
+
+
+#: Tables whose rows are the catalogue: a restore never replaces a database where one has rows.
+#: (Heartbeats, backup runs, dumps, incidents… are what any running installation writes at once.)
+CATALOGUE_TABLES = ("media_assets", "quarantine", "panoramas", "ingest_journal")
+
 
 class RestoreStore:
     """Queries against a restore target (or the live database, for the drill's comparison)."""
@@ -110,6 +119,62 @@ class RestoreStore:
     def count_assets(self) -> int:
         row = self.db.fetchone("count_assets")
         return int(row["n"]) if row else 0
+
+    def public_tables(self) -> list[str]:
+        return [r["name"] for r in self.db.fetchall("public_tables")]
+
+    def catalogue_rows(self) -> dict[str, int]:
+        """Row counts of the catalogue tables that exist and are not empty."""
+        from psycopg2 import sql
+
+        present = set(self.public_tables())
+        out: dict[str, int] = {}
+        with self.db.transaction() as cur:
+            for table in CATALOGUE_TABLES:
+                if table in present:
+                    cur.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table)))
+                    row = cur.fetchone()
+                    if row and row["n"]:
+                        out[table] = int(row["n"])
+        return out
+
+    def close_stale_state(self) -> dict[str, int]:
+        """Close what a restored catalogue says but cannot be true any more; counts by kind."""
+        names = {
+            "backup runs marked interrupted": "close_running_backup_runs",
+            "restore drills marked interrupted": "close_running_drills",
+            "alert incidents closed": "close_open_incidents",
+            "old heartbeats cleared": "clear_heartbeats",
+            "dead workers removed": "clear_stage_workers",
+            "claims released": "release_claims",
+            "panorama claims released": "release_stitching",
+        }
+        out: dict[str, int] = {}
+        with self.db.transaction() as cur:
+            for label, query in names.items():
+                cur.execute(self.db.sql(query))
+                out[label] = cur.rowcount
+        return out
+
+    def open_quarantine(self) -> list[tuple[int, str]]:
+        return [(r["id"], r["quarantine_path"]) for r in self.db.fetchall("open_quarantine")]
+
+    def mark_quarantine_file_missing(self, ids: list[int]) -> None:
+        if ids:
+            self.db.execute("mark_quarantine_file_missing", {"ids": ids})
+
+    def thumbnailed_assets(self) -> list[tuple[int, str]]:
+        return [(r["id"], r["library_path"]) for r in self.db.fetchall("thumbnailed_assets")]
+
+    def reset_thumbnails(self, ids: list[int]) -> None:
+        if ids:
+            self.db.execute("reset_thumbnails", {"ids": ids})
+
+    def record_found_dump(self, name: str, remote: str, created_at: str, size_bytes: int, sha256: str) -> None:
+        self.db.execute(
+            "record_found_dump",
+            {"name": name, "remote": remote, "created_at": created_at, "size_bytes": size_bytes, "sha256": sha256},
+        )
 
     def select_assets(self, path: str | None, since: date | None, until: date | None) -> list[Asset]:
         rows = self.db.fetchall("select_assets", {"path": path, "since": since, "until": until})

@@ -113,7 +113,7 @@ def command(once: bool) -> None:
             run_stage(make_stage(cfg), core.database_url,
                       process=Geocoder(store, provider, cfg.geocode_cache_decimals).process,
                       once=once, heartbeat_seconds=core.heartbeat_seconds,
-                      db_wait_seconds=core.db_wait_seconds)
+                      db_wait_seconds=core.db_wait_seconds, stuck_seconds=core.stuck_seconds)
         finally:
             store.close()
 

@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from photo_factory import decoding
+
 log = logging.getLogger(__name__)
 
 try:  # HEIC/HEIF sources, when the plugin is installed
@@ -149,13 +151,22 @@ def _settle(groups: list[tuple[str, list[Shot]]], *, min_images: int, max_images
     return Detection(sets, scanned)
 
 
-def load_image(path: Path, max_megapixels: float) -> np.ndarray:
-    """Read ``path`` upright (EXIF orientation), as BGR, at most ``max_megapixels`` big."""
+#: Memory one source decode may take (estimated from its header before decoding).
+DECODE_BUDGET = 1 << 30
+
+
+def load_image(path: Path, max_megapixels: float, budget_bytes: int = DECODE_BUDGET) -> np.ndarray:
+    """Read ``path`` upright (EXIF orientation), as BGR, at most ``max_megapixels`` big; a source
+    whose decode would take more than ``budget_bytes`` (a progressive JPEG's coefficient buffers
+    do not shrink with the scale) is refused before decoding."""
     try:
         with Image.open(path) as im:
             limit = max_megapixels * 1_000_000
-            if im.width * im.height > limit:
-                scale = (limit / (im.width * im.height)) ** 0.5
+            scale = min(1.0, (limit / max(1, im.width * im.height)) ** 0.5)
+            plan = decoding.plan(im, path, longest=max(1, int(max(im.size) * scale)))
+            if plan.over(budget_bytes):
+                raise StitchError("source_undecodable", f"{path.name}: {plan.over(budget_bytes)}")
+            if scale < 1.0:
                 im.draft("RGB", (int(im.width * scale), int(im.height * scale)))
             img = ImageOps.exif_transpose(im).convert("RGB")
     except FileNotFoundError as exc:

@@ -155,7 +155,8 @@ def command(once: bool) -> None:
         _bound_cpu(cfg)
         stopper = loop.Stopper()
         stopper.install_signal_handlers()
-        heartbeat = HeartbeatService(core.database_url, "stitch", core.heartbeat_seconds).start()
+        heartbeat = HeartbeatService(core.database_url, "stitch", core.heartbeat_seconds,
+                                     stuck_after=max(core.stuck_seconds, cfg.stitch_claim_timeout_seconds)).start()
         store = StitchStore(core.database_url)
         worker = Stitcher(store, cfg, core.storage_dir, heartbeat)
         try:

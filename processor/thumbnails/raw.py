@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
-import subprocess
 from pathlib import Path
 
+from photo_factory import tools
 from photo_factory.worker import ItemError
 
 #: Embedded images, best first.
@@ -17,13 +17,13 @@ _TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage")
 def embedded_preview(path: Path, exiftool: str = "exiftool",
                      timeout: float = 120.0) -> tuple[io.BytesIO, int]:
     """The largest embedded preview of a RAW file and the RAW's EXIF orientation (1 if none)."""
-    argv = [exiftool, "-json", "-b", "-n", "-Orientation", *(f"-{t}" for t in _TAGS), "--", str(path)]
+    # a command-line argument (not -stay_open): any byte but NUL is safe; "--" and an absolute
+    # path keep it a file name
+    argv = [exiftool, "-json", "-b", "-n", "-Orientation", *(f"-{t}" for t in _TAGS), "--", tools.input_path(path)]
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise ItemError("tool_timeout", f"exiftool took longer than {timeout:.0f}s", retryable=True) from None
-    except FileNotFoundError:
-        raise ItemError("tool_missing", f"{exiftool} is not installed", retryable=True) from None
+        proc = tools.run(argv, timeout=timeout, what="exiftool")
+    except tools.ToolError as exc:
+        raise ItemError(exc.reason, exc.detail, retryable=True) from None
     try:
         info = json.loads(proc.stdout or b"[{}]")[0]
     except (ValueError, IndexError):

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from photo_factory import decoding
 from photo_factory.worker import ItemError
 
 log = logging.getLogger(__name__)
 
 pillow_heif.register_heif_opener()
-# The worker enforces its own configurable pixel limit (decompression_bomb) before decoding.
+# The worker enforces its own limits (decompression_bomb) from a decode plan, before decoding.
 Image.MAX_IMAGE_PIXELS = None
+#: Default memory budget of one decode (PF_THUMBNAIL_DECODE_MEGABYTES).
+DECODE_BUDGET = 1024 * decoding.MB
 
 _RESIZABLE = ("RGB", "L", "CMYK", "RGBA", "LA")
 _SRGB = ImageCms.createProfile("sRGB")
@@ -37,17 +40,29 @@ class Encoding:
     quality: int = 82
 
 
-def open_image(source: str | io.BytesIO, max_pixels: int) -> Image.Image:
-    """Open (not decode) an image, refusing unknown formats and decompression bombs."""
+def open_image(source: str | io.BytesIO, max_pixels: int, longest: int | None = None,
+               budget_bytes: int = DECODE_BUDGET) -> Image.Image:
+    """Open (not decode) an image, refusing unknown formats and decompression bombs: what would
+    be decoded (``longest`` px on the long edge: JPEG shrinks on load) is planned from the header
+    and refused when over ``max_pixels`` decoded pixels or ``budget_bytes`` of memory."""
+    opening = decoding.open_cost(source)
+    if opening is not None and opening.over(budget_bytes):
+        raise ItemError("decompression_bomb", f"{opening.over(budget_bytes)} (PF_THUMBNAIL_DECODE_MEGABYTES)")
     try:
         img = Image.open(source)
     except UnidentifiedImageError as exc:
         raise ItemError("unsupported_format", f"not a readable image: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ItemError("corrupt_file", f"cannot read the image header: {exc}") from None
-    if img.width * img.height > max_pixels:
-        raise ItemError("decompression_bomb", f"{img.width}x{img.height} pixels is over the limit of "
-                                              f"{max_pixels} (PF_THUMBNAIL_MAX_PIXELS)")
+    plan = decoding.plan(img, source, longest)
+    if plan.pixels > max_pixels:
+        img.close()
+        raise ItemError("decompression_bomb", f"{img.width}x{img.height} ({plan.why}) decodes {plan.pixels} "
+                                              f"pixels, over the limit of {max_pixels} (PF_THUMBNAIL_MAX_PIXELS)")
+    over = plan.over(budget_bytes)
+    if over:
+        img.close()
+        raise ItemError("decompression_bomb", f"{over} (PF_THUMBNAIL_DECODE_MEGABYTES)")
     return img
 
 
@@ -140,9 +155,9 @@ def encode(img: Image.Image, enc: Encoding) -> bytes:
 
 
 def render(source: str | io.BytesIO, sizes: tuple[int, ...], max_pixels: int,
-           orient: int | None = None) -> dict[int, Image.Image]:
+           orient: int | None = None, budget_bytes: int = DECODE_BUDGET) -> dict[int, Image.Image]:
     """Open, decode once and derive ``sizes`` from an image file (or bytes); ``orient`` overrides EXIF."""
-    img = open_image(source, max_pixels)
+    img = open_image(source, max_pixels, max(sizes), budget_bytes)
     exif_orient = orientation(img)
     img = decode(img, max(sizes))
     return derive(img, sizes, orient or exif_orient)

@@ -54,7 +54,10 @@ def command(once: bool, retry_failed: bool, show_failed: bool, rebuild: bool) ->
             finally:
                 store.close()
             return
-        run_stage(the_stage, core.database_url, process=Thumbnailer(core.storage_dir, cfg).process,
-                  once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)
+        thumbnailer = Thumbnailer(core.storage_dir, cfg)
+        thumbnailer.sweep()
+        run_stage(the_stage, core.database_url, process=thumbnailer.process,
+                  once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds,
+                  stuck_seconds=core.stuck_seconds)
 
     run_service("thumbnails", body)

@@ -15,8 +15,12 @@ class ThumbnailSettings(PFSettings):
     #: jpeg (default, fast) or webp (smaller files, slower to encode).
     thumbnail_format: str = "jpeg"
     thumbnail_quality: Annotated[int, Field(ge=1, le=100)] = 82
-    #: Decompression-bomb limit: images with more pixels fail with reason decompression_bomb.
+    #: Decompression-bomb limit: an image that would decode into more pixels (after JPEG
+    #: shrink-on-load, so a huge baseline JPEG panorama still fits) fails as decompression_bomb.
     thumbnail_max_pixels: PositiveInt = 200_000_000
+    #: Memory one decode may take, estimated from the header before decoding (a progressive JPEG
+    #: needs ~3–6 bytes per pixel of coefficient buffers at any scale); over it: decompression_bomb.
+    thumbnail_decode_megabytes: PositiveInt = 1024
     thumbnail_batch_size: PositiveInt = 4
     thumbnail_max_attempts: PositiveInt = 3
     thumbnail_backoff_seconds: float = 60.0
@@ -53,6 +57,10 @@ class ThumbnailSettings(PFSettings):
     def sizes(self) -> tuple[int, ...]:
         """Sizes, largest first."""
         return tuple(int(s) for s in self.thumbnail_sizes.split(","))
+
+    @property
+    def decode_budget_bytes(self) -> int:
+        return self.thumbnail_decode_megabytes << 20
 
     @property
     def extension(self) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from photo_factory.files import write_atomically
+from photo_factory.files import sweep_temporaries, write_atomically
 from photo_factory.worker import ItemError
 from processor.thumbnails import raw, render, video
-from processor.thumbnails.paths import thumbnail_rel
+from processor.thumbnails.paths import ROOT, thumbnail_rel
 from processor.thumbnails.settings import ThumbnailSettings
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,15 @@ class Thumbnailer:
         self.storage_dir = storage_dir
         self.cfg = cfg
         self.encoding = render.Encoding(cfg.thumbnail_format, cfg.thumbnail_quality)
+        #: Where thumbnails are written before their rename (one folder: a cheap sweep).
+        self.tmp_dir = storage_dir / ROOT / ".tmp"
+
+    def sweep(self) -> int:
+        """Remove what writers killed mid-write left (at start, before this worker writes)."""
+        removed = sweep_temporaries(self.tmp_dir, self.cfg.thumbnail_claim_timeout_seconds)
+        if removed:
+            log.info("removed %d temporary file(s) left by killed thumbnail workers", removed)
+        return removed
 
     def images(self, asset: dict) -> dict:
         """The derived images of ``asset`` by size (largest first)."""
@@ -37,14 +46,15 @@ class Thumbnailer:
             return render.derive(frame, sizes, 1)
         if asset["media_type"] == "raw":
             preview, orient = raw.embedded_preview(src, cfg.thumbnail_exiftool, timeout)
-            return render.render(preview, sizes, cfg.thumbnail_max_pixels, orient if orient > 1 else None)
-        return render.render(str(src), sizes, cfg.thumbnail_max_pixels)
+            return render.render(preview, sizes, cfg.thumbnail_max_pixels, orient if orient > 1 else None,
+                                 budget_bytes=cfg.decode_budget_bytes)
+        return render.render(str(src), sizes, cfg.thumbnail_max_pixels, budget_bytes=cfg.decode_budget_bytes)
 
     def process(self, asset: dict) -> None:
         """Write every size of ``asset``; raise :class:`ItemError` with a reason when it cannot."""
         written = []
         for size, img in self.images(asset).items():
             rel = thumbnail_rel(asset["library_path"], size, self.cfg.extension)
-            write_atomically(self.storage_dir / rel, render.encode(img, self.encoding))
+            write_atomically(self.storage_dir / rel, render.encode(img, self.encoding), tmp_dir=self.tmp_dir)
             written.append(f"{size}:{img.width}x{img.height}")
         log.info("asset %s: thumbnails %s for %s", asset["id"], " ".join(written), asset["library_path"])

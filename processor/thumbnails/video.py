@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 import logging
-import subprocess
 from pathlib import Path
 
 import av
 from PIL import Image, ImageStat
 
+from photo_factory import tools
 from photo_factory.worker import ItemError
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ FLAT = 6.0
 def duration(path: Path) -> float:
     """The video's duration in seconds (PyAV reads the container header only)."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(tools.input_path(path)) as container:  # absolute: never a protocol or an option
             if not container.streams.video:
                 raise ItemError("no_video_stream", "the file has no video stream")
             if container.duration:
@@ -55,14 +55,13 @@ def grab(path: Path, at: float, longest: int, ffmpeg: str = "ffmpeg",
          timeout: float = 120.0) -> Image.Image | None:
     """One frame at ``at`` seconds, scaled so its long edge is at most ``longest``; None past the end."""
     scale = (f"scale='if(gt(iw,ih),min({longest},iw),-2)':'if(gt(iw,ih),-2,min({longest},ih))'")
-    argv = [ffmpeg, "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", str(path), "-frames:v", "1",
-            "-vf", scale, "-f", "image2pipe", "-vcodec", "png", "-"]
+    # file:/absolute/path: whatever the name (a leading "-", "concat:", "|"), ffmpeg reads a file
+    argv = [ffmpeg, "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", tools.input_path(path, protocol=True),
+            "-frames:v", "1", "-vf", scale, "-f", "image2pipe", "-vcodec", "png", "-"]
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise ItemError("tool_timeout", f"ffmpeg took longer than {timeout:.0f}s", retryable=True) from None
-    except FileNotFoundError:
-        raise ItemError("tool_missing", f"{ffmpeg} is not installed", retryable=True) from None
+        proc = tools.run(argv, timeout=timeout, what="ffmpeg")
+    except tools.ToolError as exc:
+        raise ItemError(exc.reason, exc.detail, retryable=True) from None
     if not proc.stdout:
         log.debug("no frame at %.2fs of %s: %s", at, path.name, proc.stderr.decode(errors="replace")[-300:])
         return None

@@ -90,19 +90,24 @@ RETURNING id, key;
 
 -- name: claim_open_notifications
 -- Incidents whose opening message is still to send; claimed so two monitors never both send it.
-UPDATE alert_incidents SET open_notified_at = now(), notify_attempts = notify_attempts + 1
- WHERE id IN (SELECT id FROM alert_incidents
-               WHERE open_notified_at IS NULL
-               ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
-RETURNING id, key, kind, severity, subject, message, opened_at, resolved_at;
+-- Picked once in a MATERIALIZED CTE: an IN (subquery ... LIMIT ... SKIP LOCKED) may be rescanned
+-- per row by a nested-loop plan and claim past its limit.
+WITH picked AS MATERIALIZED (
+    SELECT id FROM alert_incidents
+     WHERE open_notified_at IS NULL
+     ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
+UPDATE alert_incidents i SET open_notified_at = now(), notify_attempts = i.notify_attempts + 1
+  FROM picked WHERE i.id = picked.id
+RETURNING i.id, i.key, i.kind, i.severity, i.subject, i.message, i.opened_at, i.resolved_at;
 
 -- name: claim_resolve_notifications
-UPDATE alert_incidents SET resolve_notified_at = now(), notify_attempts = notify_attempts + 1
- WHERE id IN (SELECT id FROM alert_incidents
-               WHERE resolved_at IS NOT NULL AND resolve_notified_at IS NULL
-                 AND open_notified_at IS NOT NULL
-               ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
-RETURNING id, key, kind, severity, subject, message, opened_at, resolved_at;
+WITH picked AS MATERIALIZED (
+    SELECT id FROM alert_incidents
+     WHERE resolved_at IS NOT NULL AND resolve_notified_at IS NULL AND open_notified_at IS NOT NULL
+     ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
+UPDATE alert_incidents i SET resolve_notified_at = now(), notify_attempts = i.notify_attempts + 1
+  FROM picked WHERE i.id = picked.id
+RETURNING i.id, i.key, i.kind, i.severity, i.subject, i.message, i.opened_at, i.resolved_at;
 
 -- name: unclaim_open_notification
 UPDATE alert_incidents SET open_notified_at = NULL, notify_error = %(error)s WHERE id = %(id)s;

@@ -103,3 +103,45 @@ def sample_jpeg(n: int, size: tuple[int, int] = (320, 240)) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90, comment=f"PHOTO-FACTORY-SAMPLE-{n:06d}".encode())
     return buf.getvalue()
+
+
+def add_panorama(database_url: str, storage: Path, n: int, *, day: date = date(2024, 1, 31)) -> dict:
+    """A stitched panorama as the stitch stage leaves it: an image asset under Derivatives/panoramas/."""
+    data = sample_bytes(10_000 + n, 8192)
+    rel = f"Derivatives/panoramas/{day:%Y}/{day:%Y-%m-%d}/PANO_IMG_{n:04d}_{n}.jpg"
+    path = storage / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO media_assets (sha256, library_path, original_name, size_bytes, media_type,"
+            " captured_local, capture_date, date_source, tz_source)"
+            " VALUES (%s, %s, %s, %s, 'image', %s, %s, 'panorama', 'test') RETURNING id",
+            (sha, rel, path.name, len(data), f"{day} 12:00:00", day),
+        )
+        asset_id = cur.fetchone()[0]
+    conn.close()
+    return {"id": asset_id, "library_path": rel, "sha256": sha, "path": path, "data": data}
+
+
+def db_state(database_url: str) -> dict[str, list[str]]:
+    """Every row of every public table, as text (to assert that a database was not changed)."""
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
+        tables = [r[0] for r in cur.fetchall()]
+        state = {}
+        for t in tables:
+            cur.execute(f'SELECT t::text FROM "{t}" t')  # noqa: S608 - names from the catalogue
+            state[t] = sorted(r[0] for r in cur.fetchall())
+    conn.close()
+    return state
+
+
+def tree_state(root: Path) -> list[tuple[str, str]]:
+    """Every entry under ``root`` with its content hash ('' for folders); [] if it does not exist."""
+    if not root.exists():
+        return []
+    return [(str(p.relative_to(root)), hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "")
+            for p in sorted(root.rglob("*"))]

@@ -2,13 +2,17 @@
 
 "Nothing lost": every input's bytes end up exactly once in ``Library/`` or ``Quarantine/`` (or
 are a recorded duplicate of bytes that are); one row per library file with its size and hash; no
-row without its file; no temporary files; an empty journal; nothing left in the inbox that should
-have been taken.
+row without its file; no temporary files (the librarian's or a stage worker's); an empty journal;
+nothing left in the inbox that should have been taken. An inbox file may stay only when the
+librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
+``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
+one place (its filed copy, or itself for the latter).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,10 +31,11 @@ def sha256(path: Path) -> str:
 
 
 def files(root: Path) -> list[Path]:
-    """Every regular file and link under ``root`` (links are never followed)."""
+    """Every entry under ``root`` that is not a folder: regular files, links (never followed),
+    pipes, sockets and devices."""
     if not root.exists():
         return []
-    return sorted(p for p in root.rglob("*") if p.is_symlink() or p.is_file())
+    return sorted(p for p in root.rglob("*") if p.is_symlink() or not p.is_dir())
 
 
 def contents(paths: Iterable[Path]) -> set[str]:
@@ -45,8 +50,11 @@ def _rows(database_url: str) -> dict[str, list[dict]]:
             out = {}
             for name, sql in {
                 "assets": "SELECT id, library_path, sha256, size_bytes FROM media_assets",
-                "quarantine": "SELECT quarantine_path FROM quarantine WHERE status <> 'released'",
+                # file_missing: a restore found the row but not its file (quarantine is not backed up)
+                "quarantine": "SELECT quarantine_path FROM quarantine WHERE status NOT IN ('released', 'file_missing')",
                 "journal": "SELECT id, action, source_abs, dest_rel FROM ingest_journal",
+                "kept": "SELECT kind, source_path FROM ingest_events"
+                        " WHERE kind IN ('source_not_removed', 'left_in_inbox')",
             }.items():
                 cur.execute(sql)
                 out[name] = [dict(r) for r in cur.fetchall()]
@@ -65,11 +73,19 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
     """
     rows = _rows(database_url)
     allowed = {Path(p) for p in allow_in_inbox}
-    leftovers = [p for p in files(inbox)
-                 if not inbox_rules.is_ignored_path(p.relative_to(inbox)) and p not in allowed]
+    kept = {(r["kind"], r["source_path"]) for r in rows["kept"]}
+    recorded: dict[Path, str] = {}
+    for p in files(inbox):
+        rel = os.fsencode(p.relative_to(inbox).as_posix()).decode("utf-8", "replace").replace("\x00", "")
+        for kind in ("source_not_removed", "left_in_inbox"):
+            if (kind, rel) in kept:
+                recorded[p] = kind
+    leftovers = [p for p in files(inbox) if not inbox_rules.is_ignored_path(p.relative_to(inbox))
+                 and p not in allowed and p not in recorded]
     assert leftovers == [], f"files left in the inbox: {leftovers}"
     assert rows["journal"] == [], f"ingest_journal not empty: {rows['journal']}"
-    temps = [p for p in files(storage) if p.name.startswith(".pf-tmp-")]
+    # the librarian's copies (.pf-tmp-) and every atomic write's temporary (.tmp-, e.g. thumbnails)
+    temps = [p for p in files(storage) if p.name.startswith((".pf-tmp-", ".tmp-"))]
     assert temps == [], f"temporary copies left behind: {temps}"
 
     lib_files = {p.relative_to(storage).as_posix(): p for p in files(storage / "Library")}
@@ -90,7 +106,8 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
         f"rows without files: {sorted(q_rows - set(q_files))}")
 
     places: dict[str, list[str]] = {}
-    for rel, path in [*lib_files.items(), *q_files.items()]:
+    left = [(f"inbox:{p.relative_to(inbox)}", p) for p, kind in recorded.items() if kind == "left_in_inbox"]
+    for rel, path in [*lib_files.items(), *q_files.items(), *left]:
         if path.is_file() and not path.is_symlink():
             places.setdefault(sha256(path), []).append(rel)
     for digest in originals - set(missing_ok):

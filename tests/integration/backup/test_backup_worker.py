@@ -44,7 +44,7 @@ def test_it_backs_up_every_pending_original_encrypted_and_verified(database_url,
     rows = bs.query(database_url, "SELECT is_backed_up, backed_up_at IS NOT NULL FROM media_assets")
     assert rows == [(True, True)] * 5 and job(database_url) == []
     stored = bs.remote_bytes(remote.folder)
-    assert len(stored) == 5 + 1  # five originals and one database dump
+    assert len(stored) == 5 + 2  # five originals, one database dump and its manifest
     for rel, content in stored:
         for a in assets:
             assert a["data"][:26] not in content

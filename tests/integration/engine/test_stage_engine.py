@@ -140,8 +140,8 @@ def test_a_claim_held_by_a_dead_or_hung_worker_goes_back_to_pending(database_url
 
 def test_a_file_that_keeps_killing_its_worker_ends_failed_as_worker_lost(database_url, tmp_path):
     [asset] = _assets(database_url, tmp_path, 1)
-    query(database_url, "INSERT INTO stage_jobs (asset_id, stage, state, attempts, claimed_by, claimed_at) "
-                        "VALUES (%s, 'thumbnails', 'claimed', 5, 'ghost', now())", (asset,))
+    query(database_url, "INSERT INTO stage_jobs (asset_id, stage, state, attempts, claimed_by, claimed_at, "
+                        "started_at) VALUES (%s, 'thumbnails', 'claimed', 5, 'ghost', now(), now())", (asset,))
     _run_once(database_url, process=lambda a: None)
     assert _job(database_url, asset)["state"] == "failed"
     assert _job(database_url, asset)["reason_code"] == "worker_lost"

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import pytest
 
-from librarian import inbox as inbox_rules
 from tests.support import invariants, samples
 
 pytestmark = pytest.mark.integration

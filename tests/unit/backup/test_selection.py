@@ -9,7 +9,7 @@ P = "Library/2024/2024-01-31/IMG_0001.JPG"
 
 def test_the_capture_day_comes_from_the_day_folder():
     assert folder_day(P) == date(2024, 1, 31)
-    assert folder_day("Derivatives/x.jpg") is None
+    assert folder_day("Derivatives/x.jpg") is None and folder_day("x.jpg") is None
     assert folder_day("Library/2024/not-a-day/x.jpg") is None
 
 

@@ -63,3 +63,18 @@ def test_the_pipeline_diagram_names_every_stage():
     dot = diagram([{"stage": "ingest", "queue": None, "in flight": None, "failed": None},
                    {"stage": "thumbnails", "queue": 3, "in flight": 1, "failed": 2}])
     assert '"thumbnails"' in dot and "color=red" in dot and 'library -> "thumbnails"' in dot
+
+
+def test_a_failed_restore_drill_makes_the_verdict_an_error():
+    services = verdict.with_effective([svc("backup")], 3)
+    drill = {"id": 4, "result": "failed", "mismatches": 0, "missing": 2, "detail": {}}
+    v = verdict.overall(services, drill=drill)
+    assert v.level == "error" and v.problems == ["last restore drill #4 failed: 0 file(s) differ, 2 missing"]
+    assert verdict.overall(services, drill={**drill, "result": "passed"}).ok
+    could_not = verdict.overall(services, drill={**drill, "detail": {"error": "remote_not_found: gone"}})
+    assert "could not restore (remote_not_found: gone)" in could_not.problems[0]
+
+
+def test_a_failed_drill_is_an_error_even_before_any_service_reported():
+    v = verdict.overall([], drill={"id": 1, "result": "failed", "mismatches": 1, "missing": 0, "detail": {}})
+    assert v.level == "error" and "no heartbeats in system_status" in v.problems

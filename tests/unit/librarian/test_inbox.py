@@ -112,3 +112,22 @@ def test_the_inbox_clock_probe_agrees_on_a_local_disk(tmp_path):
     assert file_clock_agrees(tmp_path)
     assert list(tmp_path.iterdir()) == []
     assert not file_clock_agrees(tmp_path / "missing")
+
+
+def test_an_incomplete_file_held_back_is_looked_at_again_as_soon_as_it_grows(tmp_path):
+    clock = Clock()
+    c = Candidates(1.0, clock)
+    f = tmp_path / "half.mp4"
+    f.write_bytes(b"x" * 10)
+    c.note(f)
+    c.ready(10)
+    clock.t += 1.5
+    assert c.ready(10) == [f]
+    c.defer(f, 60, unless_changed_from=os.stat(f))
+    clock.t += 5
+    assert c.ready(10) == []  # unchanged: held back
+    with open(f, "ab") as out:
+        out.write(b"rest")
+    assert c.ready(10) == []  # grown: settles again first
+    clock.t += 1.5
+    assert c.ready(10) == [f]

@@ -58,3 +58,16 @@ def test_a_single_image_cannot_be_stitched(tmp_path: Path):
     with pytest.raises(panorama.StitchError) as err:
         panorama.stitch(load(pano_samples.write_unrelated_shots(tmp_path, count=1, exif=False)))
     assert err.value.reason == "too_few_images"
+
+
+def test_a_source_whose_decode_would_not_fit_the_budget_is_refused_before_decoding(tmp_path):
+    from tests.support import crafted
+
+    f = crafted.jpeg_with_size(tmp_path / "p.jpg", 65000, 65000, progressive=True, source=(64, 48))
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        with pytest.raises(panorama.StitchError) as err:
+            panorama.load_image(f, 40.0)
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    assert err.value.reason == "source_undecodable" and "progressive" in err.value.detail

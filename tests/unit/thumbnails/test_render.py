@@ -73,8 +73,21 @@ def test_a_decompression_bomb_is_refused_before_decoding():
 
 def test_the_pixel_limit_is_configurable():
     with pytest.raises(ItemError) as err:
-        _render(samples.jpeg(600, 400), max_pixels=100_000)
+        _render(samples.jpeg(600, 400), max_pixels=50_000)  # decoded at 1/2 scale: 60,000 pixels
     assert err.value.reason_code == "decompression_bomb"
+
+
+def test_the_pixel_limit_counts_what_a_baseline_jpeg_decodes_after_shrinking_on_load():
+    out = _render(samples.jpeg(2400, 1600), max_pixels=100_000)  # 3.8 MP, decoded at 1/8: 60,000
+    assert max(out[300].size) == 300
+
+
+def test_a_progressive_jpeg_is_refused_by_its_coefficient_buffers_whatever_the_scale():
+    data = samples.jpeg(2400, 1600, progressive=True)
+    with pytest.raises(ItemError) as err:
+        render.render(io.BytesIO(data), SIZES, 10**9, budget_bytes=4 << 20)
+    assert err.value.reason_code == "decompression_bomb" and "progressive" in err.value.message
+    assert max(render.render(io.BytesIO(data), SIZES, 10**9, budget_bytes=64 << 20)[300].size) == 300
 
 
 def test_a_truncated_jpeg_fails_as_truncated():
