@@ -14,7 +14,7 @@
 # under var/pg (started if it is not running).
 #
 # Needs: PF_BACKUP_REMOTE (e.g. "secret:") or --remote, the rclone config holding that remote and
-# its crypt passwords (RCLONE_CONFIG=/path/rclone.conf), rclone and pg_restore on PATH, and the
+# its crypt passwords (RCLONE_CONFIG=/path/rclone.conf), rclone, pg_restore and psql on PATH, and the
 # photo-factory CLI (this checkout's .venv, the one on PATH, or PHOTO_FACTORY=…).
 # Every other argument is passed to `photo-factory restore`; see `photo-factory restore --help`.
 # Exit status: 0 every restored file verified, 1 a file missing or different, 2 refused, 3 failed.
@@ -30,7 +30,7 @@ if [[ -z "$pf" ]]; then
 fi
 [[ -n "$pf" ]] || die "photo-factory not found (make install, or set PHOTO_FACTORY)"
 
-for tool in rclone pg_restore; do
+for tool in rclone pg_restore psql; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 
