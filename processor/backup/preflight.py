@@ -101,15 +101,13 @@ def check_database(target: Target) -> None:
         if "media_assets" not in tables:
             raise Failed("database_has_no_catalogue", "--files-only needs the database that holds the catalogue")
         return
-    if target.force:
-        return
-    if tables and "schema_migrations" not in tables:
+    if tables and "schema_migrations" not in tables:  # never replaced, not even with --force
         raise Failed(
             "database_foreign",
             f"the target database holds tables that are not Photo Factory's ({', '.join(tables[:5])}): "
             "restore into an empty database",
         )
-    if rows:
+    if rows and not target.force:
         held = ", ".join(f"{n} {t} rows" for t, n in rows.items())
         raise Failed(
             "database_not_empty",

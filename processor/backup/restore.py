@@ -136,10 +136,9 @@ def carry_out(
         on_remote = sorted(plan.files)
         if on_remote:
             try:  # keep going: verification names every file that did not come back
-                # never overwrite a file already in the target unless told to (--force)
-                tool.copy_files(
-                    remote, rclone.local_root(target.storage_dir), on_remote, ignore_existing=not target.force
-                )
+                # never overwrite a file already in the target, not even with --force: a different
+                # one is reported (MISMATCH) and kept, never destroyed
+                tool.copy_files(remote, rclone.local_root(target.storage_dir), on_remote, ignore_existing=True)
             except rclone.RcloneError as exc:
                 log.error("copy from the remote failed: %s", exc)
                 summary.copy_error = f"{exc.reason}: {exc.detail}"
@@ -215,7 +214,7 @@ def verify(store: RestoreStore, storage_dir: Path, selection: Selection, restore
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First capture day to restore.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last capture day to restore.")
 @click.option("--files-only", is_flag=True, help="Keep the database as it is; restore files only.")
-@click.option("--force", is_flag=True, help="Replace a non-empty target (files and database); allow an empty dump.")
+@click.option("--force", is_flag=True, help="Restore into a non-empty target (files kept); allow an empty dump.")
 @click.option("--remote", help="Backup remote (default PF_BACKUP_REMOTE).")
 @click.option("--list-dumps", is_flag=True, help="List the database dumps on the remote (time, size, assets, schema).")
 @click.option(

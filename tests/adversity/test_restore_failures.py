@@ -258,3 +258,17 @@ def test_a_load_that_fails_half_way_leaves_the_target_database_exactly_as_it_was
     bs.query(fresh_db, "DROP EVENT TRIGGER saboteur")
     proc = restore_cli(env, "--storage-dir", str(tmp_path / "new"), "--database-url", fresh_db)
     assert proc.returncode == 0, proc.stdout + proc.stderr  # and the same restore works once it can
+
+
+def test_a_database_of_another_application_is_never_replaced_not_even_with_force(
+        env, database_url, storage, backed_up, tmp_path, pg_server_url):
+    from processor.backup.store import create_scratch_database
+
+    name = f"pf_other_{uuid.uuid4().hex[:10]}"
+    other = create_scratch_database(pg_server_url, name)
+    try:
+        bs.query(other, "CREATE TABLE invoices (id int); INSERT INTO invoices VALUES (1)")
+        run_failure(env, database_url, storage, backed_up, other, tmp_path / "new", "--force",
+                    words=("not Photo Factory's", "invoices"))
+    finally:
+        drop_scratch_database(pg_server_url, name)

@@ -263,7 +263,10 @@ def test_thumbnails_are_rebuilt_after_a_restore(database_url, storage, remote, e
 # -- the restored catalogue does not bring back what cannot be true any more ----------------------------
 def test_a_restore_closes_the_stale_state_of_the_lost_installation(
         database_url, storage, remote, empty_db, tmp_path, pf_env):
-    bs.add_asset(database_url, storage["storage"], 1)
+    a = bs.add_asset(database_url, storage["storage"], 1)
+    bs.query(database_url, "INSERT INTO stage_workers (worker_id, stage, host, pid) VALUES ('w', 'thumbnails', 'h', 1)")
+    bs.query(database_url, "INSERT INTO stage_jobs (asset_id, stage, state, attempts, claimed_by, claimed_at,"
+                           " started_at) VALUES (%s, 'thumbnails', 'claimed', 1, 'w', now(), now())", (a["id"],))
     q = storage["storage"] / "Quarantine/unsupported_type/notes.txt"
     q.parent.mkdir(parents=True)
     q.write_text("not a photo")
@@ -286,6 +289,8 @@ def test_a_restore_closes_the_stale_state_of_the_lost_installation(
     assert bs.query(empty_db, "SELECT count(*) FROM alert_incidents WHERE resolve_notified_at IS NULL") == [(0,)]
     assert bs.query(empty_db, "SELECT count(*) FROM system_status") == [(0,)]
     assert bs.query(empty_db, "SELECT status FROM quarantine") == [("file_missing",)]
+    assert bs.query(empty_db, "SELECT state, claimed_by FROM stage_jobs") == [("pending", None)]
+    assert bs.query(empty_db, "SELECT count(*) FROM stage_workers") == [(0,)]
 
 
 # -- a failed drill reaches the verdict, and counts each missing file once -----------------------------
@@ -321,3 +326,15 @@ def test_a_failed_drill_reaches_the_status_verdict_and_counts_a_missing_file_onc
     proc = cli({**pf_env, **remote.env()}, "--drill", "--remote", "nosuch:")
     assert proc.returncode == 3 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stdout
     assert bs.query(database_url, "SELECT result FROM restore_drills ORDER BY id") == [("failed",), ("failed",)]
+
+
+def test_force_never_overwrites_a_file_already_in_the_target(database_url, storage, remote, empty_db, tmp_path):
+    a = bs.add_asset(database_url, storage["storage"], 1)
+    back_up(database_url, storage["storage"], remote)
+    target = tmp_path / "restored"
+    mine = target / a["library_path"]
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"a newer photo that happens to have the same name")
+    summary = restore(rclone.Rclone(), remote.name, Target(target, empty_db, force=True), Selection())
+    assert summary.mismatched == [a["library_path"]] and not summary.ok  # reported, exit 1
+    assert mine.read_bytes() == b"a newer photo that happens to have the same name"
