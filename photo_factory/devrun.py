@@ -61,7 +61,23 @@ def _env() -> dict[str, str]:
     return env
 
 
+def print_env() -> int:
+    """``--print-env``: the database and folders make run uses, as shell assignments.
+
+    ``scripts/restore.sh`` evals them to restore into make run's own targets (the private
+    database is started, and created empty, when needed).
+    """
+    import shlex
+
+    env = _env()
+    for key in ("PF_DATABASE_URL", "PF_INBOX_DIR", "PF_STORAGE_DIR"):
+        print(f"{key}={shlex.quote(env[key])}")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--print-env"]:
+        return print_env()
     env = _env()
     exe = str(Path(sys.executable).with_name("photo-factory"))
     print(f"photo-factory: database {env['PF_DATABASE_URL']}", flush=True)

@@ -8,11 +8,13 @@ temporary directory, and a unique project name; ``down -v`` removes everything i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,11 @@ from tests.e2e.syncthing_peer import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_OFFLINE = REPO.parent / "shared" / "tools" / "docker-offline"
+#: one image tag per checkout: stacks of other checkouts on the same engine never run our images
+IMAGE_TAG = "e2e-" + hashlib.sha1(str(REPO).encode()).hexdigest()[:8]
+WORKERS = ["librarian", "thumbnails", "stitch", "geocode", "backup", "service-monitor"]
+#: the services `up -d` starts that keep running (migrate exits; restore is a one-off tool)
+ALWAYS_UP = ["factory-db", "syncthing", *WORKERS, "dashboard"]
 
 
 def _ok(cmd: list[str]) -> bool:
@@ -55,6 +62,11 @@ class ComposeStack:
     root: Path
     project: str = field(default_factory=lambda: f"pf-e2e-{secrets.token_hex(3)}")
     env: dict[str, str] = field(default_factory=dict)
+    #: settings added to (or replacing) the defaults below, e.g. a test's stage tuning
+    extra: dict[str, str] = field(default_factory=dict)
+    #: "host": docker-compose.host.yml (this project's CI); "bridge": the default deployment with
+    #: its published ports, plus the database's port on loopback for the test's own queries
+    network: str = "host"
 
     def __post_init__(self) -> None:
         for name in ("inbox", "storage", "syncthing", "rclone", "backup"):
@@ -62,7 +74,7 @@ class ComposeStack:
         self.password = secrets.token_hex(16)
         dash = 8501 if _port_free(8501) else free_port()
         self.env = {
-            "COMPOSE_PROJECT_NAME": self.project, "PF_IMAGE_TAG": "e2e",
+            "COMPOSE_PROJECT_NAME": self.project, "PF_IMAGE_TAG": IMAGE_TAG,
             "SERVICES_ENV_FILE": str(self.root / ".env"),
             "INBOX_PATH": str(self.root / "inbox"), "STORAGE_PATH": str(self.root / "storage"),
             "SYNCTHING_CONFIG_PATH": str(self.root / "syncthing"),
@@ -77,7 +89,12 @@ class ComposeStack:
             "PF_STABILITY_SECONDS": "2", "PF_RESCAN_SECONDS": "10",
             "PF_BACKUP_REMOTE": "e2e-crypt:photos", "PF_BACKUP_IDLE_SECONDS": "3",
             "PF_BACKUP_VERIFY": "sha256", "PF_SYNCTHING_FOLDER": "",
+            **self.extra,
         }
+        if self.network == "bridge":
+            self.env.update(SYNCTHING_SYNC_PORT=str(free_port()), DASHBOARD_BIND="127.0.0.1")
+            (self.root / "db-port.yml").write_text(
+                'services:\n  factory-db:\n    ports: ["127.0.0.1:${DB_PORT}:5432"]\n')
         self._write_rclone_config()
         (self.root / ".env").write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
 
@@ -97,8 +114,20 @@ class ComposeStack:
     def dashboard_url(self) -> str:
         return f"http://127.0.0.1:{self.env['DASHBOARD_PORT']}"
 
-    def run(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = [*self.compose, "-f", str(REPO / "docker-compose.yml"), "-f", str(REPO / "docker-compose.host.yml"),
+    @property
+    def files(self) -> list[Path]:
+        """The compose files, as ``COMPOSE_FILE`` in the user's ``.env`` would name them."""
+        if self.network == "bridge":
+            return [REPO / "docker-compose.yml", REPO / "docker-compose.ports.yml", self.root / "db-port.yml"]
+        return [REPO / "docker-compose.yml", REPO / "docker-compose.host.yml"]
+
+    def build(self) -> None:
+        """Build the images; always with the host override, whose builds may use the host network."""
+        self.run("build", timeout=3600, files=[REPO / "docker-compose.yml", REPO / "docker-compose.host.yml"])
+
+    def run(self, *args: str, timeout: float = 600, check: bool = True,
+            files: list[Path] | None = None) -> subprocess.CompletedProcess:
+        cmd = [*self.compose, *(a for f in files or self.files for a in ("-f", str(f))),
                "--env-file", str(self.root / ".env"), "-p", self.project, *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO,
                               env={**os.environ, "COMPOSE_PROJECT_NAME": self.project})
@@ -118,16 +147,51 @@ class ComposeStack:
             services.setdefault(c["Config"]["Labels"]["com.docker.compose.service"], []).append(c["State"])
         return services
 
-    def unhealthy(self, services: list[str]) -> dict[str, str]:
-        """Services (of ``services``) not yet running and healthy, with their state."""
+    def unhealthy(self, services: list[str], *, health: bool = True) -> dict[str, str]:
+        """Services (of ``services``) not yet running (and healthy, with ``health``), with their state."""
         states = self.containers()
         bad = {}
         for name in services:
             for st in states.get(name, [{"Status": "missing"}]):
-                health = st.get("Health", {}).get("Status", "none")
-                if st.get("Status") != "running" or health not in ("healthy", "none"):
-                    bad[name] = f"{st.get('Status')}/{health}"
+                status = st.get("Health", {}).get("Status", "none")
+                if st.get("Status") != "running" or (health and status not in ("healthy", "none")):
+                    bad[name] = f"{st.get('Status')}/{status}"
         return bad
+
+    def up_until_healthy(self, services: list[str], *, limit_s: float = 300, health: bool = True) -> float:
+        """``up -d`` and wait until ``services`` are running (and healthy, with ``health``); return the seconds."""
+        from tests.e2e.conftest import wait_until
+
+        started = time.monotonic()
+        up = self.run("up", "-d", timeout=600, check=False)
+        assert up.returncode == 0, f"up -d failed:\n{up.stderr[-2000:]}\n{self.logs()}"
+        wait_until("every service to be healthy" if health else "every service to run",
+                   lambda: not self.unhealthy(services, health=health), limit_s=limit_s, every_s=2,
+                   on_timeout=lambda: f"{self.unhealthy(services, health=health)}\n{self.logs()}")
+        return time.monotonic() - started
+
+    # -- the user's shell ------------------------------------------------------------------------
+    def user_env(self) -> dict[str, str]:
+        """The environment of a user's shell in the checkout whose ``.env`` is this stack's.
+
+        Compose reads the same settings from the environment as from ``.env``; ``COMPOSE_FILE``
+        names the compose files exactly as the README's set-up does.
+        """
+        files = ":".join(str(f) for f in self.files)
+        return {**os.environ, **self.env, "COMPOSE_FILE": files, "COMPOSE_PROJECT_NAME": self.project}
+
+    def user_command(self, command: str, *, timeout: float = 600, stdin: str = "") -> subprocess.CompletedProcess:
+        """Run a README command verbatim with bash in the checkout, as the user would.
+
+        With only docker-compose 1.29 installed, ``docker compose`` runs ``docker-compose`` (the
+        README says to write it so); the command text itself is never changed.
+        """
+        prelude = ""
+        if self.compose == ["docker-compose"]:
+            prelude = ('docker() { if [ "$1" = compose ]; then shift; command docker-compose "$@"; '
+                       'else command docker "$@"; fi; }\n')
+        return subprocess.run(["bash", "-c", prelude + command], cwd=REPO, env=self.user_env(),
+                              capture_output=True, text=True, timeout=timeout, input=stdin)
 
     def logs(self, tail: int = 40) -> str:
         return self.run("logs", "--no-color", "--tail", str(tail), check=False, timeout=60).stdout[-20000:]

@@ -19,14 +19,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.compose_stack import ComposeStack, find_engine
+from tests.e2e.compose_stack import ALWAYS_UP, WORKERS, ComposeStack, find_engine
 from tests.e2e.conftest import library_file, rows, wait_until
 from tests.support.deploy_samples import make_album
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
-WORKERS = ["librarian", "thumbnails", "stitch", "geocode", "backup", "service-monitor"]
-ALWAYS_UP = ["factory-db", "syncthing", *WORKERS, "dashboard"]
 #: heartbeat service name per compose service, where they differ
 HEARTBEAT_NAME: dict[str, str] = {}
 PHOTOS = 4
@@ -39,15 +37,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
         pytest.skip(reason)
     s = ComposeStack(compose, tmp_path_factory.mktemp("compose"))
     started = time.monotonic()
-    s.run("build", timeout=3600)
+    s.build()
     print(f"\n[e2e] build: {time.monotonic() - started:.0f}s")
     try:
-        started = time.monotonic()
-        up = s.run("up", "-d", timeout=600, check=False)
-        assert up.returncode == 0, f"up -d failed:\n{up.stderr[-2000:]}\n{s.logs()}"
-        wait_until("every service to be healthy", lambda: not s.unhealthy(ALWAYS_UP), limit_s=300, every_s=2,
-                   on_timeout=lambda: f"{s.unhealthy(ALWAYS_UP)}\n{s.logs()}")
-        print(f"[e2e] up -d until healthy: {time.monotonic() - started:.0f}s")
+        print(f"[e2e] up -d until healthy: {s.up_until_healthy(ALWAYS_UP):.0f}s")
         yield s
     finally:
         if os.environ.get("PF_E2E_KEEP") != "1":
