@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
 
+from photo_factory import files
 from photo_factory.files import CHUNK, fsync_dir, fsync_file  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -69,18 +70,7 @@ def open_regular(path: Path) -> int:
 
 def sha256_file(path: Path) -> tuple[str, int]:
     """Stream a regular file in 1 MiB chunks: (hex digest, bytes read). See :func:`open_regular`."""
-    h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    n = 0
-    with open(open_regular(path), "rb", buffering=0) as f:
-        while True:
-            got = f.readinto(buf)
-            if not got:
-                break
-            h.update(view[:got])
-            n += got
-    return h.hexdigest(), n
+    return files.sha256_file(open_regular(path))
 
 
 def safe_name(name: str | bytes) -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 CHUNK = 1024 * 1024
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
-    """Stream a file in 1 MiB chunks into one reused buffer: (hex digest, bytes read)."""
+def sha256_file(path: Path | int) -> tuple[str, int]:
+    """Stream a file (a path, or an open descriptor it then closes) in 1 MiB chunks into one
+    reused buffer: (hex digest, bytes read)."""
     h = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)

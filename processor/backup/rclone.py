@@ -38,6 +38,9 @@ _EXIT_REASONS = {
 _STAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
 
 
+#: How every listed copy runs: only the listed files, a few retries (failures are ours to judge).
+_COPY_FLAGS = ("--no-traverse", "--retries", "2", "--low-level-retries", "5")
+
 class RcloneError(Exception):
     """An rclone call failed; ``reason`` is a short typed code, ``detail`` rclone's own words."""
 
@@ -217,19 +220,7 @@ class Rclone:
             ["--ignore-existing"] if ignore_existing else []
         )
         with files_list(rel_paths) as listing:
-            self.run(
-                "copy",
-                src,
-                dest,
-                "--files-from-raw",
-                listing,
-                "--no-traverse",
-                "--retries",
-                "2",
-                "--low-level-retries",
-                "5",
-                *extra,
-            )
+            self.run("copy", src, dest, "--files-from-raw", listing, *_COPY_FLAGS, *extra)
 
     def upload(self, src: str, dest: str, rel_paths: list[str], *, backup_dir: str) -> Upload:
         """Copy the listed files like :meth:`copy_files`, but report per file instead of raising.
@@ -248,11 +239,7 @@ class Rclone:
                 dest,
                 "--files-from-raw",
                 listing,
-                "--no-traverse",
-                "--retries",
-                "2",
-                "--low-level-retries",
-                "5",
+                *_COPY_FLAGS,
                 "--backup-dir",
                 backup_dir,
                 "--use-json-log",
