@@ -41,6 +41,7 @@ _STAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
 #: How every listed copy runs: only the listed files, a few retries (failures are ours to judge).
 _COPY_FLAGS = ("--no-traverse", "--retries", "2", "--low-level-retries", "5")
 
+
 class RcloneError(Exception):
     """An rclone call failed; ``reason`` is a short typed code, ``detail`` rclone's own words."""
 
