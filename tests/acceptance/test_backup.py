@@ -113,8 +113,9 @@ def remote_holds(ctx: dict, env: dict[str, str]) -> None:
         check=True,
     ).stdout.split()
     assert len([p for p in listing if p.startswith("Library/")]) == 1
-    assert len([p for p in listing if p.startswith("db/photo_factory-")]) == 1
-    assert len(bs.remote_bytes(ctx["remote"].folder)) == 2
+    assert len([p for p in listing if p.startswith("db/photo_factory-") and p.endswith(".dump")]) == 1
+    assert len([p for p in listing if p.startswith("db/photo_factory-") and p.endswith(".dump.json")]) == 1
+    assert len(bs.remote_bytes(ctx["remote"].folder)) == 3  # the photo, the dump and its manifest
 
 
 @then("no file name or content of the photo appears in plain text on the remote")
