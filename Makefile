@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install test test-unit test-integration test-acceptance test-adversity bench run lint stop-pg
+.PHONY: help install test test-e2e test-unit test-integration test-acceptance test-adversity bench run lint stop-pg
 
 help:
 	@echo "make install   - .venv/ with the photo-factory CLI and every extra"
@@ -32,6 +32,9 @@ test-integration: install
 
 test-acceptance: install
 	$(BIN)/python -m pytest tests/acceptance
+
+test-e2e: install
+	PF_E2E=1 $(BIN)/python -m pytest tests/e2e -n 0
 
 test-adversity: install
 	$(BIN)/python -m pytest tests/adversity

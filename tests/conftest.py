@@ -99,3 +99,20 @@ def pf_env(database_url: str, storage: dict[str, Path], monkeypatch: pytest.Monk
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return {**os.environ, **env}
+
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything that drives the one Docker engine runs in one xdist worker, one after another
+    (the stacks share the engine, its build cache and its CPU); the rest spreads over the workers.
+
+    The compose end-to-end tests (``tests/e2e``, marker ``docker``) build images and run whole stacks for many
+    minutes: they run with ``PF_E2E=1`` (``make test-e2e``) and skip, saying so, otherwise."""
+    e2e_skip = pytest.mark.skip(reason="Docker end-to-end stack tests run with PF_E2E=1 (make test-e2e)")
+    for item in items:
+        path = Path(str(item.fspath)).as_posix()
+        if "/tests/e2e/" in path or item.get_closest_marker("docker") or "docker" in Path(path).name:
+            item.add_marker(pytest.mark.xdist_group("docker"))
+        if item.get_closest_marker("docker") and "/tests/e2e/" in path and os.environ.get("PF_E2E") != "1":
+            item.add_marker(e2e_skip)
