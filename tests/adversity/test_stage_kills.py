@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from processor.thumbnails.paths import thumbnail_rel
-from tests.support import invariants, samples
+from tests.support import faults, invariants, samples
 from tests.support.backup_samples import make_crypt_remote
 from tests.support.db import query, tuples
 from tests.support.thumbnail_samples import query as execute
@@ -35,33 +35,6 @@ PHOTO_FACTORY = Path(sys.executable).with_name("photo-factory")
 N_PHOTOS = 30
 ROUNDS = 4
 LEASE_S = 2.0
-
-#: The real CLI with one call made fatal (as in the librarian's crash tests): ``PF_TEST_CRASH`` is
-#: ``module:attr.path|before-or-after|n`` and the process dies at that point of the n-th call.
-_CRASHING = """
-import functools, importlib, os, sys
-target, when, nth = os.environ["PF_TEST_CRASH"].split("|")
-module, _, attr = target.partition(":")
-owner, *path = [importlib.import_module(module), *attr.split(".")]
-for name in path[:-1]:
-    owner = getattr(owner, name)
-original = getattr(owner, path[-1])
-calls = [0]
-@functools.wraps(original)
-def crashing(*args, **kwargs):
-    calls[0] += 1
-    if when == "before" and calls[0] == int(nth):
-        os._exit(137)
-    result = original(*args, **kwargs)
-    if when == "after" and calls[0] == int(nth):
-        os._exit(137)
-    return result
-setattr(owner, path[-1], crashing)
-from photo_factory.cli import main
-sys.argv = ["photo-factory", *sys.argv[1:]]
-main()
-"""
-
 
 @pytest.fixture
 def library(pf_env: dict[str, str], database_url: str, storage: dict[str, Path]) -> set[str]:
@@ -77,7 +50,7 @@ def library(pf_env: dict[str, str], database_url: str, storage: dict[str, Path])
 
 
 def _start(args: list[str], env: dict[str, str], log: Path, crash: str | None = None) -> subprocess.Popen:
-    argv = [sys.executable, "-c", _CRASHING, *args] if crash else [str(PHOTO_FACTORY), *args]
+    argv = [sys.executable, "-c", faults.CRASHING_CLI, *args] if crash else [str(PHOTO_FACTORY), *args]
     with open(log, "ab") as out:
         return subprocess.Popen(argv, env={**env, "PF_TEST_CRASH": crash or ""}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)

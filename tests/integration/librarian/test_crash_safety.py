@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import invariants, samples
+from tests.support import faults, invariants, samples
 
 pytestmark = pytest.mark.integration
 
@@ -118,38 +118,12 @@ def _kill_after(env: dict[str, str], log: Path, delay: float, from_ingest: bool)
             out.write(f"\n---- killed -9 {delay:.3f}s after {'first file' if from_ingest else 'start'} ----\n")
 
 
-#: Runs the real CLI with one step of the move protocol made fatal: ``PF_TEST_CRASH`` is
-#: ``module:Attr.path|before-or-after|n``; the process dies at that point of the n-th call.
-_CRASHING_LIBRARIAN = """
-import functools, importlib, os, sys
-target, when, nth = os.environ["PF_TEST_CRASH"].split("|")
-module, _, attr = target.partition(":")
-owner, *path = [importlib.import_module(module), *attr.split(".")]
-for name in path[:-1]:
-    owner = getattr(owner, name)
-original = getattr(owner, path[-1])
-calls = [0]
-@functools.wraps(original)
-def crashing(*args, **kwargs):
-    calls[0] += 1
-    if when == "before" and calls[0] == int(nth):
-        os._exit(137)
-    result = original(*args, **kwargs)
-    if when == "after" and calls[0] == int(nth):
-        os._exit(137)
-    return result
-setattr(owner, path[-1], crashing)
-from photo_factory.cli import main
-sys.argv = ["photo-factory", "librarian", "--once"]
-main()
-"""
-
-
 def _crash_at(env: dict[str, str], log: Path, fault: str) -> None:
     with open(log, "ab") as out:
         out.write(f"\n---- crashing at {fault} ----\n".encode())
-        rc = subprocess.run([sys.executable, "-c", _CRASHING_LIBRARIAN], env={**env, "PF_TEST_CRASH": fault},
-                            stdout=out, stderr=subprocess.STDOUT, timeout=120).returncode
+        rc = subprocess.run([sys.executable, "-c", faults.CRASHING_CLI, "librarian", "--once"],
+                            env={**env, "PF_TEST_CRASH": fault}, stdout=out, stderr=subprocess.STDOUT,
+                            timeout=120).returncode
     assert rc == 137, f"the fault {fault} was never reached (exit {rc}):\n{log.read_text()[-3000:]}"
 
 
