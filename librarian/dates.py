@@ -23,12 +23,17 @@ librarian records it as the ``PF:SuspiciousDate`` metadata (the ``date_suspiciou
 The timezone comes, in order, from an offset tag or an offset inside the date string, from the
 GPS timestamp (the difference between local time and the GPS's UTC time, when it is a whole
 quarter hour), else from the configured zone (``tz_source`` records which).
+
+Where the file has a GPS position, its time zone (offline, ``position_zone``) replaces the
+configured zone for UTC dates (videos: ``tz_source = 'gps-position:<zone>'``), and a photo whose
+only date is the GPS clock (``GPSDateTime``) is dated in that zone. A scanned old photo's explicit
+``DateTimeOriginal`` before ``min_year`` (1826 or later, not a default clock) is kept, flagged.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -82,6 +87,10 @@ _CAMERA_DEFAULTS: list[tuple[datetime, str]] = [
     (datetime(2012, 12, 31, 23), "a known camera default clock"),
 ]
 _ZONE_SPREAD = timedelta(hours=14)
+#: The oldest surviving photograph is from 1826/27: no capture date can be older.
+FIRST_PHOTO_YEAR = 1826
+#: Explicit original dates that may be older than ``min_year`` (scans of old photos).
+_OLD_SCAN_TAGS = ("EXIF:DateTimeOriginal", "XMP:DateTimeOriginal")
 
 
 def default_clock(local: datetime) -> str | None:
@@ -202,37 +211,79 @@ def from_filename(name: str) -> datetime | None:
 
 
 def capture_time(tags: Mapping[str, object], *, file_name: str, mtime: float, zone_name: str,
-                 min_year: int = 1990, now: datetime | None = None) -> CaptureTime:
+                 min_year: int = 1990, now: datetime | None = None,
+                 position_zone: Callable[[], str | None] | None = None) -> CaptureTime:
     """Decide the capture time of a file from its metadata tags (ExifTool ``-G -n`` keys).
 
-    ``now`` is when the file was first seen (default: now): the date of last resort."""
+    ``now`` is when the file was first seen (default: now): the date of last resort.
+    ``position_zone``: the IANA zone of the file's GPS position, or None (asked only when needed)."""
     zone = ZoneInfo(zone_name)
     now = now or datetime.now(zone)
-    when = _decide(tags, file_name, mtime, zone, zone_name, min_year, now)
+    when = _decide(tags, file_name, mtime, zone, zone_name, min_year, now, position_zone)
     if when.suspicious is None:
         when = replace(when, suspicious=default_clock(when.local))
     return when
 
 
+def _position_zone(position_zone: Callable[[], str | None] | None) -> tuple[ZoneInfo, str] | None:
+    name = position_zone() if position_zone is not None else None
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name), name
+    except (ValueError, KeyError, OSError):
+        return None
+
+
+def old_scan(tags: Mapping[str, object], min_year: int, now: datetime) -> tuple[str, datetime] | None:
+    """An explicit original date older than ``min_year`` that may be true (a scan of an old
+    photo): from 1826 on, not a default clock. (tag, local time) or None."""
+    for tag in _OLD_SCAN_TAGS:
+        parsed = parse_datetime(tags.get(tag))
+        if (parsed and FIRST_PHOTO_YEAR <= parsed.local.year < min_year
+                and _plausible(parsed.local, FIRST_PHOTO_YEAR, now) and default_clock(parsed.local) is None):
+            return tag, parsed.local
+    return None
+
+
 def _decide(tags: Mapping[str, object], file_name: str, mtime: float, zone: ZoneInfo, zone_name: str,
-            min_year: int, now: datetime) -> CaptureTime:
+            min_year: int, now: datetime, position_zone: Callable[[], str | None] | None = None) -> CaptureTime:
     for tag, offset_tags in _LOCAL_TAGS:
         parsed = parse_datetime(tags.get(tag))
         if parsed and _plausible(parsed.local, min_year, now):
             offset, tz_source = _local_with_tz(tags, parsed, offset_tags, zone, zone_name)
             return _build(parsed.local, offset, tag, tz_source)
+    scan = old_scan(tags, min_year, now)
+    if scan is not None:
+        tag, local = scan
+        parsed = Parsed(local, parse_datetime(tags.get(tag)).offset)  # type: ignore[union-attr]
+        offset, tz_source = _local_with_tz(tags, parsed, dict(_LOCAL_TAGS).get(tag, ()), zone, zone_name)
+        return replace(_build(local, offset, tag, tz_source),
+                       suspicious=f"{local:%Y-%m-%d} is before PF_MIN_YEAR ({min_year}): kept as written "
+                                  "(a scan of an old photo?)")
+    here = _position_zone(position_zone)
     for tag in _UTC_TAGS:
         parsed = parse_datetime(tags.get(tag))
         if parsed is None:
             continue
         try:
             utc = (parsed.local - (parsed.offset or timedelta(0))).replace(tzinfo=UTC)
-            local = utc.astimezone(zone)
+            local = utc.astimezone(here[0] if here else zone)
         except OverflowError:  # year 1 or 9999 shifted out of range
             continue
         if _plausible(local.replace(tzinfo=None), min_year, now):
             offset = local.utcoffset() or timedelta(0)
-            return _build(local.replace(tzinfo=None), offset, tag, f"utc-converted:{zone_name}")
+            tz_source = f"gps-position:{here[1]}" if here else f"utc-converted:{zone_name}"
+            return _build(local.replace(tzinfo=None), offset, tag, tz_source)
+    gps = parse_datetime(tags.get("Composite:GPSDateTime") or tags.get("XMP:GPSDateTime"))
+    if gps is not None and here is not None:  # the GPS clock is UTC; the position gives the zone
+        try:
+            at: datetime | None = (gps.local - (gps.offset or timedelta(0))).replace(tzinfo=UTC).astimezone(here[0])
+        except OverflowError:
+            at = None
+        if at is not None and _plausible(at.replace(tzinfo=None), min_year, now):
+            return _build(at.replace(tzinfo=None), at.utcoffset() or timedelta(0), "GPSDateTime",
+                          f"gps-position:{here[1]}")
     for tag in _LATE_LOCAL_TAGS:
         parsed = parse_datetime(tags.get(tag))
         if parsed and _plausible(parsed.local, min_year, now):

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from librarian import checks, dates, formats, metadata, organize, recovery, waiting
+from librarian import attach, checks, dates, formats, metadata, organize, recovery, sidecar_meta, tzmap, waiting
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
 from photo_factory import db
@@ -44,6 +44,7 @@ REASONS = {
     "not_regular_file": "a device, pipe or socket, not a file",
     "library_mismatch": "a library copy that no longer matches its recorded content",
     "ingest_error": "ingest failed repeatedly for an unexpected reason (see detail)",
+    "orphan_sidecar": "a sidecar whose photo did not arrive in time (re-attached when it does)",
 }
 
 #: Events added by migration 0008 (the rest are in 0006).
@@ -115,6 +116,7 @@ class Ingestor:
         self._batch_shas: set[str] = set()
         self._exdev_seen = False
         self.waiting = waiting.Waiting(settings.incomplete_grace_seconds)
+        self.sidecars = attach.Sidecars(self, settings.sidecar_wait_seconds)
 
     # -- helpers -----------------------------------------------------------------------
     def rel_inbox(self, path: Path) -> str:
@@ -148,6 +150,8 @@ class Ingestor:
                 outcomes.append((path, "vanished"))
                 continue
             regular.append((path, st))
+        regular, side = self.sidecars.split(regular)  # sidecars travel with their photos (attach.py)
+        self.sidecars.prepare([p for p, _ in regular], side)
         # Pipelined: SHA-256 in two threads (hashlib releases the GIL) and ExifTool in reader
         # threads run ahead on later chunks while this thread checks and plans earlier ones.
         hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256")
@@ -171,6 +175,7 @@ class Ingestor:
         finally:
             hasher.shutdown(wait=True, cancel_futures=True)
         outcomes.extend(self._file_planned(planned))
+        outcomes.extend(self.sidecars.finish(side))
         return outcomes
 
     def _ingest_one(self, path: Path, st: os.stat_result, tags: dict[str, Any],
@@ -268,7 +273,10 @@ class Ingestor:
         self._batch_shas.add(sha)
         existing = known.get(sha) if known is not None else self.store.find_by_sha(sha)
         if existing is not None:
-            return self._duplicate(path, existing, sha, snap)
+            outcome = self._duplicate(path, existing, sha, snap)
+            if outcome in ("duplicate_removed", "duplicate_restored"):  # its new sidecars attach to it
+                self.sidecars.photo_done(path, existing["id"], existing["library_path"], sha)
+            return outcome
         row = self.build_row(path, tags, sha, size, st.st_mtime, basics, file_type, media_type)
         row["source_path"] = self.rel_inbox(path)
         folder = PurePosixPath(row.pop("_folder"))
@@ -277,19 +285,27 @@ class Ingestor:
             return None
         row["library_path"] = self.choose_destination(folder, row["original_name"])
         self._file_into_library(path, row["library_path"], sha, size, row, snap=snap)
-        return self._filed(row)
+        return self._filed(row, path)
 
-    def _filed(self, row: dict[str, Any]) -> str:
+    def _filed(self, row: dict[str, Any], path: Path | None = None) -> str:
+        if path is not None:
+            self.sidecars.photo_done(path, None, row["library_path"], row["sha256"])
         self.stats.ingested += 1
         log.info("filed %s as %s (%s)", row["source_path"], row["library_path"], row["date_source"])
         return "ingested"
 
     def build_row(self, path: Path, tags: dict[str, Any], sha: str, size: int, mtime: float,
                   basics: metadata.Basics, file_type: str, media_type: str) -> dict[str, Any]:
+        facts = self.sidecars.facts_for(path)  # what its sidecars say (XMP, Takeout JSON, album)
+        where = sidecar_meta.location(basics.location, facts)
+        zone = tzmap.lazy_zone(where)
         when = dates.capture_time(tags, file_name=path.name, mtime=mtime, zone_name=self.core.timezone,
-                                  min_year=self.settings.min_year)
+                                  min_year=self.settings.min_year, position_zone=zone)
+        if facts:
+            when = sidecar_meta.decide(when, facts, zone_name=self.core.timezone, min_year=self.settings.min_year,
+                                       position_zone=zone)
         name = organize.safe_name(path.name)
-        meta = metadata.curated(tags)
+        meta = sidecar_meta.apply(metadata.curated(tags), facts)
         if when.suspicious:  # a default clock or first_seen: the date_suspicious column follows
             meta["PF:SuspiciousDate"] = when.suspicious
         ext_type = formats.type_from_extension(path.name)
@@ -304,7 +320,7 @@ class Ingestor:
             "tz_source": when.tz_source, "camera_make": basics.camera_make,
             "camera_model": basics.camera_model, "width": basics.width, "height": basics.height,
             "orientation": basics.orientation, "duration_s": basics.duration_s,
-            "location": basics.location, "metadata": meta,
+            "location": where, "metadata": meta,
             "_folder": str(organize.day_folder(when.local.date())),
         }
 
@@ -374,7 +390,7 @@ class Ingestor:
         self.store.record_assets([(p.row, jid) for p, jid in done])
         for jid in [j for j, _ in failed] + [j for _, j in changed]:
             self.store.journal_delete(jid)
-        results = [(p.path, self._filed(p.row)) for p, _ in done]
+        results = [(p.path, self._filed(p.row, p.path)) for p, _ in done]
         results += [(p.path, "changed") for p, _ in changed]
         for p, jid in copy:
             self.store.journal_delete(jid)  # nothing moved; the copy journals itself
@@ -384,7 +400,7 @@ class Ingestor:
             except organize.SourceChanged:
                 results.append((p.path, "changed"))
                 continue
-            results.append((p.path, self._filed(p.row)))
+            results.append((p.path, self._filed(p.row, p.path)))
         if failed:
             raise failed[0][1]
         return results

@@ -52,7 +52,9 @@ TAGS = (
 )
 
 
-_TAG_ARGS = tuple(f"-{t}".encode() for t in TAGS)
+#: What XMP sidecars (and photos that embed XMP) say beyond dates and GPS (librarian/sidecar_meta.py).
+SIDECAR_TAGS = ("Title", "Description", "Rating", "Label", "Subject", "Keywords", "PersonInImage")
+_TAG_ARGS = tuple(f"-{t}".encode() for t in TAGS + SIDECAR_TAGS)
 
 
 class MetadataReader:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from librarian import formats, metadata, organize
+from librarian import attach, formats, metadata, organize, sidecars
 from photo_factory import db, folders
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ def _reconcile_entry(ing: Ingestor, j: dict) -> None:
         ing.store.record_event("error", source_path=str(j["dest_rel"]), journal_id=j["id"],
                                detail={"problem": "journal destination hash mismatch"})
         return
+    if j["action"] == "file" and payload.get("sidecar"):
+        return attach.replay(ing, j, src, src_exists)
     if j["action"] == "file":
         row = _from_jsonable(payload["row"])
         existing = ing.store.find_by_sha(j["sha256"])
@@ -174,6 +176,7 @@ def register_library_file(ing: Ingestor, path: Path, event: str = "registered_or
 def reconcile_library(ing: Ingestor) -> dict[str, int]:
     """Library files without a row are registered; rows without a file are reported once."""
     known = ing.store.library_paths()
+    attached = attach.SidecarStore(ing.store.db).all_paths()
     lib_root = ing.storage / "Library"
     found = 0
     registered = 0
@@ -189,7 +192,10 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
                 rel = _storage_rel(ing, p)
                 on_disk.add(rel)
                 found += 1
-                if rel in known or fn.startswith(".") or not p.is_file():
+                if rel in known or rel in attached or fn.startswith(".") or not p.is_file():
+                    continue
+                if sidecars.kind_of(fn) is not None:  # never an asset; recorded by its journal entry
+                    log.error("library sidecar %s has no row (not registered as a photo)", rel)
                     continue
                 try:
                     if register_library_file(ing, p) is None:

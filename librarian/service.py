@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from librarian import inbox, metadata
+from librarian import attach, inbox, metadata
 from librarian.ingest import FileProblem, Ingestor
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
@@ -161,7 +161,11 @@ class Librarian:
             if outcome == "incomplete":
                 self._wait_for_rest(path)
                 continue
+            if outcome == attach.WAITING:
+                self._wait_for_photo(path)
+                continue
             self.candidates.discard(path)
+            self.ingestor.sidecars.forget(path)
             self.ingestor.waiting.forget(path)
             self._attempts.pop(path, None)
         self._beat_progress()
@@ -181,6 +185,14 @@ class Librarian:
         except OSError:
             return
         self.candidates.defer(path, min(max(left, 0.05), INCOMPLETE_RECHECK_S), unless_changed_from=st)
+
+    def _wait_for_photo(self, path: Path) -> None:
+        """A sidecar whose photo has not been filed stays in the inbox (``--once``: left there,
+        reported); it is looked at again soon, and kept as ``orphan_sidecar`` once its wait is over."""
+        if self.once:
+            self.candidates.discard(path)
+            return
+        self.candidates.defer(path, min(max(self.ingestor.sidecars.remaining(path), 1.0), INCOMPLETE_RECHECK_S))
 
     def _ingest_alone(self, path: Path) -> str:
         try:

@@ -29,6 +29,9 @@ class LibrarianSettings(PFSettings):
     #: An incomplete file (its structure ends early: a paused or interrupted writer) waits in the
     #: inbox this long after it stopped changing, then is quarantined as ``truncated``.
     incomplete_grace_seconds: NonNegativeFloat = 3600.0
+    #: A sidecar (XMP, AAE, THM, Takeout JSON) whose photo has not arrived waits this long in the
+    #: inbox, then is kept in quarantine as ``orphan_sidecar`` (re-attached when the photo comes).
+    sidecar_wait_seconds: NonNegativeFloat = 3600.0
     #: Memory the decodability check may use for one image (estimated from its header before
     #: decoding); a larger image is judged by its structure alone, never decoded by the librarian.
     check_decode_megabytes: PositiveInt = 256

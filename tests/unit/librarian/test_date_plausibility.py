@@ -109,6 +109,8 @@ def test_the_chosen_date_always_lies_between_min_year_and_a_day_from_now(mtime, 
                                                                          quicktime, name):
     tags = {k: v for k, v in (("EXIF:DateTimeOriginal", original), ("QuickTime:CreateDate", quicktime)) if v}
     t = capture_time(tags, file_name=name, mtime=mtime, zone_name=ZONE, min_year=min_year, now=now)
-    assert datetime(min_year, 1, 1) <= t.local <= now.replace(tzinfo=None) + timedelta(days=1)
+    assert t.local <= now.replace(tzinfo=None) + timedelta(days=1)
+    if t.local < datetime(min_year, 1, 1):  # only a scan's explicit original date, kept and flagged
+        assert t.date_source == "EXIF:DateTimeOriginal" and t.local.year >= 1826 and "PF_MIN_YEAR" in t.suspicious
     if t.date_source == "first_seen":
         assert t.utc == now and t.suspicious

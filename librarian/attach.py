@@ -1,0 +1,377 @@
+"""Sidecars travel with their photos: found, read, filed beside the photo, waited for, kept.
+
+Per batch (called by :class:`librarian.ingest.Ingestor`):
+
+1. :meth:`Sidecars.split` takes the sidecars (by name, librarian/sidecars.py) out of the batch:
+   they are never read as media, so never quarantined as ``unsupported_type``;
+2. :meth:`Sidecars.prepare` lists the folders of the batch's photos, finds each photo's sidecars
+   there (whether in this batch or not), reads them (XMP with ExifTool, Takeout JSON here) and
+   decides which photo owns each sidecar (two photos never share one file);
+   :meth:`facts_for` gives the photo's date decision and metadata what its sidecars say;
+3. :meth:`photo_done` notes every photo filed or recognised as a duplicate;
+4. :meth:`finish` files each noted photo's sidecars beside it under its FINAL name (journaled
+   like photos: ``ingest_journal`` action ``file`` with a ``sidecar`` payload), re-attaches
+   orphan sidecars of that photo from quarantine, then handles the batch's other sidecars:
+   photo already filed -> attached to it; photo still in the inbox -> waits for it; photo in
+   quarantine -> ``orphan_sidecar`` now; no photo -> waits ``PF_SIDECAR_WAIT_SECONDS``, then
+   ``orphan_sidecar``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from librarian import inbox, organize, sidecar_meta, sidecars
+from librarian.sidecar_store import SidecarStore
+
+if TYPE_CHECKING:
+    from librarian.ingest import Ingestor
+
+log = logging.getLogger(__name__)
+
+#: Outcome of a sidecar that waits in the inbox for its photo.
+WAITING = "waiting_for_photo"
+#: Characters of a photo's name used to look up its orphan sidecars (cut Takeout names are shorter).
+_PROBE_CHARS = 20
+
+
+@dataclass
+class Found:
+    """A sidecar file in the inbox, as seen while preparing a batch."""
+
+    path: Path
+    kind: str
+    facts: sidecar_meta.Facts
+    owner: str | None = None  # the photo name (same folder) that owns it
+
+
+@dataclass
+class _Folder:
+    photos: list[str] = field(default_factory=list)
+    found: dict[str, Found] = field(default_factory=dict)  # sidecar name -> Found
+    album: sidecar_meta.Facts | None = None
+
+
+@dataclass
+class Done:
+    """A photo filed (or a duplicate of one) in this batch."""
+
+    path: Path
+    asset_id: int | None
+    library_path: str
+    sha256: str
+
+
+class Sidecars:
+    def __init__(self, ing: Ingestor, wait_seconds: float, wall: Callable[[], float] = time.time):
+        self.ing = ing
+        self.wait_seconds = wait_seconds
+        self.wall = wall
+        self.store = SidecarStore(ing.store.db)
+        self._folders: dict[Path, _Folder] = {}
+        self._done: list[Done] = []
+        self._first_seen: dict[Path, float] = {}
+
+    # -- 1. split ----------------------------------------------------------------------------
+    @staticmethod
+    def split(items: list[tuple[Path, os.stat_result]]) -> tuple[list[tuple[Path, os.stat_result]], list[Path]]:
+        media = [(p, s) for p, s in items if sidecars.kind_of(p.name) is None]
+        side = [p for p, _ in items if sidecars.kind_of(p.name) is not None]
+        return media, side
+
+    # -- 2. prepare ----------------------------------------------------------------------------
+    def prepare(self, photos: list[Path], side: list[Path]) -> None:
+        """Find, read and assign the sidecars in the folders of this batch's photos."""
+        self._folders = {}
+        self._done = []
+        for folder in {p.parent for p in [*photos, *side]}:
+            self._folders[folder] = self._look(folder)
+        xmps = [f for fo in self._folders.values() for f in fo.found.values() if f.kind == "xmp"]
+        if xmps:
+            for f, tags in zip(xmps, self.ing.reader.read_many([f.path for f in xmps]), strict=True):
+                f.facts = sidecar_meta.from_xmp(tags)
+
+    def _look(self, folder: Path) -> _Folder:
+        out = _Folder()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return out
+        names: list[tuple[str, Path]] = []
+        for e in entries:
+            if inbox.is_ignored(e.name):
+                continue
+            try:
+                if not e.is_file(follow_symlinks=False):
+                    continue
+            except OSError:
+                continue
+            names.append((e.name, Path(e.path)))
+        out.photos = sorted(n for n, _ in names if sidecars.kind_of(n) is None)
+        for name, path in sorted(names):
+            kind = sidecars.kind_of(name)
+            if kind is None:
+                continue
+            facts = sidecar_meta.Facts(kind)
+            if kind == "takeout_json":
+                facts = sidecar_meta.from_takeout(_read_small(path))
+                kind = facts.kind  # an album's metadata.json
+            out.found[name] = Found(path, kind, facts)
+        for name, f in out.found.items():
+            if f.kind == "takeout_album":
+                out.album = out.album or f.facts
+                continue
+            owner = sidecars.best_photo(name, out.photos, f.facts.title)
+            f.owner = owner.name if owner else None
+        return out
+
+    def facts_for(self, path: Path) -> list[sidecar_meta.Facts]:
+        """What the sidecars of the photo ``path`` say: the ones it owns first, then any other
+        that names it (an edited copy reads its original's Takeout JSON), then the album."""
+        fo = self._folders.get(path.parent)
+        if fo is None:
+            return []
+        mine = [f for f in fo.found.values() if f.owner == path.name]
+        others = [f for n, f in fo.found.items() if f.owner != path.name and f.kind != "takeout_album"
+                  and sidecars.match(n, path.name) is not None]
+        out = [f.facts for f in (*mine, *others)]
+        if fo.album is not None:
+            out.append(fo.album)
+        return out
+
+    # -- 3. photos of the batch ------------------------------------------------------------------
+    def photo_done(self, path: Path, asset_id: int | None, library_path: str, sha: str) -> None:
+        self._done.append(Done(path, asset_id, library_path, sha))
+
+    # -- 4. finish -------------------------------------------------------------------------------
+    def finish(self, side: list[Path]) -> list[tuple[Path, str]]:
+        """Attach the sidecars of the batch's photos, then decide the batch's other sidecars."""
+        outcomes: dict[Path, str] = {}
+        missing = [d for d in self._done if d.asset_id is None]
+        if missing:
+            ids = self.ing.store.find_by_shas([d.sha256 for d in missing])
+            for d in missing:
+                d.asset_id = ids[d.sha256]["id"] if d.sha256 in ids else None
+        album_placed: set[Path] = set()
+        for d in self._done:
+            if d.asset_id is None:
+                continue
+            fo = self._folders.get(d.path.parent) or _Folder()
+            for f in fo.found.values():
+                mine = f.owner == d.path.name or (f.kind == "takeout_album" and d.path.parent not in album_placed)
+                if not mine or not os.path.lexists(f.path):
+                    continue
+                if f.kind == "takeout_album":
+                    album_placed.add(d.path.parent)
+                outcomes[f.path] = self._attach_guarded(f.path, f.kind, f.facts, d.asset_id, d.library_path,
+                                                        d.path.name)
+            self._reattach_orphans(d)
+        for path in side:
+            if path in outcomes:
+                continue
+            outcomes[path] = self._alone(path)
+        self._done = []
+        return [(p, o) for p, o in outcomes.items() if p in set(side)]
+
+    def _attach_guarded(self, path: Path, kind: str, facts: sidecar_meta.Facts, asset_id: int,
+                        photo_library_path: str, photo_name: str, quarantine: dict | None = None,
+                        late: bool = False) -> str:
+        try:
+            return self.attach(path, kind, facts, asset_id, photo_library_path, photo_name, quarantine, late)
+        except organize.SourceChanged:
+            return "changed"
+        except FileNotFoundError:
+            return "vanished"
+
+    def _alone(self, path: Path) -> str:
+        """A sidecar of this batch whose photo was not in it."""
+        if not os.path.lexists(path):
+            return "vanished"
+        fo = self._folders.get(path.parent) or self._look(path.parent)
+        f = fo.found.get(path.name)
+        if f is None:
+            return "vanished"
+        if f.kind == "xmp" and not f.facts.metadata and f.facts.problem is None:
+            f.facts = sidecar_meta.from_xmp(self.ing.reader.read_many([path])[0])
+        if f.owner is not None:
+            self._first_seen.pop(path, None)
+            return WAITING  # its photo is in the inbox: filed with it
+        rel = self.ing.rel_inbox(path)
+        folder = str(PurePosixPath(rel).parent)
+        prefix = "" if folder == "." else folder + "/"
+        owner = self._photo_in_library(prefix, path.name, f)
+        if owner is not None:
+            self._first_seen.pop(path, None)
+            return self._attach_guarded(path, f.kind, f.facts, owner["asset_id"], owner["library_path"],
+                                        PurePosixPath(owner["source_path"]).name, late=True)
+        held = self._photo_in_quarantine(prefix, path.name, f)
+        if held is not None:
+            self._first_seen.pop(path, None)
+            return self.ing.quarantine(path, "orphan_sidecar", (
+                f"its photo {held['source_path']} is in quarantine ({held['reason']}, id {held['id']}); "
+                "re-attached automatically when the photo is filed"))
+        first = self._first_seen.setdefault(path, self.wall())
+        if self.wall() - first < self.wait_seconds:
+            return WAITING
+        self._first_seen.pop(path, None)
+        return self.ing.quarantine(path, "orphan_sidecar", (
+            f"no photo for this {f.kind} sidecar arrived within {self.wait_seconds:.0f} s; "
+            "re-attached automatically when the photo is filed"))
+
+    def remaining(self, path: Path) -> float:
+        """Seconds ``path`` still waits for its photo (0 when unknown)."""
+        first = self._first_seen.get(path)
+        return 0.0 if first is None else max(0.0, self.wait_seconds - (self.wall() - first))
+
+    def forget(self, path: Path) -> None:
+        self._first_seen.pop(path, None)
+
+    def _photo_in_library(self, prefix: str, name: str, f: Found) -> dict | None:
+        if f.kind == "takeout_album":
+            rows = self.store.photos_by_prefix(prefix)
+            rows = [r for r in rows if str(PurePosixPath(r["source_path"]).parent) == (prefix.rstrip("/") or ".")]
+            return min(rows, key=lambda r: r["asset_id"]) if rows else None
+        rows = self.store.photos_by_prefix(prefix + sidecars.probe(name))
+        same = {PurePosixPath(r["source_path"]).name: r for r in rows
+                if str(PurePosixPath(r["source_path"]).parent) == (prefix.rstrip("/") or ".")}
+        best = sidecars.best_photo(name, sorted(same), f.facts.title)
+        return same[best.name] if best else None
+
+    def _photo_in_quarantine(self, prefix: str, name: str, f: Found) -> dict | None:
+        if f.kind == "takeout_album":
+            return None
+        rows = self.store.quarantined_by_prefix(prefix + sidecars.probe(name))
+        same = {PurePosixPath(r["source_path"]).name: r for r in rows
+                if str(PurePosixPath(r["source_path"]).parent) == (prefix.rstrip("/") or ".")}
+        best = sidecars.best_photo(name, sorted(same), f.facts.title)
+        return same[best.name] if best else None
+
+    def _reattach_orphans(self, d: Done) -> None:
+        """Orphan sidecars of this photo waiting in quarantine: moved next to it."""
+        assert d.asset_id is not None
+        rel = self.ing.rel_inbox(d.path)
+        parent = PurePosixPath(rel).parent
+        prefix = "" if str(parent) == "." else f"{parent}/"
+        stem = sidecars.probe(sidecars.unedited(d.path.name) or d.path.name)[:_PROBE_CHARS]
+        for q in self.store.orphans_by_prefix(prefix + stem):
+            src_rel = PurePosixPath(q["source_path"])
+            if str(src_rel.parent) != str(parent):
+                continue
+            name = src_rel.name
+            if sidecars.match(name, d.path.name) is None:
+                continue
+            src = self.ing.abs_storage(q["quarantine_path"])
+            if not os.path.lexists(src):
+                continue
+            kind = sidecars.kind_of(name) or "xmp"
+            facts = sidecar_meta.Facts(kind)
+            if kind == "takeout_json":
+                facts = sidecar_meta.from_takeout(_read_small(src))
+                kind = facts.kind
+            elif kind == "xmp":
+                facts = sidecar_meta.from_xmp(self.ing.reader.read_many([src])[0])
+            self._attach_guarded(src, kind, facts, d.asset_id, d.library_path, d.path.name, quarantine=q, late=True)
+            log.info("asset %s: orphan sidecar %s re-attached from quarantine", d.asset_id, q["quarantine_path"])
+
+    # -- the move ----------------------------------------------------------------------------------
+    def attach(self, src: Path, kind: str, facts: sidecar_meta.Facts, asset_id: int, photo_library_path: str,
+               photo_name: str, quarantine: dict | None = None, late: bool = False) -> str:
+        """File ``src`` (an inbox file, or a quarantined orphan when ``quarantine`` is its row)
+        beside the asset's library file, journaled; record it. An identical sidecar already
+        attached to that asset is removed instead (its bytes are in the library)."""
+        st = os.lstat(src)
+        snap = organize.Snapshot.of(st)
+        sha, size = organize.sha256_file(src)
+        if not snap.unchanged(os.lstat(src)):
+            raise organize.SourceChanged(str(src))
+        source_rel = quarantine["source_path"] if quarantine else self.ing.rel_inbox(src)
+        original = PurePosixPath(source_rel).name
+        for existing in self.store.sidecars_of(asset_id):
+            if existing["sha256"].strip() == sha and os.path.isfile(self.ing.abs_storage(existing["library_path"])):
+                kept = organize.remove_source(src, snap)
+                if kept is not None:
+                    if quarantine is None:
+                        self.ing.source_kept(src, kept, existing["library_path"], snap)
+                    return "kept"
+                self.store.duplicate_removed(asset_id, source_rel, existing["library_path"],
+                                             quarantine["id"] if quarantine else None)
+                log.info("asset %s: sidecar %s is identical to %s: removed", asset_id, source_rel,
+                         existing["library_path"])
+                return "sidecar_duplicate_removed"
+        lib = PurePosixPath(photo_library_path)
+        name = organize.safe_name(sidecars.library_name(original, kind if kind != "takeout_album" else "xmp",
+                                                        photo_name, lib.name))
+        if kind == "takeout_album":
+            name = organize.safe_name(f"{lib.name}.album.json")
+        dest_rel = self._destination(lib.parent, name)
+        row = {"asset_id": asset_id, "library_path": dest_rel, "kind": kind,
+               "original_name": organize.safe_name(original), "source_path": source_rel, "size_bytes": size,
+               "sha256": sha, "metadata": facts.metadata}
+        qid = quarantine["id"] if quarantine else None
+        self.ing._move(src, dest_rel, "file", {"sidecar": row, "quarantine_id": qid}, sha, size,
+                       lambda jid: self.store.record(row, jid, qid), snap=snap)
+        if late:
+            self._check_date(asset_id, facts)
+        log.info("asset %s: sidecar %s filed as %s", asset_id, source_rel, dest_rel)
+        return "sidecar_attached"
+
+    def _destination(self, folder: PurePosixPath, name: str) -> str:
+        for cand in organize.candidate_names(name):
+            rel = str(folder / cand)
+            if os.path.lexists(self.ing.abs_storage(rel)) or self.store.path_taken(rel):
+                continue
+            return rel
+        raise RuntimeError(f"no free name for {name} in {folder}")
+
+    def _check_date(self, asset_id: int, facts: sidecar_meta.Facts) -> None:
+        """A sidecar that arrived after its photo was filed: its date is not applied (the photo
+        stays where it is), but one that disagrees by more than a day flags the date."""
+        asset = self.store.asset_capture(asset_id)
+        if asset is None:
+            return
+        diff = None
+        if facts.xmp_date is not None and asset["captured_local"] is not None:
+            said, diff = facts.xmp_date[0], abs(facts.xmp_date[1].local - asset["captured_local"])
+        elif facts.taken_utc is not None and asset["captured_at"] is not None:
+            said, diff = "takeout:photoTakenTime", abs(facts.taken_utc - asset["captured_at"])
+        if diff is not None and diff > sidecar_meta.DISAGREE:
+            why = f"a sidecar that came later ({said}) disagrees with the filed date by {diff.days} days"
+            self.store.flag_date(asset_id, why)
+            log.warning("asset %s: %s; flagged for review", asset_id, why)
+
+
+def _read_small(path: Path) -> bytes:
+    """The first bytes of a Takeout JSON (never more than it is allowed to parse, plus one)."""
+    try:
+        fd = organize.open_regular(path)
+    except (OSError, organize.SourceChanged):
+        return b""
+    with open(fd, "rb", buffering=0) as f:
+        return f.read(sidecar_meta.MAX_JSON_BYTES + 1)
+
+
+def replay(ing: Ingestor, j: dict[str, Any], src: Path, src_exists: bool) -> None:
+    """Finish a sidecar move a crash interrupted (its file is in place, hash checked by the caller)."""
+    payload = j["payload"]
+    row = payload["sidecar"]
+    store = SidecarStore(ing.store.db)
+    if row["library_path"] not in store.all_paths():
+        store.record(row, j["id"], payload.get("quarantine_id"))
+    else:
+        ing.store.journal_delete(j["id"])
+    if src_exists:
+        from librarian import recovery
+
+        dest = ing.abs_storage(j["dest_rel"])
+        if recovery._same_file(src, dest) or recovery._same_content(src, dest):
+            if payload.get("quarantine_id") is not None:
+                organize.remove_source(src)
+            else:
+                recovery._remove_source(ing, src, j["dest_rel"], j["sha256"])
+    log.info("journal %s: completed the interrupted sidecar move to %s", j["id"], j["dest_rel"])
