@@ -59,6 +59,8 @@ def from_xmp(tags: Mapping[str, Any]) -> Facts:
     problem = _text(tags.get("ExifTool:Error"))
     if problem or tags.get("PF:Reader") != "exiftool":
         f.problem = problem or _text(tags.get("PF:ReaderProblem")) or "not readable as XMP"
+    elif not any(k.startswith("XMP:") for k in tags):
+        f.problem = "no XMP data could be read from it (malformed or empty)"
     for tag, name in _XMP_DATES:
         parsed = dates.parse_datetime(tags.get(tag))
         if parsed is not None:

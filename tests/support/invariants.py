@@ -7,6 +7,10 @@ nothing left in the inbox that should have been taken. An inbox file may stay on
 librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
 ``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
 one place (its filed copy, or itself for the latter).
+
+Sidecars (XMP, AAE, THM, Takeout JSON) are library files too: each has its ``asset_sidecars``
+row (size, hash), lies in the same folder as its photo, and is named after it. Identical sidecar
+bytes may sit beside several photos (two photos' identical AAE edits), once per photo.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ def _rows(database_url: str) -> dict[str, list[dict]]:
             out = {}
             for name, sql in {
                 "assets": "SELECT id, library_path, sha256, size_bytes FROM media_assets",
+                "sidecars": "SELECT s.asset_id, s.library_path, s.sha256, s.size_bytes, a.library_path AS photo"
+                            " FROM asset_sidecars s JOIN media_assets a ON a.id = s.asset_id",
                 # file_missing: a restore found the row but not its file (quarantine is not backed up)
                 "quarantine": "SELECT quarantine_path FROM quarantine WHERE status NOT IN ('released', 'file_missing')",
                 "journal": "SELECT id, action, source_abs, dest_rel FROM ingest_journal",
@@ -91,6 +97,13 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
     lib_files = {p.relative_to(storage).as_posix(): p for p in files(storage / "Library")}
     by_path = {a["library_path"]: a for a in rows["assets"]}
     assert len(by_path) == len(rows["assets"]), "two rows share a library path"
+    sidecars = {s["library_path"]: s for s in rows["sidecars"]}
+    assert not set(sidecars) & set(by_path), f"sidecar rows on photo paths: {set(sidecars) & set(by_path)}"
+    for rel, side in sidecars.items():
+        photo = Path(side["photo"])
+        assert Path(rel).parent == photo.parent, f"sidecar {rel} is not beside its photo {photo}"
+        assert Path(rel).name.lower().startswith(photo.stem.lower()), f"sidecar {rel} not named after {photo}"
+    by_path = {**by_path, **sidecars}
     assert set(lib_files) == set(by_path), (
         f"library files without rows: {sorted(set(lib_files) - set(by_path))}; "
         f"rows without files: {sorted(set(by_path) - set(lib_files))}")
@@ -111,6 +124,10 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
         if path.is_file() and not path.is_symlink():
             places.setdefault(sha256(path), []).append(rel)
     for digest in originals - set(missing_ok):
-        assert len(places.get(digest, [])) == 1, f"content {digest[:12]} is in {places.get(digest)}"
+        where = places.get(digest, [])
+        beside = [sidecars[r]["asset_id"] for r in where if r in sidecars]
+        if where and len(beside) == len(where) and len(set(beside)) == len(beside):
+            continue  # the same sidecar bytes beside several photos, once each
+        assert len(where) == 1, f"content {digest[:12]} is in {where}"
     stray = set(places) - set(originals)
     assert not stray, f"content in storage that was never in the inbox: {[places[s] for s in stray]}"
