@@ -129,7 +129,19 @@ class Sidecars:
                 continue
             owner = sidecars.best_photo(name, out.photos, f.facts.title)
             f.owner = owner.name if owner else None
+        if out.album is None and out.photos:  # the album's metadata.json was filed with an earlier batch
+            title = self._album_filed(folder)
+            if title:
+                out.album = sidecar_meta.Facts("takeout_album", {"album": title}, album=title)
         return out
+
+    def _album_filed(self, folder: Path) -> str | None:
+        rel = PurePosixPath(self.ing.rel_inbox(folder / "x")).parent
+        prefix = "" if str(rel) == "." else f"{rel}/"
+        for r in self.store.albums_by_prefix(prefix):
+            if str(PurePosixPath(r["source_path"]).parent) == str(rel) and r["album"]:
+                return str(r["album"])
+        return None
 
     def facts_for(self, path: Path) -> list[sidecar_meta.Facts]:
         """What the sidecars of the photo ``path`` say: the ones it owns first, then any other

@@ -229,6 +229,8 @@ def apply(row_meta: dict[str, Any], facts: list[Facts]) -> dict[str, Any]:
     """Sidecar facts worth keeping on the asset (``PF:Sidecar…`` entries of its metadata)."""
     for f in facts:
         for key in ("title", "description", "rating", "keywords", "people", "label"):
+            if key == "title" and f.kind != "xmp":
+                continue  # a Takeout "title" is the file's name, not a caption
             if key in f.metadata and f"PF:{key.title()}" not in row_meta:
                 row_meta[f"PF:{key.title()}"] = f.metadata[key]
         if f.album and "PF:Album" not in row_meta:

@@ -21,6 +21,11 @@ WHERE reason <> 'orphan_sidecar' AND status IN ('quarantined', 'retry_requested'
   AND lower(source_path) LIKE lower(%(prefix)s) ESCAPE '\'
 ORDER BY id;
 
+-- name: albums_by_prefix
+SELECT source_path, metadata ->> 'album' AS album FROM asset_sidecars
+WHERE kind = 'takeout_album' AND lower(source_path) LIKE lower(%(prefix)s) ESCAPE '\'
+ORDER BY id;
+
 -- name: sidecars_of
 SELECT id, library_path, sha256, kind FROM asset_sidecars WHERE asset_id = %(asset_id)s;
 

@@ -33,6 +33,9 @@ class SidecarStore:
     def quarantined_by_prefix(self, prefix: str) -> list[dict]:
         return self._all("quarantined_by_prefix", {"prefix": like_prefix(prefix)})
 
+    def albums_by_prefix(self, prefix: str) -> list[dict]:
+        return self._all("albums_by_prefix", {"prefix": like_prefix(prefix)})
+
     def sidecars_of(self, asset_id: int) -> list[dict]:
         return self._all("sidecars_of", {"asset_id": asset_id})
 

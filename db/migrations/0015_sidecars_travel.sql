@@ -20,3 +20,5 @@ CREATE INDEX ingest_events_photo_source ON ingest_events (lower(source_path) tex
     WHERE kind IN ('ingested', 'duplicate_removed', 'duplicate_restored') AND asset_id IS NOT NULL;
 CREATE INDEX quarantine_orphan_sidecars ON quarantine (lower(source_path) text_pattern_ops)
     WHERE reason = 'orphan_sidecar' AND status = 'quarantined';
+CREATE INDEX asset_sidecars_albums ON asset_sidecars (lower(source_path) text_pattern_ops)
+    WHERE kind = 'takeout_album';
