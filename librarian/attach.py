@@ -19,6 +19,7 @@ Per batch (called by :class:`librarian.ingest.Ingestor`):
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import time
@@ -47,15 +48,37 @@ class Found:
 
     path: Path
     kind: str
-    facts: sidecar_meta.Facts
+    facts: sidecar_meta.Facts | None = None  # read only when a photo of the batch needs it
     owner: str | None = None  # the photo name (same folder) that owns it
+    owner_known: bool = False
 
 
 @dataclass
 class _Folder:
-    photos: list[str] = field(default_factory=list)
+    """One inbox folder's photos and sidecars, by name (indexed: a Takeout folder holds thousands)."""
+
+    photos: list[tuple[str, str]] = field(default_factory=list)  # sorted (lower-case name, name)
     found: dict[str, Found] = field(default_factory=dict)  # sidecar name -> Found
+    by_probe: dict[str, list[str]] = field(default_factory=dict)  # sidecars.probe -> sidecar names
     album: sidecar_meta.Facts | None = None
+
+    def photos_for(self, sidecar_name: str) -> list[str]:
+        """Photo names that start with the sidecar's probe (the only ones it can belong to)."""
+        key = sidecars.probe(sidecar_name)
+        i = bisect.bisect_left(self.photos, (key, ""))
+        out = []
+        while i < len(self.photos) and self.photos[i][0].startswith(key):
+            out.append(self.photos[i][1])
+            i += 1
+        return out
+
+    def sidecars_for(self, photo_name: str) -> list[str]:
+        """Sidecar names whose probe is a prefix of the photo's name."""
+        low = photo_name.lower()
+        out: list[str] = []
+        for k in range(1, len(low) + 1):
+            out.extend(self.by_probe.get(low[:k], ()))
+        return out
 
 
 @dataclass
@@ -87,15 +110,22 @@ class Sidecars:
 
     # -- 2. prepare ----------------------------------------------------------------------------
     def prepare(self, photos: list[Path], side: list[Path]) -> None:
-        """Find, read and assign the sidecars in the folders of this batch's photos."""
+        """Find, read and assign the sidecars of this batch's photos (and the batch's sidecars)."""
         self._folders = {}
         self._done = []
-        for folder in {p.parent for p in [*photos, *side]}:
-            self._folders[folder] = self._look(folder)
-        xmps = [f for fo in self._folders.values() for f in fo.found.values() if f.kind == "xmp"]
-        if xmps:
-            for f, tags in zip(xmps, self.ing.reader.read_many([f.path for f in xmps]), strict=True):
-                f.facts = sidecar_meta.from_xmp(tags)
+        wanted: dict[Path, set[str]] = {}
+        for p in photos:
+            wanted.setdefault(p.parent, set()).update(self._folder(p.parent).sidecars_for(p.name))
+        for p in side:
+            wanted.setdefault(p.parent, set()).add(p.name)
+        for folder, names in wanted.items():
+            self._load(folder, names)
+
+    def _folder(self, folder: Path) -> _Folder:
+        fo = self._folders.get(folder)
+        if fo is None:
+            fo = self._folders[folder] = self._look(folder)
+        return fo
 
     def _look(self, folder: Path) -> _Folder:
         out = _Folder()
@@ -103,7 +133,6 @@ class Sidecars:
             entries = list(os.scandir(folder))
         except OSError:
             return out
-        names: list[tuple[str, Path]] = []
         for e in entries:
             if inbox.is_ignored(e.name):
                 continue
@@ -112,28 +141,44 @@ class Sidecars:
                     continue
             except OSError:
                 continue
-            names.append((e.name, Path(e.path)))
-        out.photos = sorted(n for n, _ in names if sidecars.kind_of(n) is None)
-        for name, path in sorted(names):
-            kind = sidecars.kind_of(name)
+            kind = sidecars.kind_of(e.name)
             if kind is None:
-                continue
-            facts = sidecar_meta.Facts(kind)
-            if kind == "takeout_json":
-                facts = sidecar_meta.from_takeout(_read_small(path))
-                kind = facts.kind  # an album's metadata.json
-            out.found[name] = Found(path, kind, facts)
-        for name, f in out.found.items():
-            if f.kind == "takeout_album":
-                out.album = out.album or f.facts
-                continue
-            owner = sidecars.best_photo(name, out.photos, f.facts.title)
-            f.owner = owner.name if owner else None
-        if out.album is None and out.photos:  # the album's metadata.json was filed with an earlier batch
+                out.photos.append((e.name.lower(), e.name))
+            else:
+                out.found[e.name] = Found(Path(e.path), kind)
+                out.by_probe.setdefault(sidecars.probe(e.name), []).append(e.name)
+        out.photos.sort()
+        return out
+
+    def _load(self, folder: Path, names: set[str]) -> None:
+        """Read the named sidecars of ``folder`` (XMP with one ExifTool call) and decide their
+        owners; JSON files that name no photo are read too (an album's ``metadata.json``)."""
+        fo = self._folder(folder)
+        names = {n for n in names if n in fo.found}
+        names |= {n for n, f in fo.found.items() if f.kind == "takeout_json" and f.facts is None
+                  and not fo.photos_for(n)}
+        todo = [fo.found[n] for n in sorted(names) if fo.found[n].facts is None]
+        xmps = [f for f in todo if f.kind == "xmp"]
+        if xmps:
+            for f, tags in zip(xmps, self.ing.reader.read_many([f.path for f in xmps]), strict=True):
+                f.facts = sidecar_meta.from_xmp(tags)
+        for f in todo:
+            if f.kind == "takeout_json":
+                f.facts = sidecar_meta.from_takeout(_read_small(f.path))
+                f.kind = f.facts.kind  # an album's metadata.json
+            elif f.facts is None:
+                f.facts = sidecar_meta.Facts(f.kind)
+            if f.kind == "takeout_album" and fo.album is None:
+                fo.album = f.facts
+        for n in names:
+            f = fo.found[n]
+            if not f.owner_known and f.kind != "takeout_album":
+                owner = sidecars.best_photo(n, fo.photos_for(n), f.facts.title if f.facts else None)
+                f.owner, f.owner_known = (owner.name if owner else None), True
+        if fo.album is None and fo.photos:  # the album's metadata.json was filed with an earlier batch
             title = self._album_filed(folder)
             if title:
-                out.album = sidecar_meta.Facts("takeout_album", {"album": title}, album=title)
-        return out
+                fo.album = sidecar_meta.Facts("takeout_album", {"album": title}, album=title)
 
     def _album_filed(self, folder: Path) -> str | None:
         rel = PurePosixPath(self.ing.rel_inbox(folder / "x")).parent
@@ -149,10 +194,17 @@ class Sidecars:
         fo = self._folders.get(path.parent)
         if fo is None:
             return []
-        mine = [f for f in fo.found.values() if f.owner == path.name]
-        others = [f for n, f in fo.found.items() if f.owner != path.name and f.kind != "takeout_album"
-                  and sidecars.match(n, path.name) is not None]
-        out = [f.facts for f in (*mine, *others)]
+        mine: list[sidecar_meta.Facts] = []
+        others: list[sidecar_meta.Facts] = []
+        for n in fo.sidecars_for(path.name):
+            f = fo.found[n]
+            if f.facts is None or f.kind == "takeout_album":
+                continue
+            if f.owner == path.name:
+                mine.append(f.facts)
+            elif sidecars.match(n, path.name) is not None:
+                others.append(f.facts)
+        out = [*mine, *others]
         if fo.album is not None:
             out.append(fo.album)
         return out
@@ -174,15 +226,16 @@ class Sidecars:
         for d in self._done:
             if d.asset_id is None:
                 continue
-            fo = self._folders.get(d.path.parent) or _Folder()
-            for f in fo.found.values():
-                mine = f.owner == d.path.name or (f.kind == "takeout_album" and d.path.parent not in album_placed)
-                if not mine or not os.path.lexists(f.path):
+            fo = self._folder(d.path.parent)
+            mine = [fo.found[n] for n in fo.sidecars_for(d.path.name) if fo.found[n].owner == d.path.name]
+            if d.path.parent not in album_placed:
+                album_placed.add(d.path.parent)
+                mine += [f for f in fo.found.values() if f.kind == "takeout_album"]
+            for f in mine:
+                if f.path in outcomes or not os.path.lexists(f.path):
                     continue
-                if f.kind == "takeout_album":
-                    album_placed.add(d.path.parent)
-                outcomes[f.path] = self._attach_guarded(f.path, f.kind, f.facts, d.asset_id, d.library_path,
-                                                        d.path.name)
+                outcomes[f.path] = self._attach_guarded(f.path, f.kind, f.facts or sidecar_meta.Facts(f.kind),
+                                                        d.asset_id, d.library_path, d.path.name)
             self._reattach_orphans(d)
         for path in side:
             if path in outcomes:
@@ -205,12 +258,10 @@ class Sidecars:
         """A sidecar of this batch whose photo was not in it."""
         if not os.path.lexists(path):
             return "vanished"
-        fo = self._folders.get(path.parent) or self._look(path.parent)
-        f = fo.found.get(path.name)
-        if f is None:
+        self._load(path.parent, {path.name})
+        f = self._folder(path.parent).found.get(path.name)
+        if f is None or f.facts is None:
             return "vanished"
-        if f.kind == "xmp" and not f.facts.metadata and f.facts.problem is None:
-            f.facts = sidecar_meta.from_xmp(self.ing.reader.read_many([path])[0])
         if f.owner is not None:
             self._first_seen.pop(path, None)
             return WAITING  # its photo is in the inbox: filed with it
@@ -252,7 +303,7 @@ class Sidecars:
         rows = self.store.photos_by_prefix(prefix + sidecars.probe(name))
         same = {PurePosixPath(r["source_path"]).name: r for r in rows
                 if str(PurePosixPath(r["source_path"]).parent) == (prefix.rstrip("/") or ".")}
-        best = sidecars.best_photo(name, sorted(same), f.facts.title)
+        best = sidecars.best_photo(name, sorted(same), f.facts.title if f.facts else None)
         return same[best.name] if best else None
 
     def _photo_in_quarantine(self, prefix: str, name: str, f: Found) -> dict | None:
@@ -261,7 +312,7 @@ class Sidecars:
         rows = self.store.quarantined_by_prefix(prefix + sidecars.probe(name))
         same = {PurePosixPath(r["source_path"]).name: r for r in rows
                 if str(PurePosixPath(r["source_path"]).parent) == (prefix.rstrip("/") or ".")}
-        best = sidecars.best_photo(name, sorted(same), f.facts.title)
+        best = sidecars.best_photo(name, sorted(same), f.facts.title if f.facts else None)
         return same[best.name] if best else None
 
     def _reattach_orphans(self, d: Done) -> None:
