@@ -262,7 +262,7 @@ class Sidecars:
         f = self._folder(path.parent).found.get(path.name)
         if f is None or f.facts is None:
             return "vanished"
-        if f.owner is not None:
+        if f.owner is not None and os.path.lexists(path.parent / f.owner):
             self._first_seen.pop(path, None)
             return WAITING  # its photo is in the inbox: filed with it
         rel = self.ing.rel_inbox(path)
