@@ -137,3 +137,25 @@ UPDATE media_assets SET is_thumbnailed = false, updated_at = now() WHERE id = AN
 INSERT INTO backup_dumps (name, remote, created_at, size_bytes, sha256)
 VALUES (%(name)s, %(remote)s, %(created_at)s, %(size_bytes)s, %(sha256)s)
 ON CONFLICT (name) DO NOTHING;
+
+-- name: pending_sidecars
+-- Attached sidecars (XMP, AAE, THM, Takeout JSON) not yet on the remote, photos first backed up.
+SELECT s.id, s.library_path, s.sha256, s.size_bytes
+  FROM asset_sidecars s
+ WHERE NOT s.is_backed_up
+ ORDER BY s.id
+ LIMIT %(limit)s;
+
+-- name: mark_sidecars_backed_up
+UPDATE asset_sidecars SET is_backed_up = true, backed_up_at = now() WHERE id = ANY(%(ids)s);
+
+-- name: select_sidecars
+SELECT s.id, s.library_path, s.sha256, s.size_bytes, s.is_backed_up
+  FROM asset_sidecars s JOIN media_assets a ON a.id = s.asset_id
+ WHERE (%(path)s::text IS NULL OR s.library_path = %(path)s)
+   AND (%(since)s::date IS NULL OR a.capture_date >= %(since)s)
+   AND (%(until)s::date IS NULL OR a.capture_date <= %(until)s)
+ ORDER BY s.library_path;
+
+-- name: all_sidecar_paths
+SELECT library_path FROM asset_sidecars;

@@ -55,6 +55,7 @@ class Summary:
     dump_name: str | None = None
     copied: int = 0
     verified: int = 0
+    sidecars_verified: int = 0  # of ``verified``: sidecars (XMP, AAE, THM, Takeout JSON)
     registered: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # backed up, but not restored
@@ -75,7 +76,7 @@ class Summary:
             f"dump restored:        {self.dump_name or '(none: files only)'}",
             f"files copied:         {self.copied}",
             f"re-registered:        {len(self.registered)} (on the remote, newer than the dump)",
-            f"SHA-256 verified:     {self.verified}",
+            f"SHA-256 verified:     {self.verified} ({self.sidecars_verified} of them sidecars)",
             f"SHA-256 mismatches:   {len(self.mismatched)}",
             f"missing:              {len(self.missing)}",
         ]
@@ -143,11 +144,11 @@ def carry_out(
                 log.error("copy from the remote failed: %s", exc)
                 summary.copy_error = f"{exc.reason}: {exc.detail}"
         summary.copied = len(on_remote)
-        known = store.library_paths()
+        known = store.library_paths() | store.sidecar_paths()  # a sidecar is never registered as a photo
         summary.registered = register_originals(
             target.database_url,
             target.storage_dir,
-            [p for p in on_remote if p.startswith("Library/") and p not in known],
+            [p for p in on_remote if p.startswith("Library/") and p not in known and not _sidecar_name(p)],
         )
         verify(store, target.storage_dir, selection, set(on_remote), summary)
         if plan.sql is not None:  # a restored catalogue on a new disk (not a few files fetched back)
@@ -203,6 +204,34 @@ def verify(store: RestoreStore, storage_dir: Path, selection: Selection, restore
             summary.verified += 1
             if a.library_path not in backed_up:
                 store.mark_path_backed_up(a.library_path, a.sha256)
+    verify_sidecars(store, storage_dir, selection, restored, summary)
+
+
+def verify_sidecars(store: RestoreStore, storage_dir: Path, selection: Selection, restored: set[str],
+                    summary: Summary) -> None:
+    """The selected photos' sidecars: each must be back, byte-identical (SHA-256)."""
+    found = []
+    for s in store.select_sidecars(selection.path, selection.since, selection.until):
+        path = storage_dir / s["library_path"]
+        if not path.is_file():
+            if s["is_backed_up"] or s["library_path"] in restored:
+                summary.missing.append(s["library_path"])
+            else:
+                summary.never_backed_up.append(s["library_path"])
+        elif files.sha256_file(path)[0] != s["sha256"].strip():
+            log.error("sidecar %s: restored %s does not match its SHA-256", s["id"], s["library_path"])
+            summary.mismatched.append(s["library_path"])
+        else:
+            summary.verified += 1
+            summary.sidecars_verified += 1
+            found.append(s["id"])
+    store.mark_sidecars_backed_up(found)
+
+
+def _sidecar_name(path: str) -> bool:
+    from librarian.sidecars import kind_of  # pure: no librarian service dependencies
+
+    return kind_of(path.rsplit("/", 1)[-1]) is not None
 
 
 @click.command()

@@ -28,7 +28,7 @@ from photo_factory.commands import core_settings, load_settings, run_service
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings
 from photo_factory.worker import ItemError, Stage, StageWorker
-from processor.backup import batch, dumps, rclone
+from processor.backup import batch, dumps, rclone, sidecars
 from processor.backup.settings import BackupSettings
 from processor.backup.store import Asset, BackupStore
 
@@ -103,7 +103,22 @@ class Backup:
         )
         if self.cfg.backup_derivatives and res.done:
             self._mirror_derivatives()
+        self._back_up_sidecars()
         return outcomes
+
+    def _back_up_sidecars(self) -> None:
+        """Sidecars beside the originals (processor/backup/sidecars.py): never fail a batch."""
+        try:
+            n, size = sidecars.back_up_pending(self.tool, self.core.storage_dir, self.cfg.backup_remote, self.store,
+                                               self.cfg.backup_verify, chunks=self.cfg.backup_pipeline_chunks)
+        except (rclone.RcloneError, OSError) as exc:
+            log.warning("sidecar backup failed: %s; retried on the next pass", exc)
+            return
+        if n:
+            if self.run is None:
+                self.run = Run(self.store.start_run(self.cfg.backup_remote))
+            self.run.files += n
+            self.run.bytes += size
 
     def _mirror_derivatives(self) -> None:
         src = self.core.derivatives_dir
@@ -145,6 +160,8 @@ class Backup:
     # -- runs and dumps ----------------------------------------------------------
     def on_idle(self) -> None:
         """The queue has nothing due: close the current run (dumping if it changed anything)."""
+        if self.remote_error is None:
+            self._back_up_sidecars()  # attached after their photo was backed up
         if self.run is not None:
             self.finish_run(dump=self.run.files > 0 and self.cfg.backup_dumps)
         elif self.cfg.backup_dumps and self.remote_error is None and self._dump_due():

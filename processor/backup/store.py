@@ -33,6 +33,15 @@ class BackupStore:
         if ids:
             self.db.execute("mark_backed_up_at", {"ids": ids})
 
+    def pending_sidecars(self, limit: int) -> list[Asset]:
+        """Sidecars not yet backed up (as :class:`Asset` items: the batch uploads any file)."""
+        rows = self.db.fetchall("pending_sidecars", {"limit": limit})
+        return [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"]) for r in rows]
+
+    def mark_sidecars_backed_up(self, ids: list[int]) -> None:
+        if ids:
+            self.db.execute("mark_sidecars_backed_up", {"ids": ids})
+
     # -- runs and dumps --------------------------------------------------------
     def start_run(self, remote: str) -> int:
         row = self.db.fetchone("start_run", {"host": socket.gethostname(), "remote": remote})
@@ -182,6 +191,17 @@ class RestoreStore:
 
     def library_paths(self) -> set[str]:
         return {r["library_path"] for r in self.db.fetchall("all_library_paths")}
+
+    def sidecar_paths(self) -> set[str]:
+        return {r["library_path"] for r in self.db.fetchall("all_sidecar_paths")}
+
+    def select_sidecars(self, path: str | None, since: date | None, until: date | None) -> list[dict]:
+        """Sidecars of the selected photos (or the one named), with their backup flag."""
+        return self.db.fetchall("select_sidecars", {"path": path, "since": since, "until": until})
+
+    def mark_sidecars_backed_up(self, ids: list[int]) -> None:
+        if ids:
+            self.db.execute("mark_sidecars_backed_up", {"ids": ids})
 
     def backed_up_assets(self) -> dict[str, str]:
         return {r["library_path"]: r["sha256"].strip() for r in self.db.fetchall("backed_up_assets")}
