@@ -100,6 +100,8 @@ class Sidecars:
         self._folders: dict[Path, _Folder] = {}
         self._done: list[Done] = []
         self._first_seen: dict[Path, float] = {}
+        #: orphan sidecars in quarantine of this batch's photos: photo path -> [(row, kind, facts)]
+        self._orphans: dict[Path, list[tuple[dict, str, sidecar_meta.Facts]]] = {}
 
     # -- 1. split ----------------------------------------------------------------------------
     @staticmethod
@@ -120,6 +122,12 @@ class Sidecars:
             wanted.setdefault(p.parent, set()).add(p.name)
         for folder, names in wanted.items():
             self._load(folder, names)
+        self._orphans = {}
+        if photos and self.store.orphans_exist():  # their dates count when the photo is filed
+            for p in photos:
+                found = self._orphans_of(p)
+                if found:
+                    self._orphans[p] = found
 
     def _folder(self, folder: Path) -> _Folder:
         fo = self._folders.get(folder)
@@ -204,7 +212,7 @@ class Sidecars:
                 mine.append(f.facts)
             elif sidecars.match(n, path.name) is not None:
                 others.append(f.facts)
-        out = [*mine, *others]
+        out = [*mine, *[facts for _, _, facts in self._orphans.get(path, [])], *others]
         if fo.album is not None:
             out.append(fo.album)
         return out
@@ -315,31 +323,38 @@ class Sidecars:
         best = sidecars.best_photo(name, sorted(same), f.facts.title if f.facts else None)
         return same[best.name] if best else None
 
-    def _reattach_orphans(self, d: Done) -> None:
-        """Orphan sidecars of this photo waiting in quarantine: moved next to it."""
-        assert d.asset_id is not None
-        rel = self.ing.rel_inbox(d.path)
+    def _orphans_of(self, photo: Path) -> list[tuple[dict, str, sidecar_meta.Facts]]:
+        """Orphan sidecars in quarantine that belong to ``photo`` (same inbox folder), read."""
+        rel = self.ing.rel_inbox(photo)
         parent = PurePosixPath(rel).parent
         prefix = "" if str(parent) == "." else f"{parent}/"
-        stem = sidecars.probe(sidecars.unedited(d.path.name) or d.path.name)[:_PROBE_CHARS]
+        stem = sidecars.probe(sidecars.unedited(photo.name) or photo.name)[:_PROBE_CHARS]
+        out = []
         for q in self.store.orphans_by_prefix(prefix + stem):
             src_rel = PurePosixPath(q["source_path"])
-            if str(src_rel.parent) != str(parent):
-                continue
-            name = src_rel.name
-            if sidecars.match(name, d.path.name) is None:
+            if str(src_rel.parent) != str(parent) or sidecars.match(src_rel.name, photo.name) is None:
                 continue
             src = self.ing.abs_storage(q["quarantine_path"])
             if not os.path.lexists(src):
                 continue
-            kind = sidecars.kind_of(name) or "xmp"
+            kind = sidecars.kind_of(src_rel.name) or "xmp"
             facts = sidecar_meta.Facts(kind)
             if kind == "takeout_json":
                 facts = sidecar_meta.from_takeout(_read_small(src))
                 kind = facts.kind
             elif kind == "xmp":
                 facts = sidecar_meta.from_xmp(self.ing.reader.read_many([src])[0])
-            self._attach_guarded(src, kind, facts, d.asset_id, d.library_path, d.path.name, quarantine=q, late=True)
+            out.append((q, kind, facts))
+        return out
+
+    def _reattach_orphans(self, d: Done) -> None:
+        """Orphan sidecars of this photo waiting in quarantine: moved next to it."""
+        assert d.asset_id is not None
+        read = {q["id"] for q, _, _ in self._orphans.get(d.path, [])}  # already dated the photo
+        for q, kind, facts in self._orphans_of(d.path):
+            src = self.ing.abs_storage(q["quarantine_path"])
+            self._attach_guarded(src, kind, facts, d.asset_id, d.library_path, d.path.name, quarantine=q,
+                                 late=q["id"] not in read)
             log.info("asset %s: orphan sidecar %s re-attached from quarantine", d.asset_id, q["quarantine_path"])
 
     # -- the move ----------------------------------------------------------------------------------

@@ -67,3 +67,6 @@ WHERE id = %(id)s;
 
 -- name: asset_capture
 SELECT captured_at, captured_local FROM media_assets WHERE id = %(id)s;
+
+-- name: orphans_exist
+SELECT EXISTS (SELECT 1 FROM quarantine WHERE reason = 'orphan_sidecar' AND status = 'quarantined') AS any;

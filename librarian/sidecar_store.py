@@ -30,6 +30,10 @@ class SidecarStore:
     def orphans_by_prefix(self, prefix: str) -> list[dict]:
         return self._all("orphans_by_prefix", {"prefix": like_prefix(prefix)})
 
+    def orphans_exist(self) -> bool:
+        rows = self._all("orphans_exist", {})
+        return bool(rows and rows[0]["any"])
+
     def quarantined_by_prefix(self, prefix: str) -> list[dict]:
         return self._all("quarantined_by_prefix", {"prefix": like_prefix(prefix)})
 

@@ -98,10 +98,11 @@ def test_an_orphan_sidecar_is_kept_in_quarantine_and_reattached_when_its_photo_c
     [q] = query("SELECT * FROM quarantine")
     assert q["reason"] == "orphan_sidecar" and q["source_path"] == "trip/IMG_7.JPG.json"
     invariants.check(database_url, inbox, store, originals)
-    samples.photo(inbox / "trip" / "IMG_7.JPG", "2021:03:03 05:00:00", seed=7)
+    samples.photo(inbox / "trip" / "IMG_7.JPG", None, seed=7)  # no date of its own: the orphan's counts
     originals |= inputs(inbox)
     ingest(sidecar_wait_seconds=0)
     assert query("SELECT * FROM quarantine") == []
+    assert query("SELECT date_source FROM media_assets") == [{"date_source": "takeout:photoTakenTime"}]
     assert files(store / "Library") == ["2021/2021-03-03/IMG_7.JPG", "2021/2021-03-03/IMG_7.JPG.json"]
     [s] = query("SELECT * FROM asset_sidecars")
     assert s["source_path"] == "trip/IMG_7.JPG.json" and s["kind"] == "takeout_json"
