@@ -164,7 +164,7 @@ class Sidecars:
         fo = self._folder(folder)
         names = {n for n in names if n in fo.found}
         names |= {n for n, f in fo.found.items() if f.kind == "takeout_json" and f.facts is None
-                  and not fo.photos_for(n)}
+                  and _album_like(n) and not fo.photos_for(n)}
         todo = [fo.found[n] for n in sorted(names) if fo.found[n].facts is None]
         xmps = [f for f in todo if f.kind == "xmp"]
         if xmps:
@@ -231,6 +231,7 @@ class Sidecars:
             for d in missing:
                 d.asset_id = ids[d.sha256]["id"] if d.sha256 in ids else None
         album_placed: set[Path] = set()
+        orphans = bool(self._done) and self.store.orphans_exist()
         for d in self._done:
             if d.asset_id is None:
                 continue
@@ -244,7 +245,8 @@ class Sidecars:
                     continue
                 outcomes[f.path] = self._attach_guarded(f.path, f.kind, f.facts or sidecar_meta.Facts(f.kind),
                                                         d.asset_id, d.library_path, d.path.name)
-            self._reattach_orphans(d)
+            if orphans:
+                self._reattach_orphans(d)
         for path in side:
             if path in outcomes:
                 continue
@@ -422,6 +424,13 @@ class Sidecars:
             why = f"a sidecar that came later ({said}) disagrees with the filed date by {diff.days} days"
             self.store.flag_date(asset_id, why)
             log.warning("asset %s: %s; flagged for review", asset_id, why)
+
+
+def _album_like(name: str) -> bool:
+    """A name an album's description may have (``metadata.json``, ``métadonnées.json``, …: one
+    word, no digits), read even though it names no photo."""
+    stem = name[:-len(".json")]
+    return "." not in stem and not any(ch.isdigit() for ch in stem)
 
 
 def _read_small(path: Path) -> bytes:

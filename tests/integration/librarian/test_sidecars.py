@@ -155,3 +155,40 @@ def test_a_sidecar_that_comes_after_its_photo_is_attached_and_a_disagreeing_date
     assert a["capture_date"] == date(2023, 3, 3) and a["date_suspicious"]
     assert "came later" in a["metadata"]["PF:SuspiciousDate"]
     invariants.check(database_url, inbox, store, originals)
+
+
+def test_the_running_librarian_waits_for_a_sidecars_photo_then_keeps_it_as_an_orphan(pf_env, storage, database_url,
+                                                                                   query):
+    import subprocess
+    import sys
+    import time
+
+    def wait_for(pred, timeout=120.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():
+                return True
+            time.sleep(0.2)
+        return False
+
+    inbox, store = storage["inbox"], storage["storage"]
+    staged = sidecar_samples.xmp(inbox.parent / "staging" / "IMG_4.JPG.xmp", DateTimeOriginal="2020:04:04 04:04:04")
+    originals = {sha(staged)}
+    env = {**pf_env, "PF_SIDECAR_WAIT_SECONDS": "4", "PF_RESCAN_SECONDS": "3600"}
+    cli = str(Path(sys.executable).with_name("photo-factory"))
+    proc = subprocess.Popen([cli, "librarian"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_for(lambda: query("SELECT 1 FROM system_status WHERE service = 'librarian'") != [])
+        staged.replace(inbox / "IMG_4.JPG.xmp")
+        assert wait_for(lambda: query("SELECT reason FROM quarantine") == [{"reason": "orphan_sidecar"}])
+        photo = samples.photo(inbox.parent / "staging" / "IMG_4.JPG", None, seed=4)
+        originals.add(sha(photo))
+        photo.replace(inbox / "IMG_4.JPG")
+        assert wait_for(lambda: len(query("SELECT 1 FROM asset_sidecars")) == 1
+                        and query("SELECT 1 FROM quarantine") == [])
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert files(store / "Library") == ["2020/2020-04-04/IMG_4.JPG", "2020/2020-04-04/IMG_4.JPG.xmp"]
+    invariants.check(database_url, inbox, store, originals)
