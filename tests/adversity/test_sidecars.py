@@ -110,7 +110,7 @@ def test_two_photos_that_claim_one_json_never_share_it(storage, pf_env, tmp_path
     check(pf_env, storage, originals)
 
 
-def test_an_orphan_released_from_quarantine_by_retry_waits_again(storage, pf_env, tmp_path):
+def test_an_orphan_aae_is_reattached_beside_its_photo_named_heic_whatever_its_content(storage, pf_env, tmp_path):
     inbox = storage["inbox"]
     originals = {sha(write(inbox / "x" / "IMG_8.AAE", b"<plist>adjustments</plist>"))}
     env = {**pf_env, "PF_SIDECAR_WAIT_SECONDS": "0"}
