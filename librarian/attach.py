@@ -385,10 +385,12 @@ class Sidecars:
                          existing["library_path"])
                 return "sidecar_duplicate_removed"
         lib = PurePosixPath(photo_library_path)
-        name = organize.safe_name(sidecars.library_name(original, kind if kind != "takeout_album" else "xmp",
-                                                        photo_name, lib.name))
+        # the photo's library name is safe already and at most 240 bytes; the sidecar's own suffix
+        # (.xmp, .AAE, .json, .album.json) fits the 255-byte limit, so the name is never cut
         if kind == "takeout_album":
-            name = organize.safe_name(f"{lib.name}.album.json")
+            name = f"{lib.name}.album.json"
+        else:
+            name = sidecars.library_name(original, kind, photo_name, lib.name)
         dest_rel = self._destination(lib.parent, name)
         row = {"asset_id": asset_id, "library_path": dest_rel, "kind": kind,
                "original_name": organize.safe_name(original), "source_path": source_rel, "size_bytes": size,
