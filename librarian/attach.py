@@ -20,8 +20,10 @@ Per batch (called by :class:`librarian.ingest.Ingestor`):
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,15 +44,29 @@ WAITING = "waiting_for_photo"
 _PROBE_CHARS = 20
 
 
+#: The inbox's ignore rules (inbox.IGNORED_PATTERNS) as one compiled pattern: a folder listing
+#: holds thousands of names.
+_IGNORED = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in inbox.IGNORED_PATTERNS))
+
+
+def _ignored(name: str) -> bool:
+    return name in inbox.IGNORED_NAMES or _IGNORED.match(name) is not None
+
+
 @dataclass
 class Found:
     """A sidecar file in the inbox, as seen while preparing a batch."""
 
-    path: Path
+    folder: Path
+    name: str
     kind: str
     facts: sidecar_meta.Facts | None = None  # read only when a photo of the batch needs it
     owner: str | None = None  # the photo name (same folder) that owns it
     owner_known: bool = False
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
 
 
 @dataclass
@@ -142,19 +158,20 @@ class Sidecars:
         except OSError:
             return out
         for e in entries:
-            if inbox.is_ignored(e.name):
+            name = e.name
+            if _ignored(name):
                 continue
             try:
                 if not e.is_file(follow_symlinks=False):
                     continue
             except OSError:
                 continue
-            kind = sidecars.kind_of(e.name)
+            kind = sidecars.kind_of(name)
             if kind is None:
-                out.photos.append((e.name.lower(), e.name))
+                out.photos.append((name.lower(), name))
             else:
-                out.found[e.name] = Found(Path(e.path), kind)
-                out.by_probe.setdefault(sidecars.probe(e.name), []).append(e.name)
+                out.found[name] = Found(folder, name, kind)
+                out.by_probe.setdefault(sidecars.probe(name), []).append(name)
         out.photos.sort()
         return out
 

@@ -44,11 +44,10 @@ FULL, STEM, CUT, EDITED = 0, 1, 2, 3
 
 def kind_of(name: str) -> str | None:
     """The sidecar kind of a file name, or None for anything else."""
-    lower = name.lower()
-    for ext, kind in _BY_EXT.items():
-        if lower.endswith(ext) and len(lower) > len(ext):
-            return kind
-    return None
+    i = name.rfind(".")
+    if i <= 0:
+        return None
+    return _BY_EXT.get(name[i:].lower())
 
 
 def _nfc(s: str) -> str:

@@ -145,3 +145,12 @@ def test_an_xmp_sidecar_is_filed_under_its_photos_final_name(stem: str, ext: str
     name = sidecars.library_name(side, "xmp", photo, final)
     assert sidecars.match(name, final) == (FULL if full else STEM)
     assert photo.lower().startswith(sidecars.probe(side))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.sampled_from([".x", "~syncthing~a.tmp", "a.part", "a.crdownload", "._x",
+                                                        "Thumbs.db", "@eaDir", "desktop.ini", "IMG.JPG"])))
+def test_the_folder_listing_ignores_exactly_what_the_inbox_ignores(name: str) -> None:
+    from librarian import attach, inbox
+
+    assert attach._ignored(name) == inbox.is_ignored(name)
