@@ -159,3 +159,15 @@ SELECT s.id, s.library_path, s.sha256, s.size_bytes, s.is_backed_up
 
 -- name: all_sidecar_paths
 SELECT library_path FROM asset_sidecars;
+
+-- name: assets_in_folder
+SELECT id, library_path FROM media_assets
+ WHERE library_path LIKE %(folder)s ESCAPE '\' AND library_path NOT LIKE %(deeper)s ESCAPE '\';
+
+-- name: register_sidecar
+INSERT INTO asset_sidecars (asset_id, library_path, kind, original_name, size_bytes, sha256, is_backed_up,
+                            backed_up_at, metadata)
+VALUES (%(asset_id)s, %(library_path)s, %(kind)s, %(original_name)s, %(size_bytes)s, %(sha256)s, true, now(),
+        '{"registered": "restore: on the remote, newer than the dump"}')
+ON CONFLICT (library_path) DO NOTHING
+RETURNING id;

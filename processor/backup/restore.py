@@ -150,6 +150,9 @@ def carry_out(
             target.storage_dir,
             [p for p in on_remote if p.startswith("Library/") and p not in known and not _sidecar_name(p)],
         )
+        summary.registered += register_sidecars(
+            store, target.storage_dir, [p for p in on_remote if p.startswith("Library/") and p not in known
+                                        and _sidecar_name(p)])
         verify(store, target.storage_dir, selection, set(on_remote), summary)
         if plan.sql is not None:  # a restored catalogue on a new disk (not a few files fetched back)
             summary.quarantine_missing = mark_missing_quarantine(store, target.storage_dir)
@@ -226,6 +229,33 @@ def verify_sidecars(store: RestoreStore, storage_dir: Path, selection: Selection
             summary.sidecars_verified += 1
             found.append(s["id"])
     store.mark_sidecars_backed_up(found)
+
+
+def register_sidecars(store: RestoreStore, storage_dir: Path, paths: list[str]) -> list[str]:
+    """Sidecars on the remote that the dump does not know (backed up after it): attached to the
+    photo beside them whose name they carry; one without such a photo is logged and left."""
+    from librarian.sidecars import best_photo, kind_of
+
+    done = []
+    for rel in paths:
+        folder, _, name = rel.rpartition("/")
+        photos = store.assets_in_folder(folder)
+        owner: str | None
+        if name.endswith(".album.json") and name[:-len(".album.json")] in photos:
+            kind, owner = "takeout_album", name[:-len(".album.json")]
+        else:
+            kind = kind_of(name) or "xmp"
+            best = best_photo(name, sorted(photos))
+            owner = best.name if best else None
+        path = storage_dir / rel
+        if owner is None or not path.is_file():
+            log.warning("%s: a sidecar on the remote without its photo: not registered", rel)
+            continue
+        digest, size = files.sha256_file(path)
+        if store.register_sidecar(photos[owner], rel, kind, size, digest):
+            done.append(rel)
+            log.info("sidecar %s: registered beside %s (on the remote, newer than the dump)", rel, owner)
+    return done
 
 
 def _sidecar_name(path: str) -> bool:

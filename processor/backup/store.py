@@ -192,6 +192,18 @@ class RestoreStore:
     def library_paths(self) -> set[str]:
         return {r["library_path"] for r in self.db.fetchall("all_library_paths")}
 
+    def assets_in_folder(self, folder: str) -> dict[str, int]:
+        """{library file name: asset id} of the assets directly in ``folder``."""
+        base = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        rows = self.db.fetchall("assets_in_folder", {"folder": base, "deeper": base[:-1] + "%/%"})
+        return {r["library_path"].rsplit("/", 1)[-1]: r["id"] for r in rows}
+
+    def register_sidecar(self, asset_id: int, library_path: str, kind: str, size_bytes: int, sha256: str) -> bool:
+        row = self.db.fetchone("register_sidecar", {
+            "asset_id": asset_id, "library_path": library_path, "kind": kind,
+            "original_name": library_path.rsplit("/", 1)[-1], "size_bytes": size_bytes, "sha256": sha256})
+        return row is not None
+
     def sidecar_paths(self) -> set[str]:
         return {r["library_path"] for r in self.db.fetchall("all_sidecar_paths")}
 

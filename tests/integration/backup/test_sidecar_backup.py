@@ -74,3 +74,18 @@ def test_sidecars_are_backed_up_and_restored_byte_identical(database_url, storag
     assert run_drill(rclone.Rclone(), remote.name, database_url, Selection(), None, lines.append) == 0
     assert bs.query(database_url, "SELECT files_checked FROM restore_drills") == [(4,)]
 
+
+
+def test_a_sidecar_backed_up_after_the_dump_is_attached_again_on_restore(database_url, storage, remote, empty_db,
+                                                                       tmp_path):
+    store = storage["storage"]
+    photo = bs.add_asset(database_url, store, 1)
+    drain(database_url, store, remote)
+    late = add_sidecar(database_url, store, photo, ".xmp", b"<x:xmpmeta>late</x:xmpmeta>")
+    BackupWorker(CoreSettings(database_url=database_url, storage_dir=store),
+                 BackupSettings(backup_remote=remote.name, backup_dumps=False)).drain()
+    summary = restore(rclone.Rclone(), remote.name, Target(tmp_path / "fresh", empty_db), Selection())
+    assert summary.ok and summary.registered == [late["library_path"]] and summary.sidecars_verified == 1
+    assert bs.query(empty_db, "SELECT library_path, kind, is_backed_up FROM asset_sidecars") == [
+        (late["library_path"], "xmp", True)]
+    assert bs.query(empty_db, "SELECT count(*) FROM media_assets") == [(1,)]
