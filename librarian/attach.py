@@ -289,9 +289,10 @@ class Sidecars:
         f = self._folder(path.parent).found.get(path.name)
         if f is None or f.facts is None:
             return "vanished"
-        if f.owner is not None and os.path.lexists(path.parent / f.owner):
+        owner_path = path.parent / f.owner if f.owner is not None else None
+        if owner_path is not None and os.path.lexists(owner_path) and owner_path not in self.ing.stats.kept:
             self._first_seen.pop(path, None)
-            return WAITING  # its photo is in the inbox: filed with it
+            return WAITING  # its photo is in the inbox: filed with it (a kept one is filed already)
         rel = self.ing.rel_inbox(path)
         folder = str(PurePosixPath(rel).parent)
         prefix = "" if folder == "." else folder + "/"
