@@ -320,6 +320,11 @@ class Sidecars:
         first = self._first_seen.get(path)
         return 0.0 if first is None else max(0.0, self.wait_seconds - (self.wall() - first))
 
+    def waiting(self) -> int:
+        """Sidecars waiting in the inbox for a photo that has not arrived (gone ones forgotten)."""
+        self._first_seen = {p: t for p, t in self._first_seen.items() if os.path.lexists(p)}
+        return len(self._first_seen)
+
     def forget(self, path: Path) -> None:
         self._first_seen.pop(path, None)
 

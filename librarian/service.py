@@ -258,6 +258,9 @@ class Librarian:
         if incomplete["incomplete_waiting"]:
             message += (f" ({incomplete['incomplete_waiting']} incomplete, waiting for the rest since "
                         f"{incomplete['incomplete_oldest_since']})")
+        sidecars_waiting = self.ingestor.sidecars.waiting()
+        if sidecars_waiting:
+            message += f"; {sidecars_waiting} sidecar(s) waiting for their photo"
         if s.kept:  # recorded as events too (source_not_removed, left_in_inbox)
             message += f"; {len(s.kept)} inbox files could not be removed or moved (see events)"
         if recent:
@@ -269,7 +272,7 @@ class Librarian:
             duplicates_restored=s.duplicates_restored, quarantined=s.quarantined,
             quarantined_by_reason=s.by_reason, errors=s.errors, last_error=s.last_error,
             queue_depth=len(self.candidates), exiftool_restarts=self.reader.restarts, **incomplete,
-            inbox_files_kept=len(s.kept),
+            inbox_files_kept=len(s.kept), sidecars_waiting=sidecars_waiting,
         )
 
 
