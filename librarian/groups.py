@@ -317,15 +317,16 @@ def _bursts(pool: Sequence[Member], groups: list[Group], taken: dict[str, Group]
     # sub-second sequences of one camera in one folder
     rest = sorted((m for m in photos if m.ref not in taken and m.subsec and m.tagged and m.camera
                    and m.when is not None), key=lambda m: (m.folder, m.camera, m.when, m.ref))
-    run: list[Member] = []
-    for m in [*rest, None]:
-        if m is not None and run and (m.folder, m.camera) == (run[-1].folder, run[-1].camera) \
-                and _gap(m, run[-1]) <= BURST_GAP:
-            run.append(m)
-            continue
+    runs: list[list[Member]] = []
+    for f in rest:
+        last = runs[-1][-1] if runs else None
+        if last is not None and (f.folder, f.camera) == (last.folder, last.camera) and _gap(f, last) <= BURST_GAP:
+            runs[-1].append(f)
+        else:
+            runs.append([f])
+    for run in runs:
         if len(run) >= BURST_MIN_FRAMES:
             _burst(run, groups, taken, None)
-        run = [m] if m is not None else []
 
 
 def _burst(frames: list[Member], groups: list[Group], taken: dict[str, Group], key: str | None) -> None:
