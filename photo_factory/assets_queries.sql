@@ -1,5 +1,8 @@
 -- `photo-factory assets` (run only by photo_factory/assets_store.py).
 
+-- name: no_jit
+SET LOCAL jit = off;
+
 -- name: stream_assets
 -- In id order through the primary key (no sort), so a server-side cursor streams it.
 SELECT a.id, a.library_path, a.sha256, a.size_bytes, a.media_type, a.capture_date, a.date_source,

@@ -23,6 +23,8 @@ class AssetsStore:
         conn = db.connect(self.database_url, "assets")
         try:
             conn.set_session(readonly=True)
+            with conn.cursor() as setup:  # JIT compiling a million-row plan delays the first line by seconds
+                setup.execute(QUERIES["no_jit"])
             with conn.cursor(name="pf_assets") as cur:
                 cur.itersize = BATCH
                 cur.execute(QUERIES["stream_assets"], {"since": since, "kind": group_kind})
