@@ -391,10 +391,7 @@ class Ingestor:
             except FileNotFoundError:
                 results.append((p.path, "vanished"))
                 continue
-            except FileProblem as prob:
-                results.append((p.path, self.quarantine(p.path, prob.reason, prob.detail)))
-                continue
-            except OSError as exc:
+            except OSError as exc:  # raised after the others are recorded: the service retries it alone
                 failed.append((-1, exc))
                 continue
             results.append((p.path, self._filed(p.row)))
