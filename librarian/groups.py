@@ -49,10 +49,12 @@ MANY = frozenset({"edited", "member"})
 _UNTAGGED = ("mtime", "first_seen", "filename")
 
 _HEVC = re.compile(r"_HEVC$", re.IGNORECASE)
+#: Pixel's RAW+JPEG names: PXL_20240131_235959123.RAW-01.COVER.jpg + ….RAW-02.ORIGINAL.dng
+_PIXEL_RAW = re.compile(r"\.RAW-\d{2}\.[A-Z_]+$", re.IGNORECASE)
 _APPLE_EDIT = re.compile(r"^(IMG)_E(\d{4,})$", re.IGNORECASE)
 #: Takeout's "-edited" and the localised forms it writes.
 _TAKEOUT_EDIT = re.compile(r"^(.+?)-(edited|bearbeitet|modifié|modifie|editado|modificato|bewerkt|"
-                           r"redigerad|redigeret|muokattu|edytowane|upravené|editat)$", re.IGNORECASE)
+                           r"redigerad|redigeret|muokattu|edytowane|upravené|editat|編集済み)$", re.IGNORECASE)
 _PIXEL_BURST = re.compile(r"BURST(\d{14,17})", re.IGNORECASE)
 _SEQ_BURST = re.compile(r"^(\d{8}_\d{6})_(\d{3})$")
 
@@ -108,8 +110,9 @@ def _norm(text: str) -> str:
 
 
 def base_name(name: str, media: str) -> str:
-    """The name two members of a pair share: the stem, case-folded, ``_HEVC`` dropped for videos."""
-    stem = split_name(name)[0]
+    """The name two members of a pair share: the stem, case-folded, ``_HEVC`` dropped for videos,
+    Pixel's ``.RAW-01.COVER`` / ``.RAW-02.ORIGINAL`` dropped."""
+    stem = _PIXEL_RAW.sub("", split_name(name)[0])
     if media == "video":
         stem = _HEVC.sub("", stem)
     return _norm(stem)

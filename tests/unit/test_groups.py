@@ -76,6 +76,12 @@ def test_raw_and_jpeg_pair_within_one_and_a_half_seconds_of_one_camera():
     assert groups.plan([m("j", "DSC_1.JPG", camera=None), m("r", "DSC_1.DNG", "raw", camera=None)]) == []
 
 
+def test_pixel_raw_and_jpeg_names_pair():
+    found = groups.plan([m("j", "PXL_20240131_225959123.RAW-01.COVER.jpg"),
+                         m("r", "PXL_20240131_225959123.RAW-02.ORIGINAL.dng", "raw", dt=0.1)])
+    assert kinds(found) == [("raw_jpeg", {"j": "jpeg", "r": "raw"})]
+
+
 def test_apple_and_takeout_edits_pair_with_their_original():
     found = groups.plan([m("o", "IMG_0006.HEIC"), m("e", "IMG_E0006.JPG", dt=30),
                          m("o2", "PXL_1.jpg"), m("e2", "PXL_1-edited.jpg"), m("e3", "PXL_1-bearbeitet.jpg")])
@@ -142,7 +148,7 @@ members = st.lists(st.builds(
     st.booleans()), max_size=12, unique_by=lambda x: x.ref)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(members, st.randoms())
 def test_every_group_has_one_primary_and_unique_roles_and_no_member_twice(ms, rnd):
     found = groups.plan(ms)
