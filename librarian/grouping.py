@@ -41,7 +41,9 @@ class GroupPlan:
 
 
 def source_folder(source_path: str | None) -> str:
-    return str(PurePosixPath(source_path or "").parent).removeprefix(".")
+    """The inbox folder a file came from, as text ("" at the top of the inbox)."""
+    parent = str(PurePosixPath(source_path or "").parent)
+    return "" if parent == "." else parent
 
 
 def member_from_row(row: dict[str, Any], ref: str) -> groups.Member:
