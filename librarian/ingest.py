@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from librarian import attach, checks, dates, formats, metadata, organize, recovery, sidecar_meta, tzmap, waiting
+from librarian import (attach, checks, dates, formats, grouping, groups, metadata, organize, recovery, sidecar_meta,
+                       tzmap, waiting)
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
 from photo_factory import db
@@ -80,6 +81,8 @@ class Planned:
     size: int
     folder: PurePosixPath
     snap: organize.Snapshot
+    #: filed by a verified copy (another device, or a file with other hard links)
+    copy: bool = False
 
 
 class FileChanged(Exception):
@@ -280,8 +283,9 @@ class Ingestor:
         row = self.build_row(path, tags, sha, size, st.st_mtime, basics, file_type, media_type)
         row["source_path"] = self.rel_inbox(path)
         folder = PurePosixPath(row.pop("_folder"))
-        if planned is not None and self._linkable(path, self.storage, st):
-            planned.append(Planned(path, row, sha, size, folder, snap))
+        if planned is not None:  # decided with the batch (groups are filed together)
+            planned.append(Planned(path, row, sha, size, folder, snap,
+                                   copy=not self._linkable(path, self.storage, st)))
             return None
         row["library_path"] = self.choose_destination(folder, row["original_name"])
         self._file_into_library(path, row["library_path"], sha, size, row, snap=snap)
@@ -306,6 +310,7 @@ class Ingestor:
                                        position_zone=zone)
         name = organize.safe_name(path.name)
         meta = sidecar_meta.apply(metadata.curated(tags), facts)
+        meta.update(groups.identity(tags))  # ContentIdentifier, BurstUUID, sub-seconds (librarian/groups.py)
         if when.suspicious:  # a default clock or first_seen: the date_suspicious column follows
             meta["PF:SuspiciousDate"] = when.suspicious
         ext_type = formats.type_from_extension(path.name)
@@ -349,16 +354,15 @@ class Ingestor:
         were recorded, so the service retries that file alone."""
         if not planned:
             return []
+        grouping.prepare(self, planned)  # groups: one folder and one collision suffix for all
         taken = self.store.taken_paths([str(p.folder / p.row["original_name"]) for p in planned])
-        reserved: set[str] = set()
-        for p in planned:
-            p.row["library_path"] = self.choose_destination(p.folder, p.row["original_name"], reserved, taken)
-            reserved.add(p.row["library_path"])
+        grouping.choose_destinations(self, planned, taken)
+        copy: list[tuple[Planned, int | None]] = [(p, None) for p in planned if p.copy]
+        planned = [p for p in planned if not p.copy]
         jids = self.store.journal_add_many([
             ("file", organize.path_to_db(p.path), p.row["library_path"], None, p.sha,
              {"row": _jsonable(p.row), "asset_id": None}) for p in planned])
         done: list[tuple[Planned, int]] = []
-        copy: list[tuple[Planned, int]] = []
         changed: list[tuple[Planned, int]] = []
         folders: set[Path] = set()
         failed: list[tuple[int, BaseException]] = []
@@ -392,13 +396,20 @@ class Ingestor:
             self.store.journal_delete(jid)
         results = [(p.path, self._filed(p.row, p.path)) for p, _ in done]
         results += [(p.path, "changed") for p, _ in changed]
-        for p, jid in copy:
-            self.store.journal_delete(jid)  # nothing moved; the copy journals itself
+        for p, cjid in copy:
+            if cjid is not None:
+                self.store.journal_delete(cjid)  # nothing moved; the copy journals itself
             try:
                 self._file_into_library(p.path, p.row["library_path"], p.sha, p.size, p.row, snap=p.snap,
                                         copy=True)
             except organize.SourceChanged:
                 results.append((p.path, "changed"))
+                continue
+            except FileNotFoundError:
+                results.append((p.path, "vanished"))
+                continue
+            except OSError as exc:  # raised after the others are recorded: the service retries it alone
+                failed.append((-1, exc))
                 continue
             results.append((p.path, self._filed(p.row, p.path)))
         if failed:

@@ -48,7 +48,7 @@ TAGS = (
     "Make", "Model", "AndroidMake", "AndroidModel", "LensModel", "Software",
     "ImageSize", "ImageWidth", "ImageHeight", "ExifImageWidth", "ExifImageHeight", "Orientation",
     "Rotation", "Duration", "VideoFrameRate", "ExposureTime", "FNumber", "ISO", "FocalLength",
-    "ImageUniqueID", "ContentIdentifier", "MediaGroupUUID", "MotionPhoto", "MicroVideo",
+    "ImageUniqueID", "ContentIdentifier", "MediaGroupUUID", "BurstUUID", "MotionPhoto", "MicroVideo",
 )
 
 

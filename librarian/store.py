@@ -7,6 +7,7 @@ from typing import Any
 
 from psycopg2.extras import execute_values
 
+from librarian import group_store
 from photo_factory import db
 
 QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
@@ -101,6 +102,7 @@ class LibrarianStore:
                 (event, asset_id, row.get("source_path"),
                  db.json({"library_path": row["library_path"], "date_source": row["date_source"]}))
                 for (row, _), asset_id in zip(items, ids, strict=True)])
+            group_store.link(cur, [(row, i) for (row, _), i in zip(items, ids, strict=True)])
             jids = [jid for _, jid in items if jid is not None]
             if jids:
                 cur.execute(self.db.sql("journal_delete_many"), {"ids": jids})

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "stitch": "processor.stitch.service:command",
     "geocode": "processor.geocode.service:command",
     "thumbnails": "processor.thumbnails.service:command",
+    "assets": "photo_factory.assets:assets_command",
 }
 
 

@@ -3,7 +3,8 @@
 "Nothing lost": every input's bytes end up exactly once in ``Library/`` or ``Quarantine/`` (or
 are a recorded duplicate of bytes that are); one row per library file with its size and hash; no
 row without its file; no temporary files (the librarian's or a stage worker's); an empty journal;
-nothing left in the inbox that should have been taken. An inbox file may stay only when the
+nothing left in the inbox that should have been taken; every group of assets whole (two or more
+members, one primary, one folder). An inbox file may stay only when the
 librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
 ``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
 one place (its filed copy, or itself for the latter).
@@ -61,6 +62,8 @@ def _rows(database_url: str) -> dict[str, list[dict]]:
                 "journal": "SELECT id, action, source_abs, dest_rel FROM ingest_journal",
                 "kept": "SELECT kind, source_path FROM ingest_events"
                         " WHERE kind IN ('source_not_removed', 'left_in_inbox')",
+                "groups": "SELECT g.id, g.kind, a.library_path, a.group_role FROM asset_groups g"
+                          " LEFT JOIN media_assets a ON a.group_id = g.id ORDER BY g.id, a.id",
             }.items():
                 cur.execute(sql)
                 out[name] = [dict(r) for r in cur.fetchall()]
@@ -131,3 +134,24 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
         assert len(where) == 1, f"content {digest[:12]} is in {where}"
     stray = set(places) - set(originals)
     assert not stray, f"content in storage that was never in the inbox: {[places[s] for s in stray]}"
+    _check_groups(rows["groups"])
+
+
+#: The one primary-like role of each group kind (migration 0014).
+_PRIMARY = {"live_photo": "still", "raw_jpeg": "jpeg", "edit": "original", "burst": "primary"}
+
+
+def _check_groups(rows: list[dict]) -> None:
+    """Every group: two or more members, exactly one primary-like member, one holder of every
+    role but ``edited``/``member``, and all members filed in one library folder."""
+    by_group: dict[int, list[dict]] = {}
+    for r in rows:
+        by_group.setdefault(r["id"], []).append(r)
+    for gid, members in by_group.items():
+        kind = members[0]["kind"]
+        roles = [m["group_role"] for m in members if m["group_role"] is not None]
+        assert len(roles) >= 2, f"group {gid} ({kind}) has {len(roles)} member(s)"
+        assert roles.count(_PRIMARY[kind]) == 1, f"group {gid} ({kind}) roles {roles}"
+        assert all(roles.count(r) == 1 for r in roles if r not in ("edited", "member")), f"group {gid}: {roles}"
+        folders = {str(Path(m["library_path"]).parent) for m in members}
+        assert len(folders) == 1, f"group {gid} ({kind}) is split over folders {sorted(folders)}"
