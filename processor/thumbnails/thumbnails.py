@@ -9,6 +9,7 @@ from pathlib import Path
 from photo_factory.files import sweep_temporaries, write_atomically
 from photo_factory.worker import ItemError
 from processor.thumbnails import raw, render, video
+from processor.thumbnails.motion import MotionPhotos
 from processor.thumbnails.paths import ROOT, thumbnail_rel
 from processor.thumbnails.settings import ThumbnailSettings
 
@@ -18,9 +19,11 @@ log = logging.getLogger(__name__)
 class Thumbnailer:
     """``process(asset)`` for the stage engine: renders and writes every size of one asset."""
 
-    def __init__(self, storage_dir: Path, cfg: ThumbnailSettings):
+    def __init__(self, storage_dir: Path, cfg: ThumbnailSettings, motion: MotionPhotos | None = None):
         self.storage_dir = storage_dir
         self.cfg = cfg
+        #: Motion photos' embedded videos, extracted after the thumbnails (processor/thumbnails/motion.py).
+        self.motion = motion
         self.encoding = render.Encoding(cfg.thumbnail_format, cfg.thumbnail_quality)
         #: Where thumbnails are written before their rename (one folder: a cheap sweep).
         self.tmp_dir = storage_dir / ROOT / ".tmp"
@@ -28,6 +31,7 @@ class Thumbnailer:
     def sweep(self) -> int:
         """Remove what writers killed mid-write left (at start, before this worker writes)."""
         removed = sweep_temporaries(self.tmp_dir, self.cfg.thumbnail_claim_timeout_seconds)
+        removed += self.motion.sweep() if self.motion is not None else 0
         if removed:
             log.info("removed %d temporary file(s) left by killed thumbnail workers", removed)
         return removed
@@ -58,3 +62,5 @@ class Thumbnailer:
             write_atomically(self.storage_dir / rel, render.encode(img, self.encoding), tmp_dir=self.tmp_dir)
             written.append(f"{size}:{img.width}x{img.height}")
         log.info("asset %s: thumbnails %s for %s", asset["id"], " ".join(written), asset["library_path"])
+        if self.motion is not None:
+            self.motion.process(asset)
