@@ -247,14 +247,7 @@ def _heif(f: BinaryIO, size: int) -> Located | None:
     for _ in range(MAX_BOXES):
         if pos + 8 > size:
             break
-        f.seek(pos)
-        box_size, kind = struct.unpack(">I4s", f.read(8))
-        header = 8
-        if box_size == 1:
-            (box_size,) = struct.unpack(">Q", f.read(8))
-            header = 16
-        elif box_size == 0:
-            box_size = size - pos
+        box_size, kind, header = _box(f, pos, size)
         if box_size < header or pos + box_size > size:
             break
         if kind == b"mpvd":
@@ -275,6 +268,22 @@ def _heif(f: BinaryIO, size: int) -> Located | None:
     if not promise.motion and _motion_item(promise.items) is None:
         return None
     return Located("heic_mpvd", problem="video_missing", detail="the XMP marks a motion photo; no mpvd box holds it")
+
+
+def _box(f: BinaryIO, pos: int, size: int) -> tuple[int, bytes, int]:
+    """(size, type, header length) of the ISO-BMFF box at ``pos``; size 0 when it cannot be one."""
+    f.seek(pos)
+    head = f.read(16)
+    if len(head) < 8:
+        return 0, b"", 8
+    box_size, kind = struct.unpack(">I4s", head[:8])
+    if box_size == 1:
+        if len(head) < 16:
+            return 0, kind, 16
+        return struct.unpack(">Q", head[8:16])[0], kind, 16
+    if box_size == 0:
+        return size - pos, kind, 8
+    return box_size, kind, 8
 
 
 # -- MP4 ----------------------------------------------------------------------------------------
@@ -320,14 +329,7 @@ def _mp4_end(f: BinaryIO, start: int, size: int) -> int | None:
     for _ in range(MAX_BOXES):
         if pos + 8 > size:
             break
-        f.seek(pos)
-        box_size, kind = struct.unpack(">I4s", f.read(8))
-        header = 8
-        if box_size == 1:
-            (box_size,) = struct.unpack(">Q", f.read(8))
-            header = 16
-        elif box_size == 0:
-            box_size = size - pos
+        box_size, kind, header = _box(f, pos, size)
         if not _BOX_TYPE.match(kind) or box_size < header or pos + box_size > size:
             break
         seen_moov |= kind == b"moov"
