@@ -1,0 +1,97 @@
+"""Motion photos from a careless or hostile world, through the real ``photo-factory librarian
+--once`` and ``photo-factory thumbnails --once``: every motion photo is filed as a photo (never
+quarantined for its video), its video extracted byte for byte when it is there, the reason
+recorded when it is not — whatever the offsets, trailers and names say — and nothing is lost
+(:func:`tests.support.invariants.check`, which also checks that every linked motion video exists
+and no unlinked one is left)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+
+from tests.support import invariants
+from tests.support import motion_samples as ms
+
+CLI = str(Path(sys.executable).with_name("photo-factory"))
+VIDEO = (ms.SAMPLES / "motion.mp4").read_bytes()
+
+#: Names a tool could read as an option, a protocol, a pipe or a line break; one at the byte limit.
+NAMES = [b"-i.MP.jpg", b"concat:a|b.MP.jpg", b"x\n-Directory=pfmoved\ny.jpg", b"\xff\xfe not utf-8.MP.jpg",
+         "日本語の動く写真.MP.jpg".encode(), b"file:..%2F..%2Fescape.jpg", b"a" * 236 + b".jpg"]
+
+
+def _cases() -> dict[bytes, tuple[bytes, str | None]]:
+    """Inbox name -> (content, expected motion_problem; None: the video is extracted)."""
+    google = (ms.SAMPLES / "PXL_20240501_101010123.MP.jpg").read_bytes()
+    cases: dict[bytes, tuple[bytes, str | None]] = {}
+    for i, name in enumerate(NAMES):  # the same video behind a different still each time
+        cases[name] = (ms.google(VIDEO, still=ms.jpeg(80 + i, 48)), None)
+    cases[b"PXL_ok.MP.jpg"] = (google, None)
+    cases[b"samsung.jpg"] = ((ms.SAMPLES / "20240502_121314_samsung.jpg").read_bytes(), None)
+    cases[b"MVIMG_huge.jpg"] = (ms.microvideo(b"", offset=2**63), "video_missing")
+    cases[b"MVIMG_negative.jpg"] = (ms.microvideo(b"\x01" * 64, offset=-5), "bad_offset")
+    cases[b"MVIMG_words.jpg"] = (ms.microvideo(b"junk" * 16, offset="twelve"), "bad_offset")
+    cases[b"PXL_not_mp4.MP.jpg"] = (ms.google(b"PK\x03\x04" + b"zip!" * 64), "not_mp4")
+    cases[b"PXL_zero.MP.jpg"] = (ms.google(b"", length=0), "empty_video")
+    cases[b"PXL_missing.MP.jpg"] = (ms.with_xmp(ms.jpeg(70, 50), ms.xmp_container(4096)), "video_missing")
+    cases[b"samsung_not_mp4.jpg"] = (ms.jpeg(72, 50) + ms.samsung_trailer(
+        [(0x0A30, b"MotionPhoto_Data", b"\x00\x00\x00\x08free" * 8)]), "not_mp4")
+    cases[b"samsung_outside.jpg"] = (ms.jpeg(74, 50) + b"SEFH" + struct.pack("<II", 106, 1)
+                                     + struct.pack("<HHII", 0, 0x0A30, 2**31, 77) + struct.pack("<I", 24)
+                                     + b"SEFT", "bad_offset")
+    return cases
+
+
+def _rows(database_url: str) -> dict[str, tuple]:
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT sha256, library_path, motion_video, motion_problem, is_thumbnailed "
+                        "FROM media_assets")
+            return {r[0].strip(): r[1:] for r in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def _run(env: dict[str, str], cwd: Path, *args: str) -> None:
+    proc = subprocess.run([CLI, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_motion_photos_with_any_offset_trailer_or_name_are_filed_and_their_videos_extracted_or_explained(
+        pf_env, storage, database_url, tmp_path):
+    inbox, root = storage["inbox"], storage["storage"]
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    cases = _cases()
+    originals = set()
+    for name, (data, _) in cases.items():
+        with open(os.path.join(os.fsencode(inbox), name), "wb") as f:
+            f.write(data)
+        originals.add(hashlib.sha256(data).hexdigest())
+    env = {**pf_env, "PF_STABILITY_SECONDS": "0.2", "PF_THUMBNAIL_SIZES": "64"}
+    _run(env, cwd, "librarian", "--once")
+    filed = {p for p in invariants.files(root / "Library")}
+    _run(env, cwd, "thumbnails", "--once")
+    _run(env, cwd, "thumbnails", "--once")  # a second run changes nothing
+
+    rows = _rows(database_url)
+    assert len(rows) == len(cases), "a motion photo was not filed as a photo"
+    for name, (data, problem) in cases.items():
+        lib, motion_video, got_problem, done = rows[hashlib.sha256(data).hexdigest()]
+        assert done and got_problem == problem, (name, got_problem)
+        if problem is None:
+            assert (root / motion_video).read_bytes() == VIDEO, name
+            assert motion_video == "Derivatives/motion/" + lib.removeprefix("Library/") + ".mp4"
+        else:
+            assert motion_video is None
+    assert {p for p in invariants.files(root / "Library")} == filed
+    assert os.listdir(cwd) == []
+    invariants.check(database_url, inbox, root, originals)
