@@ -91,3 +91,20 @@ def test_an_empty_library_says_so(pf_env, database_url, monkeypatch):
     shown = texts(at)
     assert "No groups, sidecars or motion photos yet." in shown
     assert "No orphan sidecar." in shown and "No capture date flagged for review." in shown
+
+
+@pytest.mark.slow
+def test_the_panel_queries_use_indexes_on_20k_assets(database_url):
+    from dashboard.library_groups_store import QUERIES
+    from tests.integration.dashboard.test_large_library import plan_nodes
+
+    seed_assets(database_url, 20_000)
+    with connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("""UPDATE media_assets SET metadata = '{"PF:SuspiciousDate": "x"}' WHERE id % 1000 = 0""")
+        cur.execute("VACUUM ANALYZE media_assets")
+        for name, sql in QUERIES.items():
+            cur.execute("EXPLAIN (FORMAT JSON) " + sql, {"limit": 24})
+            raw = cur.fetchone()[0]
+            plan = (raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]
+            scans = [(n["Node Type"], n.get("Relation Name")) for n in plan_nodes(plan)]
+            assert ("Seq Scan", "media_assets") not in scans, (name, scans)
