@@ -82,7 +82,8 @@ def locate(path: Path) -> Located | None:
         if head[:2] == b"\xff\xd8":
             return _jpeg(f, size)
         if head[4:8] == b"ftyp":
-            return _heif(f, size)
+            samsung = _samsung(f, size)  # Samsung HEICs may carry the SEF trailer too
+            return samsung if samsung is not None and samsung.problem is None else _heif(f, size)
     return None
 
 

@@ -175,3 +175,33 @@ def test_a_heic_cut_inside_a_64_bit_box_size_is_no_motion_photo(tmp_path, tail):
     path = tmp_path / "cut.heic"
     path.write_bytes(data + struct.pack(">I", 1) + b"mpvd" + b"\x00" * (tail - 8))
     assert locate(path) is None
+
+
+def test_the_video_item_is_found_among_other_container_items(tmp_path):
+    gain_map = ms.jpeg(32, 24)
+    xmp = ms.xmp_container(len(VIDEO)).replace(
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4"',
+        f'<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="GainMap" '
+        f'Item:Length="{len(gain_map)}" Item:Padding="3"/></rdf:li>\n'
+        '  <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4"', 1)
+    before = tmp_path / "gainmap_first.jpg"  # primary, gain map (+3 bytes padding), video
+    before.write_bytes(ms.with_xmp(ms.jpeg(), xmp) + gain_map + b"\0\0\0" + VIDEO)
+    found = locate(before)
+    assert found.problem is None and not found.note and _range(before, found) == VIDEO
+    after = tmp_path / "video_first.jpg"  # primary, video (+2 bytes padding), gain map
+    xmp_after = ms.xmp_container(len(VIDEO)).replace(
+        f'Item:Semantic="MotionPhoto"\n   Item:Length="{len(VIDEO)}"/></rdf:li>',
+        f'Item:Semantic="MotionPhoto"\n   Item:Length="{len(VIDEO)}" Item:Padding="2"/></rdf:li>\n'
+        f'  <rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="GainMap" '
+        f'Item:Length="{len(gain_map)}"/></rdf:li>', 1)
+    assert xmp_after != ms.xmp_container(len(VIDEO))
+    after.write_bytes(ms.with_xmp(ms.jpeg(), xmp_after) + VIDEO + b"\0\0" + gain_map)
+    found = locate(after)
+    assert found.problem is None and not found.note and _range(after, found) == VIDEO
+
+
+def test_a_samsung_heic_with_the_sef_trailer_gives_its_video(tmp_path):
+    path = tmp_path / "samsung.heic"
+    path.write_bytes(ms.heic(None) + ms.samsung_trailer([(0x0A30, b"MotionPhoto_Data", VIDEO)]))
+    found = locate(path)
+    assert found.source == "samsung_trailer" and _range(path, found) == VIDEO
