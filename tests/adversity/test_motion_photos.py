@@ -7,11 +7,14 @@ and no unlinked one is left)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
@@ -95,3 +98,44 @@ def test_motion_photos_with_any_offset_trailer_or_name_are_filed_and_their_video
     assert {p for p in invariants.files(root / "Library")} == filed
     assert os.listdir(cwd) == []
     invariants.check(database_url, inbox, root, originals)
+
+
+def test_a_worker_killed_while_its_video_is_probed_leaves_no_half_video_and_the_next_one_finishes(
+        pf_env, storage, database_url, tmp_path):
+    inbox, root = storage["inbox"], storage["storage"]
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    data = (ms.SAMPLES / "PXL_20240501_101010123.MP.jpg").read_bytes()
+    (inbox / "PXL_20240501_101010123.MP.jpg").write_bytes(data)
+    env = {**pf_env, "PF_STABILITY_SECONDS": "0.2", "PF_THUMBNAIL_SIZES": "64", "PF_THUMBNAIL_LEASE_SECONDS": "2"}
+    _run(env, cwd, "librarian", "--once")
+    marker = tmp_path / "probe.pid"
+    stall = tmp_path / "stalling-ffprobe"
+    stall.write_text(f"#!/bin/sh\necho $$ > '{marker}'\nexec sleep 120\n")
+    stall.chmod(0o755)
+    proc = subprocess.Popen([CLI, "thumbnails", "--once"], env={**env, "PF_THUMBNAIL_FFPROBE": str(stall)}, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (marker.is_file() and marker.read_text().strip()) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the probe never started"
+            time.sleep(0.05)
+        tmp = [p for p in invariants.files(root / "Derivatives" / "motion") if p.name.startswith(".tmp-")]
+        assert len(tmp) == 1 and tmp[0].read_bytes() == VIDEO  # written and synced, waiting for the probe
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the worker, in the middle of the check
+        if marker.is_file() and marker.read_text().strip():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(marker.read_text()), signal.SIGKILL)  # the probe (its own session)
+        proc.wait(timeout=30)
+    assert not list((root / "Derivatives" / "motion").rglob("*.mp4")), "a video went live before its probe"
+
+    conn = psycopg2.connect(database_url)
+    with conn, conn.cursor() as cur:  # every worker is dead: age its lease instead of waiting
+        cur.execute("UPDATE stage_workers SET last_seen = now() - interval '1 day'")
+    conn.close()
+    _run(env, cwd, "thumbnails", "--once")
+    [(lib, motion_video, problem, done)] = _rows(database_url).values()
+    assert done and problem is None
+    assert (root / motion_video).read_bytes() == VIDEO
+    invariants.check(database_url, inbox, root, {hashlib.sha256(data).hexdigest()})
