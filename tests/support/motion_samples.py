@@ -108,13 +108,13 @@ def samsung(video: bytes) -> bytes:
     return jpeg() + samsung_trailer([(0x0A30, b"MotionPhoto_Data", video)])
 
 
-def heic(video: bytes | None) -> bytes:
+def heic(video: bytes | None, width: int = 64) -> bytes:
     """A HEIC still with the MP4 in a top-level ``mpvd`` box (None: the XMP-less still alone)."""
     import pillow_heif
 
     pillow_heif.register_heif_opener()
     buf = io.BytesIO()
-    Image.open(io.BytesIO(jpeg())).save(buf, "HEIF", quality=50)
+    Image.open(io.BytesIO(jpeg(width))).save(buf, "HEIF", quality=50)
     data = buf.getvalue()
     return data + (struct.pack(">I", 8 + len(video)) + b"mpvd" + video if video is not None else b"")
 
