@@ -23,6 +23,7 @@ PROBLEMS = {
     "bad_offset": "the video's offset points outside the file",
     "not_mp4": "the bytes at the video's offset are not an MP4",
     "empty_video": "the embedded video is empty",
+    "truncated_video": "the file was cut in its video",
     "unplayable": "the embedded video does not play (ffprobe)",
 }
 

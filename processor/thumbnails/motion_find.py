@@ -11,7 +11,8 @@ structure — segment headers, the XMP packet and the tail; never a decode, neve
 
 :func:`locate` answers None (no motion photo), a byte range, or a *problem*: the photo promises a
 video that is not there (``video_missing``), an offset outside the file (``bad_offset``), bytes at
-the offset that are not an MP4 (``not_mp4``), an empty video (``empty_video``). When the declared
+the offset that are not an MP4 (``not_mp4``), an empty video (``empty_video``), an MP4 whose boxes
+run past its range (``truncated_video``: the file was cut in its video). When the declared
 offset is wrong but an MP4 follows the image anyway, that MP4 is used and the mismatch noted.
 """
 
@@ -38,7 +39,7 @@ MAX_BOXES = 10_000
 HEIC_XMP_WINDOW = 1 << 20
 _SCAN_BLOCK = 1 << 20
 
-PROBLEMS = ("video_missing", "bad_offset", "not_mp4", "empty_video", "unplayable")
+PROBLEMS = ("video_missing", "bad_offset", "not_mp4", "empty_video", "truncated_video", "unplayable")
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,10 @@ def _google(f: BinaryIO, size: int, promise: Promise, samsung: Located | None) -
     if problem is None and declared is not None:
         return Located(source, declared[0], declared[1])
     found = _search_mp4(f, size)
-    if found is not None:
+    if found is not None and found[1] > 0:
         return Located(source, found[0], found[1], note=f"{detail}: wrong; an MP4 follows the image at {found[0]}")
+    if found is not None:
+        problem, detail = "truncated_video", f"{detail}; the MP4 at {found[0]} is cut"
     if problem in ("not_mp4", "bad_offset") and samsung is None and _ends_at_image_end(f, size):
         problem = "video_missing"  # nothing follows the image at all
     if samsung is not None:  # the trailer is there and holds no video either
@@ -187,11 +190,13 @@ def _check(f: BinaryIO, size: int, declared: tuple[int, int]) -> str | None:
         return "not_mp4"
     if length == 0:
         return "empty_video"
-    if start < 0 or length < 0 or start >= size or start + length > size:
+    if start < 0 or length < 0 or start >= size:
         return "bad_offset"
-    if not _starts_mp4(f, start, length):
+    if not _starts_mp4(f, start, min(length, size - start)):
         return "not_mp4"
-    return None
+    if start + length > size or _mp4_end(f, start, start + length) == CUT:
+        return "truncated_video"
+    return None  # an MP4 without its index is the probe's to refuse (unplayable)
 
 
 def _ends_at_image_end(f: BinaryIO, size: int) -> bool:
@@ -238,6 +243,8 @@ def _samsung(f: BinaryIO, size: int) -> Located | None:
             return Located(bad, problem="empty_video", detail="MotionPhoto_Data block holds no bytes")
         if not _starts_mp4(f, start, video_len):
             return Located(bad, problem="not_mp4", detail=f"MotionPhoto_Data at {start} is not an MP4")
+        if _mp4_end(f, start, start + video_len) == CUT:
+            return Located(bad, problem="truncated_video", detail=f"the MP4 at {start} runs past its block")
         return Located(bad, start, video_len)
     return None
 
@@ -257,6 +264,9 @@ def _heif(f: BinaryIO, size: int) -> Located | None:
                 return Located("heic_mpvd", problem="empty_video", detail="the mpvd box is empty")
             if not _starts_mp4(f, start, length):
                 return Located("heic_mpvd", problem="not_mp4", detail=f"the mpvd box at {pos} holds no MP4")
+            if _mp4_end(f, start, start + length) == CUT:
+                return Located("heic_mpvd", problem="truncated_video", detail=f"the MP4 in the mpvd box at {pos} "
+                                                                              "runs past the box")
             return Located("heic_mpvd", start, length)
         pos += box_size
     f.seek(0)
@@ -299,8 +309,9 @@ def _starts_mp4(f: BinaryIO, start: int, length: int) -> bool:
 
 
 def _search_mp4(f: BinaryIO, size: int) -> tuple[int, int] | None:
-    """The first MP4 (``ftyp`` … ``moov``) behind the image, to the end of its last top-level box."""
-    pos, carry = 0, b""
+    """The first whole MP4 (``ftyp`` … ``moov``) behind the image: (start, length); (start, -1)
+    when the only one found is cut (its boxes run past the end of the file)."""
+    pos, carry, cut = 0, b"", None
     while pos < size:
         f.seek(pos)
         block = f.read(_SCAN_BLOCK)
@@ -313,26 +324,36 @@ def _search_mp4(f: BinaryIO, size: int) -> tuple[int, int] | None:
             start = base + at - 4
             if start > 2 and _starts_mp4(f, start, size - start):
                 end = _mp4_end(f, start, size)
-                if end is not None:
+                if end is not None and end > 0:
                     return start, end - start
+                if end == CUT and cut is None:
+                    cut = (start, -1)
             at = data.find(b"ftyp", at + 1)
         carry = block[-7:]
         pos += len(block)
-    return None
+    return cut
 
 
 _BOX_TYPE = re.compile(rb"^[A-Za-z0-9 \xa9_-]{4}$")
 
 
-def _mp4_end(f: BinaryIO, start: int, size: int) -> int | None:
-    """Where the MP4 that starts at ``start`` ends (its top-level boxes, ``moov`` among them)."""
+#: :func:`_mp4_end`'s answer for an MP4 whose boxes run past the end of its range.
+CUT = -1
+
+
+def _mp4_end(f: BinaryIO, start: int, end: int) -> int | None:
+    """Where the MP4 that starts at ``start`` ends: after its last top-level box (``moov`` among
+    them) before ``end`` or before bytes that are no box; :data:`CUT` when a box runs past
+    ``end``; None when it has no ``moov`` (no index: not playable)."""
     pos, seen_moov = start, False
     for _ in range(MAX_BOXES):
-        if pos + 8 > size:
+        if pos + 8 > end:
             break
-        box_size, kind, header = _box(f, pos, size)
-        if not _BOX_TYPE.match(kind) or box_size < header or pos + box_size > size:
+        box_size, kind, header = _box(f, pos, end)
+        if not _BOX_TYPE.match(kind) or box_size < header:
             break
+        if pos + box_size > end:
+            return CUT
         seen_moov |= kind == b"moov"
         pos += box_size
     return pos if seen_moov and pos > start else None

@@ -205,3 +205,21 @@ def test_a_samsung_heic_with_the_sef_trailer_gives_its_video(tmp_path):
     path.write_bytes(ms.heic(None) + ms.samsung_trailer([(0x0A30, b"MotionPhoto_Data", VIDEO)]))
     found = locate(path)
     assert found.source == "samsung_trailer" and _range(path, found) == VIDEO
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.99])
+@pytest.mark.parametrize("name", ["PXL_20240501_101010123.MP.jpg", "MVIMG_20190806_183324.jpg"])
+def test_a_file_cut_in_its_video_says_truncated_video(tmp_path, name, keep):
+    data = (SAMPLES / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(data[:len(data) - len(VIDEO) + int(len(VIDEO) * keep)])
+    found = locate(path)
+    assert found.problem == "truncated_video", found
+
+
+def test_a_cut_video_inside_a_samsung_block_or_a_heic_box_says_truncated_video(tmp_path):
+    cut = VIDEO[:len(VIDEO) // 2]
+    samsung, heic = tmp_path / "s.jpg", tmp_path / "h.heic"
+    samsung.write_bytes(ms.jpeg() + ms.samsung_trailer([(0x0A30, b"MotionPhoto_Data", cut)]))
+    heic.write_bytes(ms.heic(cut))
+    assert locate(samsung).problem == "truncated_video" and locate(heic).problem == "truncated_video"
