@@ -142,3 +142,39 @@ def test_a_worker_killed_while_its_video_is_probed_leaves_no_half_video_and_the_
     assert done and problem is None
     assert (root / motion_video).read_bytes() == VIDEO
     invariants.check(database_url, inbox, root, {hashlib.sha256(data).hexdigest()})
+
+
+def test_a_motion_photo_cut_in_its_video_is_filed_as_its_whole_photo_after_the_wait(
+        pf_env, storage, database_url, tmp_path):
+    """The grace period still protects a file being written; once it is over, a motion photo
+    whose image is whole and whose video is cut is the photo (the video's fate recorded), while
+    a cut image or a cut video file stays ``truncated`` in quarantine."""
+    inbox, root = storage["inbox"], storage["storage"]
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    google = (ms.SAMPLES / "PXL_20240501_101010123.MP.jpg").read_bytes()
+    still = ms.jpeg(90, 60)
+    inputs = {
+        b"PXL_cut.MP.jpg": google[:len(google) - len(VIDEO) // 2],  # cut in the video's mdat
+        b"PXL_nomoov.MP.jpg": ms.google(VIDEO[:32] + b"\x00" * 64, still=ms.jpeg(92, 60)),  # an index never written
+        b"cut_image.jpg": still[:len(still) // 2],
+        b"cut_clip.mp4": VIDEO[:len(VIDEO) // 2],
+    }
+    originals = set()
+    for name, data in inputs.items():
+        with open(os.path.join(os.fsencode(inbox), name), "wb") as f:
+            f.write(data)
+        originals.add(hashlib.sha256(data).hexdigest())
+    env = {**pf_env, "PF_STABILITY_SECONDS": "0.2", "PF_THUMBNAIL_SIZES": "64"}
+    _run(env, cwd, "librarian", "--once")
+    _run(env, cwd, "thumbnails", "--once")
+    rows = _rows(database_url)
+    problems = {name: rows[hashlib.sha256(data).hexdigest()][2] for name, data in inputs.items()
+                if hashlib.sha256(data).hexdigest() in rows}
+    assert problems == {b"PXL_cut.MP.jpg": "truncated_video", b"PXL_nomoov.MP.jpg": "unplayable"}
+    conn = psycopg2.connect(database_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT original_name, reason FROM quarantine ORDER BY original_name")
+        assert cur.fetchall() == [("cut_clip.mp4", "truncated"), ("cut_image.jpg", "truncated")]
+    conn.close()
+    invariants.check(database_url, inbox, root, originals)
