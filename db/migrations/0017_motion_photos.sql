@@ -4,7 +4,7 @@
 -- MicroVideo XMP, Samsung's MotionPhoto_Data trailer, HEIC 'mpvd' box) to Derivatives/motion/ and
 -- links it in media_assets.motion_video (0014). What it found is the PF:MotionPhoto metadata entry
 -- (source, offset, length, probe, and a problem code when the photo promised a video it does not
--- hold: video_missing, bad_offset, not_mp4, empty_video, unplayable). The column follows the
+-- hold: video_missing, bad_offset, not_mp4, empty_video, truncated_video, unplayable). The column follows the
 -- entry, whichever code wrote it, like date_suspicious (0009).
 ALTER TABLE media_assets ADD COLUMN motion_problem text
     GENERATED ALWAYS AS (metadata -> 'PF:MotionPhoto' ->> 'problem') STORED;
