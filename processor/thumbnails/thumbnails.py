@@ -3,6 +3,7 @@ but ``Derivatives/thumbnails/``. The original is only ever opened for reading.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -55,12 +56,24 @@ class Thumbnailer:
         return render.render(str(src), sizes, cfg.thumbnail_max_pixels, budget_bytes=cfg.decode_budget_bytes)
 
     def process(self, asset: dict) -> None:
-        """Write every size of ``asset``; raise :class:`ItemError` with a reason when it cannot."""
+        """Write every size of ``asset`` and extract a motion photo's video; raise
+        :class:`ItemError` with a reason when it cannot. A still that fails for good (a bomb, a
+        corrupt scan) still gives its embedded video, then fails with its own reason."""
+        try:
+            self.thumbnails(asset)
+        except ItemError as exc:
+            if self.motion is None or exc.retryable:
+                raise
+            with contextlib.suppress(ItemError):
+                self.motion.process(asset)
+            raise
+        if self.motion is not None:
+            self.motion.process(asset)
+
+    def thumbnails(self, asset: dict) -> None:
         written = []
         for size, img in self.images(asset).items():
             rel = thumbnail_rel(asset["library_path"], size, self.cfg.extension)
             write_atomically(self.storage_dir / rel, render.encode(img, self.encoding), tmp_dir=self.tmp_dir)
             written.append(f"{size}:{img.width}x{img.height}")
         log.info("asset %s: thumbnails %s for %s", asset["id"], " ".join(written), asset["library_path"])
-        if self.motion is not None:
-            self.motion.process(asset)

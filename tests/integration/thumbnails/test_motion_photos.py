@@ -157,3 +157,14 @@ def test_a_hung_probe_is_retried_by_the_engine_then_failed_with_its_reason(datab
     store.close()
     run_worker(database_url, tmp_path)
     assert (tmp_path / f"Derivatives/motion/2024/2024-05-01/{name}.mp4").read_bytes() == VIDEO
+
+
+def test_a_still_that_fails_for_good_still_gives_its_video_and_fails_with_its_own_reason(database_url, tmp_path):
+    cfg = ThumbnailSettings(thumbnail_sizes="256,64", thumbnail_max_pixels=1000)  # 64x48 is a "bomb" here
+    name = "PXL_20240501_101010123.MP.jpg"
+    asset = samples.insert_asset(database_url, tmp_path, f"{DAY}/{name}", data=(ms.SAMPLES / name).read_bytes())
+    run_worker(database_url, tmp_path, cfg)
+    [(state, reason)] = samples.query(database_url, "SELECT state, reason_code FROM stage_jobs WHERE asset_id = %s",
+                                      (asset,))
+    assert (state, reason) == ("failed", "decompression_bomb")
+    assert (tmp_path / rows(database_url)[name]["motion_video"]).read_bytes() == VIDEO
