@@ -42,6 +42,9 @@ class Finding:
     incomplete: str | None = None
     #: ``(reason_code, detail)``: quarantine now
     problem: tuple[str, str] | None = None
+    #: only a motion photo's video is missing: once the wait is over, :func:`examine_still`
+    #: judges the (whole) photo, which is filed; the thumbnails stage records the cut video
+    still_whole: bool = False
 
 
 def examine(path: Path, file_type: str, budget_bytes: int) -> Finding:
@@ -49,10 +52,15 @@ def examine(path: Path, file_type: str, budget_bytes: int) -> Finding:
     kind = file_type.upper()
     whole, detail = completeness.state(path, kind)
     if whole is False:
-        return Finding(incomplete=detail)
+        return Finding(incomplete=detail, still_whole=completeness.only_video_cut(detail))
     if kind not in DECODE_CHECKED:
         return Finding()
     return Finding(problem=_problem(path, kind, whole is True, budget_bytes))
+
+
+def examine_still(path: Path, file_type: str, budget_bytes: int) -> Finding:
+    """The photo of a motion photo whose video is cut: its structure vouched for up to its EOI."""
+    return Finding(problem=_problem(path, file_type.upper(), True, budget_bytes))
 
 
 def problem(path: Path, file_type: str, budget_bytes: int = 256 << 20) -> tuple[str, str] | None:

@@ -47,6 +47,16 @@ class Short(Exception):
     """The structure runs past the end of the file: the rest has not been written (yet)."""
 
 
+#: How the detail of a JPEG whose own image is whole but whose motion-photo video is cut begins
+#: (after the format): :func:`only_video_cut` tells it from a cut image.
+VIDEO_CUT = "motion photo video cut: "
+
+
+def only_video_cut(detail: str) -> bool:
+    """The file's image is whole; only the motion-photo video behind it is cut (a ``state`` detail)."""
+    return detail.startswith(f"JPEG: {VIDEO_CUT}")
+
+
 class Malformed(Exception):
     """Not what the format says: damage, not truncation (the decodability check decides)."""
 
@@ -128,7 +138,10 @@ def _jpeg_file(f: BinaryIO, size: int) -> None:
         if head[:2] == b"\xff\xd8":
             end = _jpeg(f, end, size)
         elif head[4:8] == b"ftyp":  # a motion photo's video
-            _isobmff(f, end, size, "MP4", exact=False)
+            try:
+                _isobmff(f, end, size, "MP4", exact=False)
+            except Short as exc:
+                raise Short(f"{VIDEO_CUT}{exc}") from None
             return
         else:
             return  # other trailers (zero padding, vendor blocks): nothing to tell

@@ -256,8 +256,11 @@ class Ingestor:
         if found.incomplete:
             if not self.waiting.overdue(path, st, found.incomplete):
                 raise FileIncomplete(found.incomplete)
-            raise FileProblem("truncated", f"{found.incomplete} (unchanged for "
-                                           f"{self.settings.incomplete_grace_seconds:.0f}s)")
+            if not found.still_whole:
+                raise FileProblem("truncated", f"{found.incomplete} (unchanged for "
+                                               f"{self.settings.incomplete_grace_seconds:.0f}s)")
+            # a motion photo cut in its video is still a whole photo: filed (issue 12)
+            found = checks.examine_still(path, file_type, self.settings.check_decode_megabytes << 20)
         if found.problem:
             raise FileProblem(*found.problem)
         try:

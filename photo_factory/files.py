@@ -8,6 +8,7 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 CHUNK = 1024 * 1024
@@ -77,6 +78,37 @@ def write_atomically(path: Path, data: bytes, *, durable: bool = False, tmp_dir:
     if durable:
         fsync_dir(path.parent)
 
+
+
+def copy_range_atomically(src: Path, offset: int, length: int, path: Path, *, tmp_dir: Path | None = None,
+                          check: Callable[[Path], None] | None = None) -> None:
+    """Copy ``length`` bytes of ``src`` from ``offset`` to ``path``, unchanged, durably and
+    atomically: a temporary file (in ``tmp_dir``, see :func:`write_atomically`), fsync, then
+    ``check(temporary)`` — raise to refuse it, nothing is left — then rename and fsync the folder.
+    ``src`` is only ever opened for reading."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = tmp_dir or path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_owner_prefix(), dir=folder)
+    try:
+        with open(src, "rb", buffering=0) as inp, os.fdopen(fd, "wb") as out:
+            inp.seek(offset)
+            left = length
+            while left > 0:
+                chunk = inp.read(min(CHUNK, left))
+                if not chunk:
+                    raise OSError(f"{src.name} ended {left} bytes before the range did")
+                out.write(chunk)
+                left -= len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if check is not None:
+            check(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 def _pid_alive(pid: int) -> bool:
     try:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard.context import Context
 from dashboard.format import size
-from dashboard.views import library_panoramas
+from dashboard.views import library_groups, library_panoramas
 
 TITLE = "Library"
 
@@ -68,6 +68,7 @@ def render(ctx: Context) -> None:
                      + (f" · 📍 {place}" if place else ""))
     render_places(ctx)
     library_panoramas.render(ctx, thumbnail_for)
+    library_groups.render(ctx, thumbnail_for)
     st.subheader("Quarantine by reason")
     if lib["quarantine"]:
         st.dataframe(lib["quarantine"], hide_index=True)

@@ -128,6 +128,9 @@ UPDATE quarantine SET status = 'file_missing', updated_at = now() WHERE id = ANY
 -- name: thumbnailed_assets
 SELECT id, library_path FROM media_assets WHERE is_thumbnailed ORDER BY id;
 
+-- name: motion_videos
+SELECT id, motion_video FROM media_assets WHERE is_thumbnailed AND motion_video IS NOT NULL ORDER BY id;
+
 -- name: reset_thumbnails
 UPDATE media_assets SET is_thumbnailed = false, updated_at = now() WHERE id = ANY(%(ids)s);
 

@@ -169,7 +169,8 @@ def mark_missing_quarantine(store: RestoreStore, storage_dir: Path) -> int:
 
 
 def queue_missing_thumbnails(store: RestoreStore, storage_dir: Path) -> int:
-    """Assets marked thumbnailed whose thumbnail files are missing go back to the thumbnails queue."""
+    """Assets marked thumbnailed whose thumbnail files (or motion video) are missing go back to the
+    thumbnails queue."""
     try:
         from processor.thumbnails.paths import thumbnail_rel
         from processor.thumbnails.settings import ThumbnailSettings
@@ -186,6 +187,9 @@ def queue_missing_thumbnails(store: RestoreStore, storage_dir: Path) -> int:
             return False
 
     ids = [aid for aid, path in store.thumbnailed_assets() if not complete(path)]
+    # a motion photo's extracted video (Derivatives/motion/) is rebuilt by the thumbnails stage too
+    queued = set(ids)
+    ids += [aid for aid, rel in store.motion_videos() if aid not in queued and not (storage_dir / rel).is_file()]
     store.reset_thumbnails(ids)
     return len(ids)
 

@@ -175,6 +175,10 @@ class RestoreStore:
     def thumbnailed_assets(self) -> list[tuple[int, str]]:
         return [(r["id"], r["library_path"]) for r in self.db.fetchall("thumbnailed_assets")]
 
+    def motion_videos(self) -> list[tuple[int, str]]:
+        """Thumbnailed assets with an extracted motion video: (id, path under PF_STORAGE_DIR)."""
+        return [(r["id"], r["motion_video"]) for r in self.db.fetchall("motion_videos")]
+
     def reset_thumbnails(self, ids: list[int]) -> None:
         if ids:
             self.db.execute("reset_thumbnails", {"ids": ids})

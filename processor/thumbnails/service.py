@@ -13,6 +13,7 @@ import click
 
 from photo_factory.commands import core_settings, load_settings, run_service
 from photo_factory.worker import Stage, run_stage
+from processor.thumbnails.motion import MotionPhotos
 from processor.thumbnails.settings import ThumbnailSettings
 from processor.thumbnails.store import ThumbnailStore
 from processor.thumbnails.thumbnails import Thumbnailer
@@ -54,7 +55,9 @@ def command(once: bool, retry_failed: bool, show_failed: bool, rebuild: bool) ->
             finally:
                 store.close()
             return
-        thumbnailer = Thumbnailer(core.storage_dir, cfg)
+        recorder = ThumbnailStore(core.database_url, the_stage)
+        motion = MotionPhotos(core.storage_dir, cfg, recorder) if cfg.thumbnail_motion_photos else None
+        thumbnailer = Thumbnailer(core.storage_dir, cfg, motion)
         thumbnailer.sweep()
         run_stage(the_stage, core.database_url, process=thumbnailer.process,
                   once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds,

@@ -31,6 +31,9 @@ class ThumbnailSettings(PFSettings):
     thumbnail_lease_seconds: float = 60.0
     thumbnail_ffmpeg: str = "ffmpeg"
     thumbnail_exiftool: str = "exiftool"
+    thumbnail_ffprobe: str = "ffprobe"
+    #: Extract the video of motion photos (Google, Samsung, HEIC) to Derivatives/motion/.
+    thumbnail_motion_photos: bool = True
     #: Per-file limit for ffmpeg / exiftool calls.
     thumbnail_tool_timeout_seconds: float = 120.0
 

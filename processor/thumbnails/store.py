@@ -23,6 +23,12 @@ class ThumbnailStore:
         """Mark every thumbnailed asset pending again; return how many."""
         return self.db.execute("request_rebuild")
 
+    def record_motion(self, asset_id: int, motion_video: str | None, entry: dict | None) -> None:
+        """Link (or unlink) a motion photo's extracted video; ``entry`` is the ``PF:MotionPhoto``
+        metadata entry (None removes it: not a motion photo)."""
+        self.db.execute("record_motion", {"id": asset_id, "motion_video": motion_video,
+                                          "entry": None if entry is None else db.json(entry)})
+
     def retry_failed(self, asset_ids: list[int] | None = None) -> int:
         """Failed thumbnail items back to pending (all, or ``asset_ids``); return how many."""
         return self.jobs.reset_failed(asset_ids)

@@ -2,7 +2,8 @@
 
 "Nothing lost": every input's bytes end up exactly once in ``Library/`` or ``Quarantine/`` (or
 are a recorded duplicate of bytes that are); one row per library file with its size and hash; no
-row without its file; no temporary files (the librarian's or a stage worker's); an empty journal;
+row without its file; every linked motion-photo video present and none unlinked
+(``Derivatives/motion/``); no temporary files (the librarian's or a stage worker's); an empty journal;
 nothing left in the inbox that should have been taken; every group of assets whole (two or more
 members, one primary, one folder). An inbox file may stay only when the
 librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
@@ -60,6 +61,7 @@ def _rows(database_url: str) -> dict[str, list[dict]]:
                 # file_missing: a restore found the row but not its file (quarantine is not backed up)
                 "quarantine": "SELECT quarantine_path FROM quarantine WHERE status NOT IN ('released', 'file_missing')",
                 "journal": "SELECT id, action, source_abs, dest_rel FROM ingest_journal",
+                "motion": "SELECT motion_video FROM media_assets WHERE motion_video IS NOT NULL",
                 "kept": "SELECT kind, source_path FROM ingest_events"
                         " WHERE kind IN ('source_not_removed', 'left_in_inbox')",
                 "groups": "SELECT g.id, g.kind, a.library_path, a.group_role FROM asset_groups g"
@@ -114,6 +116,13 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
         row = by_path[rel]
         assert not path.is_symlink(), f"a link in the library: {rel}"
         assert (path.stat().st_size, sha256(path)) == (row["size_bytes"], row["sha256"].strip()), rel
+
+    # motion photos' extracted videos: every linked one exists, none is left unlinked
+    linked = {r["motion_video"] for r in rows["motion"]}
+    videos = {p.relative_to(storage).as_posix() for p in files(storage / "Derivatives" / "motion")
+              if p.suffix == ".mp4"}
+    assert linked == videos, (f"motion videos without their file: {sorted(linked - videos)}; "
+                              f"unlinked motion videos: {sorted(videos - linked)}")
 
     q_files = {p.relative_to(storage).as_posix(): p for p in files(storage / "Quarantine")}
     q_rows = {r["quarantine_path"] for r in rows["quarantine"]}
