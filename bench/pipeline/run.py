@@ -4,13 +4,14 @@ ceiling computed in the same run, and the latency of one photo from drop to thum
 The services run as real processes (``photo-factory librarian``, ``thumbnails`` × replicas,
 ``geocode`` with the offline provider) on a fresh migrated database and a fresh storage:
 
-* throughput: N camera-like 12 MP JPEGs (half with GPS; ``--mix`` adds 12 MP HEICs and two short
-  4K videos) are hard-linked into the inbox at once; the clock runs until every asset is
-  thumbnailed (and geocoded where it has GPS). Every service's process tree is sampled from
-  ``/proc`` meanwhile: its CPU seconds over the run, divided by N, is the per-file CPU of the
-  librarian, the thumbnail path and the geocoder; the ceiling is ``cores / per-file CPU``. As the
-  box is shared, the CPU the rest of the machine took in the same window is measured too
-  (``/proc/stat``), and the ceiling on the CPU left to us is printed beside the 2-core one.
+* throughput: N camera-like 12 MP JPEGs (half with GPS; ``--mix`` adds 12 MP HEICs and two
+  short 4K videos) are copied next to the inbox, then renamed into it at once (as Syncthing
+  does); the clock runs until every asset is thumbnailed (and geocoded where it has GPS). Each
+  service's process tree is sampled from ``/proc`` meanwhile: its CPU seconds over the run,
+  divided by N, is the per-file CPU of the librarian, the thumbnail path and the geocoder; the
+  ceiling is ``cores / per-file CPU``. As the box is shared, the CPU the rest of the machine
+  took in the same window is measured too (``/proc/stat``), and the ceiling on the CPU left to
+  us is printed beside the 2-core one.
 * latency: then ``--latency`` single photos, one at a time: drop → ``is_thumbnailed``; p50/p95
   against the quiet period (PF_STABILITY_SECONDS, 1 s here) + 0.5 s.
 
@@ -233,23 +234,29 @@ class Pipeline:
     def roots(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.procs.items()}
 
-    def drop(self, files: list[Path], tag: str) -> None:
-        folder = self.inbox / tag
+    def stage(self, files: list[Path], tag: str) -> Path:
+        """Copies of ``files`` next to the inbox (not hard links: the librarian copies those
+        instead of moving them, so linked files would time its copy path)."""
         tmp = self.inbox.parent / f"staging-{tag}"
         tmp.mkdir()
         for f in files:
-            os.link(f, tmp / f.name)
-        os.rename(tmp, folder)  # everything arrives at once, as a synced folder does
+            shutil.copyfile(f, tmp / f.name)
+        subprocess.run(["sync"], check=True)
+        return tmp
+
+    def arrive(self, staged: Path, tag: str) -> None:
+        os.rename(staged, self.inbox / tag)  # everything arrives at once, as a synced folder does
 
 
 def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
                latency_files: list[Path] = ()) -> tuple[Result, list[float]]:
     with Pipeline(server, replicas, geocode) as pipe, procstat.Sampler(pipe.roots()) as sampler:
         time.sleep(1.0)  # settle: start-up CPU is not the pipeline's
+        tmp = pipe.stage(files, "batch")  # copied before the clock starts
         sampler.mark()
         busy0 = machine_busy_s()
         t0 = time.perf_counter()
-        pipe.drop(files, "batch")
+        pipe.arrive(tmp, "batch")
         if not procstat.wait_until(lambda: pipe.done() >= len(files), 1800, 0.1):
             pipe._dump_logs()
             raise SystemExit(f"only {pipe.done()} of {len(files)} files went through")
@@ -260,9 +267,10 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         lat = []
         for i, f in enumerate(latency_files):
             before = pipe.done()
+            staged = pipe.stage([f], f"one-{i}")
             time.sleep(0.5)
             t = time.perf_counter()
-            pipe.drop([f], f"one-{i}")
+            pipe.arrive(staged, f"one-{i}")
             if not procstat.wait_until(lambda b=before: pipe.done() > b, 120, 0.02):
                 raise SystemExit("a single photo did not go through")
             lat.append(time.perf_counter() - t)
