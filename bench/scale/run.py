@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
@@ -208,20 +209,27 @@ def main(argv: list[str] | None = None) -> int:
                     help="library files on disk for the start-up measurement")
     ap.add_argument("--only", nargs="+", choices=["claims", "stitch", "startup"],
                     default=["claims", "stitch", "startup"])
+    ap.add_argument("--keep", action="store_true", help="keep the generated database (its name is printed)")
+    ap.add_argument("--reuse", metavar="NAME", help="measure on a database kept by --keep (not regenerated)")
     args = ap.parse_args(argv)
     server = server_url()
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     if {"claims", "stitch"} & set(args.only):
-        name, url = fresh_database(server, "pf_bench_scale")
+        if args.reuse:
+            name, url = args.reuse, urlunsplit(urlsplit(server)._replace(path="/" + args.reuse))
+        else:
+            name, url = fresh_database(server, "pf_bench_scale")
         try:
-            print(f"generating {ASSETS:,} assets, events, history rows and stage jobs in SQL …", flush=True)
-            print(f"  generated in {generate(url, ASSETS):.0f} s", flush=True)
+            if not args.reuse:
+                print(f"generating {ASSETS:,} assets, events, history rows and stage jobs in SQL …", flush=True)
+                print(f"  generated in {generate(url, ASSETS):.0f} s (database {name})", flush=True)
             if "claims" in args.only:
                 claims(url)
             if "stitch" in args.only:
                 stitch(url)
         finally:
-            drop_database(server, name)
+            if not (args.keep or args.reuse):
+                drop_database(server, name)
     if "startup" in args.only:
         startup(server, args.files)
     return 0
