@@ -23,10 +23,10 @@ WITH candidates AS MATERIALIZED (
      ORDER BY a.id
      LIMIT %(limit)s),
 created AS (
+    -- the primary key skips the ones that have a row, one probe each (a NOT EXISTS here was
+    -- planned as a hash anti-join over every job row of the stage)
     INSERT INTO stage_jobs (asset_id, stage)
-    SELECT c.id, %(stage)s
-      FROM candidates c
-     WHERE NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = c.id AND j.stage = %(stage)s)
+    SELECT c.id, %(stage)s FROM candidates c
     ON CONFLICT DO NOTHING)
 SELECT max(id) AS last, count(*) AS looked FROM candidates;
 
