@@ -249,7 +249,7 @@ class Pipeline:
 
 
 def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
-               latency_files: list[Path] = ()) -> tuple[Result, list[float]]:
+               latency_files: tuple[Path, ...] = ()) -> tuple[Result, list[float]]:
     with Pipeline(server, replicas, geocode) as pipe, procstat.Sampler(pipe.roots()) as sampler:
         time.sleep(1.0)  # settle: start-up CPU is not the pipeline's
         tmp = pipe.stage(files, "batch")  # copied before the clock starts
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{QUIET_S:.0f} s, {cores} cores", flush=True)
     results = {}
     for i, replicas in enumerate(args.replicas):
-        lat_files = singles if i == len(args.replicas) - 1 else []
+        lat_files = tuple(singles) if i == len(args.replicas) - 1 else ()
         r, lat = throughput(server, batch, replicas, not args.no_geocode, lat_files)
         ratio = report(f"{replicas} thumbnail worker(s)", r, cores)
         results[replicas] = {"files_per_min": r.per_min, "ratio_left": ratio, "cpu": r.cpu, "memory": r.memory}

@@ -57,7 +57,7 @@ class StitchStore:
                                                          "limit": None if limit is None else limit + 1})
             shots = [Shot(**row) for row in cur.fetchall()]
             full = limit is not None and len(shots) > limit
-            if full:
+            if limit is not None and full:
                 shots = self._with_whole_folders(cur, window(shots, limit, max_gap_s), settle_s)
             found = detect(shots)
             created = 0
