@@ -59,10 +59,10 @@ SELECT lpad(to_hex(i), 64, '0'),
        LATERAL (SELECT t::date AS d) AS dd;
 INSERT INTO stage_jobs (asset_id, stage, state, attempts, reason_code, last_error, updated_at)
 SELECT i, 'thumbnails', 'failed', 3, 'corrupt_file', 'cannot decode', now()
-  FROM generate_series(%(n)s - 21999, %(n)s - 2000) AS i;
+  FROM generate_series(GREATEST(1, %(n)s - 21999), %(n)s - 2000) AS i;
 INSERT INTO stage_jobs (asset_id, stage, state, attempts, not_before, reason_code)
 SELECT i, 'geocode', 'pending', 1, now() + interval '1 hour', 'service_unavailable'
-  FROM generate_series(%(n)s - 5999, %(n)s) AS i WHERE i %% 3 = 0;
+  FROM generate_series(GREATEST(1, %(n)s - 5999), %(n)s) AS i WHERE i %% 3 = 0;
 INSERT INTO ingest_events (kind, asset_id, source_path, occurred_at)
 SELECT 'ingested', i, format('DCIM/IMG_%%s.JPG', i), now() - make_interval(secs => (%(n)s - i) * 30)
   FROM generate_series(1, %(n)s) AS i;
@@ -201,7 +201,10 @@ def startup(server: str, n: int) -> bool:
         exe = str(Path(sys.executable).with_name("photo-factory"))
         subprocess.run(["sync"], check=True)
         t = time.perf_counter()
-        out = subprocess.run([exe, "librarian", "--once"], env=env, capture_output=True, text=True)
+        cmd = [exe, "librarian", "--once"]
+        if os.environ.get("PF_BENCH_PROFILE"):  # a cProfile of the start-up, written there
+            cmd = [sys.executable, "-m", "cProfile", "-o", os.environ["PF_BENCH_PROFILE"], *cmd]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         check = [ln for ln in out.stderr.splitlines() + out.stdout.splitlines() if "library check" in ln]
