@@ -161,13 +161,16 @@ def stitch(url: str) -> None:
         seen.append(len(shots))
         return Detection([], [])
 
+    from processor.stitch.service import StitchSettings
+
+    batch = StitchSettings().stitch_scan_batch
     peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
-    store.scan(detect, 0.0)
+    store.scan(detect, 0.0, limit=batch, max_gap_s=10.0)
     ms = (time.perf_counter() - t) * 1000
     grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak0) / 1024
-    print(f"stitch scan with {ASSETS:,} unscanned images: one round read {seen[0]:,} rows in {ms:.0f} ms "
-          f"(this process's peak RSS grew {grew:.0f} MB)", flush=True)
+    print(f"stitch scan with {ASSETS:,} unscanned images: one round (PF_STITCH_SCAN_BATCH={batch}) read "
+          f"{seen[0]:,} rows in {ms:.0f} ms (this process's peak RSS grew {grew:.0f} MB)", flush=True)
     store.close()
 
 
