@@ -21,7 +21,7 @@ from tests.support import thumbnail_samples as ts
 
 pytestmark = pytest.mark.integration
 
-ASSETS = 16
+ASSETS = 12
 
 
 def _second_view(storage: Path, tmp_path: Path) -> Path:
