@@ -163,7 +163,7 @@ def stitch(url: str) -> None:
 
     from processor.stitch.service import StitchSettings
 
-    batch = StitchSettings().stitch_scan_batch
+    batch = int(StitchSettings.model_fields["stitch_scan_batch"].default)
     peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
     store.scan(detect, 0.0, limit=batch, max_gap_s=10.0)
