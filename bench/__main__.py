@@ -1,6 +1,7 @@
 """Run every benchmark: each ``bench/<area>/run.py`` as ``python -m bench.<area>.run``, in its own process.
 
-``python -m bench thumbnails`` runs only the named areas. Exit status is non-zero if any failed.
+``python -m bench thumbnails`` runs only the named areas; options after the names go to each of them
+(``python -m bench pipeline --replicas 1 2 4``). Exit status is non-zero if any failed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ def areas() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or areas()
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    chosen, options = argv[:split] or areas(), argv[split:]
     unknown = sorted(set(chosen) - set(areas()))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; have: {', '.join(areas())}", file=sys.stderr)
@@ -25,7 +27,7 @@ def main(argv: list[str]) -> int:
     failed = []
     for area in chosen:
         print(f"== bench/{area} ==", flush=True)
-        rc = subprocess.run([sys.executable, "-m", f"bench.{area}.run"], cwd=HERE.parent).returncode
+        rc = subprocess.run([sys.executable, "-m", f"bench.{area}.run", *options], cwd=HERE.parent).returncode
         if rc != 0:
             failed.append(area)
     if failed:

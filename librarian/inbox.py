@@ -162,6 +162,20 @@ class Candidates:
                 out.append(path)
         return out
 
+    def next_due(self) -> float | None:
+        """Seconds until the earliest waiting path can have been quiet long enough (0: now);
+        None when nothing waits. The loop sleeps this long, not a whole poll interval: a file
+        that settles just after a look is taken when it settles, not one interval later."""
+        now = self.clock()
+        with self._lock:
+            if not self._paths:
+                return None
+            due = min(max(self._deferred.get(path, (0.0, None))[0],
+                          (seen.since if seen is not None else now) + self.quiet,
+                          self._events.get(path, 0.0) + self.quiet)
+                      for path, seen in self._paths.items())
+        return max(0.0, due - now)
+
     def _quiet_by_file_times(self, st: os.stat_result) -> bool:
         if not self.trust_file_times or self.quiet <= 0:
             return False

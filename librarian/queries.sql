@@ -90,7 +90,7 @@ SELECT EXISTS (SELECT 1 FROM ingest_events
                       OR (detail -> 'signature' ->> 'ctime_ns')::bigint = %(ctime_ns)s::bigint)) AS recorded;
 
 -- name: all_library_paths
-SELECT library_path, size_bytes FROM media_assets WHERE library_path LIKE 'Library/%%';
+SELECT library_path FROM media_assets WHERE library_path LIKE 'Library/%%';
 
 -- name: missing_already_reported
 SELECT EXISTS (SELECT 1 FROM ingest_events e JOIN media_assets a ON a.id = e.asset_id

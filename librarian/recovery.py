@@ -174,25 +174,34 @@ def register_library_file(ing: Ingestor, path: Path, event: str = "registered_or
 
 
 def reconcile_library(ing: Ingestor) -> dict[str, int]:
-    """Library files without a row are registered; rows without a file are reported once."""
-    known = ing.store.library_paths()
+    """Library files without a row are registered; rows without a file are reported once.
+
+    Linear in the library: one walk, one set of the recorded paths (streamed from the database)
+    that shrinks as their files are met, and a path string built per file from its folder's.
+    """
+    known = ing.store.library_paths()  # what is left of it at the end is missing
     attached = attach.SidecarStore(ing.store.db).all_paths()
     lib_root = ing.storage / "Library"
+    cut = len(str(ing.storage)) + 1
     found = 0
     registered = 0
-    on_disk: set[str] = set()
     inbox = folders.Fence([ing.inbox])  # the inbox, should a mount show it inside the library
     if lib_root.exists():
         for dirpath, dirnames, filenames in os.walk(lib_root):
             dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _is_inbox(inbox, Path(dirpath, d))]
+            folder = dirpath[cut:].replace(os.sep, "/")
             for fn in filenames:
-                p = Path(dirpath, fn)
                 if fn.startswith(organize.TEMP_PREFIX):
                     continue  # a dead copy's temp file is removed by the journal
-                rel = _storage_rel(ing, p)
-                on_disk.add(rel)
+                rel = f"{folder}/{fn}"
                 found += 1
-                if rel in known or rel in attached or fn.startswith(".") or not p.is_file():
+                if rel in known:
+                    known.discard(rel)
+                    continue
+                if rel in attached:
+                    continue
+                p = Path(dirpath, fn)
+                if fn.startswith(".") or not p.is_file():
                     continue
                 if sidecars.kind_of(fn) is not None:  # never an asset; recorded by its journal entry
                     log.error("library sidecar %s has no row (not registered as a photo)", rel)
@@ -209,7 +218,7 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
                     continue
                 registered += 1
                 log.warning("registered library file that had no row: %s", rel)
-    missing = [rel for rel in known if rel not in on_disk]
+    missing = sorted(known)
     for rel in missing:
         if not ing.store.missing_already_reported(rel):
             ing.store.record_event("missing_original", asset_id=ing.store.asset_id_by_path(rel),

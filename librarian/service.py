@@ -137,6 +137,12 @@ class Librarian:
             if self.once and len(self.candidates):
                 time.sleep(min(0.2, max(self.settings.stability_seconds / 4, 0.01)))
                 return not self.stopper.stop.is_set()  # still settling: call again
+            due = self.candidates.next_due()
+            if due is not None and due < self.settings.poll_seconds:
+                # a file settles before the next poll: look again right then (an inbox event
+                # still wakes us earlier), not up to a poll interval after its quiet period
+                self.stopper.sleep(max(due, 0.01))
+                return not self.stopper.stop.is_set()
             return bool(released)
         ready = [p for p in ready if not self.stopper.stop.is_set()]
         self._progress(f"ingesting a batch of {len(ready)} file(s)")

@@ -178,8 +178,23 @@ class LibrarianStore:
         row = self.db.fetchone("kept_source_recorded", {"path": rel, "ino": ino, "ctime_ns": ctime_ns})
         return bool(row and row["recorded"])
 
-    def library_paths(self) -> dict[str, int]:
-        return {r["library_path"]: r["size_bytes"] for r in self.db.fetchall("all_library_paths")}
+    def library_paths(self) -> set[str]:
+        """Every recorded library path, streamed through a server-side cursor: a million rows
+        never sit in memory as a million row dicts (the start-up check's peak), only as the set."""
+        conn = self.db.conn
+        try:
+            with conn.cursor(name="library_paths") as cur:
+                cur.itersize = 20_000
+                cur.execute(self.db.sql("all_library_paths"))
+                paths = {row[0] for row in cur}
+            conn.commit()
+        except db.UNAVAILABLE:
+            self.db.close()
+            raise
+        except BaseException:
+            conn.rollback()
+            raise
+        return paths
 
     def missing_already_reported(self, rel: str) -> bool:
         row = self.db.fetchone("missing_already_reported", {"path": rel})

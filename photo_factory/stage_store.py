@@ -47,6 +47,8 @@ class StageStore:
         self.stage = stage
         self.worker_id = worker_id
         self._q = compose(stage)
+        #: The last asset id :meth:`enqueue_pending` looked at (0: look from the start).
+        self._enqueued_after = 0
 
     def _run(self, name: str, params: dict[str, Any]) -> list[dict]:
         base = {"stage": self.stage.name, "worker": self.worker_id}
@@ -62,8 +64,18 @@ class StageStore:
         self._run("remove_worker", {})
 
     def enqueue_pending(self, limit: int) -> None:
-        """Create ``pending`` job rows for up to ``limit`` pending assets that have none yet."""
-        self._run("enqueue_pending", {"limit": limit})
+        """Create ``pending`` job rows for pending assets that have none yet, looking at up to
+        ``limit`` assets after the last one looked at (new assets have higher ids): a round
+        costs what is new, not the whole backlog of failed and queued items. :meth:`rewind`
+        starts the next look from the first asset again (assets whose flag was cleared, e.g.
+        by ``--rebuild``, and rows committed out of id order are found by that full pass)."""
+        row = self._run("enqueue_pending", {"limit": limit, "after": self._enqueued_after})[0]
+        if row["last"] is not None:
+            self._enqueued_after = int(row["last"])
+
+    def rewind(self) -> None:
+        """The next :meth:`enqueue_pending` looks from the first pending asset again."""
+        self._enqueued_after = 0
 
     def claim(self, limit: int) -> list[dict]:
         """Claim up to ``limit`` due pending items: the full media_assets rows + ``stage_attempts``."""

@@ -201,6 +201,7 @@ class StageWorker:
         if now - self._last_recover < min(self.stage.lease_s / 2, 30.0):
             return
         self._last_recover = now
+        self.store.rewind()  # one full look for pending assets per recovery interval
         for row in self.store.recover_stale():
             self.stats.recovered += 1
             log.warning("asset %s: %s claim of a lost worker (%s) is now %s", row["asset_id"],

@@ -2,9 +2,9 @@
 
 N camera-like 12 MP JPEGs (default 500; ``--n``) with DateTimeOriginal over several days are made
 once and cached under ``var/bench-cache/`` (generation is not timed). Each side gets its own inbox
-holding the same files (hard links to the cache, so neither side pays for a copy and both read the
-same bytes), storage on the same filesystem, and the page cache is flushed to disk (``sync``)
-before the clock starts:
+holding copies of the same files (copied before the clock starts; not hard links, which the
+librarian rightly copies instead of moving), storage on the same filesystem, and the page cache is
+flushed to disk (``sync``) before the clock starts:
 
 * ours: ``photo-factory librarian --once`` (PF_STABILITY_SECONDS=0.5) against a fresh migrated
   database (``PF_BENCH_DATABASE_URL``, a superuser URL; default: the test suite's private
@@ -86,9 +86,12 @@ def ensure_files(n: int) -> list[Path]:
 
 
 def _link_copy(files: list[Path], dest: Path) -> None:
+    """Real copies, not hard links: a file with a second link (``st_nlink > 1``) is copied into
+    the library, never linked (so editing the other name cannot change the original). Hard links
+    to the cache made this benchmark time the librarian's copy path instead of its move."""
     dest.mkdir(parents=True)
     for f in files:
-        os.link(f, dest / f.name)
+        shutil.copyfile(f, dest / f.name)
 
 
 # -- the two sides ----------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 For a 12 MP and a 24 MP JPEG: our path (one DCT-scaled Pillow decode, the large size resized from it,
 the small size from the large one, both encoded as JPEG) against pyvips (``Image.thumbnail`` from the
 file once per size, JPEG output). Each case runs in a fresh process so its peak RSS is its own;
-time is the median of several runs after a warm-up. Target: ratio <= 0.7 and peak <= 64 MB.
+time is the median of several runs after a warm-up. Beside them the floor: the entropy decode
+alone (Pillow's DCT-scaled decode at 1/8, which skips almost all of the IDCT and colour work but
+must still read every coefficient). Target: ratio <= 0.5 and peak <= 64 MB.
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ def ours(path: Path) -> None:
         render.encode(img, enc)
 
 
+def floor(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.draft(None, (im.width // 8, im.height // 8))
+        im.load()
+
+
 def vips(path: Path) -> None:
     import pyvips
 
@@ -82,10 +92,10 @@ def timings(path: Path) -> dict[str, dict[str, float]]:
     import pyvips
 
     pyvips.cache_set_max(0)  # no cached decode between runs: a fair comparison
-    ours(path), vips(path)  # warm-up
-    samples: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in ("ours", "vips")}
+    ours(path), vips(path), floor(path)  # warm-up
+    samples: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in ("ours", "vips", "floor")}
     for _ in range(RUNS):
-        for kind, fn in (("ours", ours), ("vips", vips)):
+        for kind, fn in (("ours", ours), ("vips", vips), ("floor", floor)):
             w0, c0 = time.perf_counter(), time.process_time()
             fn(path)
             samples[kind]["wall"].append((time.perf_counter() - w0) * 1000)
@@ -95,8 +105,8 @@ def timings(path: Path) -> dict[str, dict[str, float]]:
 
 def main() -> int:
     print(f"sizes {SIZES}, JPEG q{QUALITY}; median of {RUNS} interleaved runs; peak RSS of a fresh process")
-    print(f"{'case':5} {'ours ms':>8} {'vips ms':>8} {'ratio':>6} {'cpu ratio':>9} {'ours peak MB':>13} "
-          f"{'(imports)':>9} {'vips peak MB':>13}")
+    print(f"{'case':5} {'ours ms':>8} {'vips ms':>8} {'ratio':>6} {'cpu ratio':>9} {'floor ms':>9} "
+          f"{'ours peak MB':>13} {'(imports)':>9} {'vips peak MB':>13}")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         for name, (w, h) in CASES.items():
@@ -108,10 +118,11 @@ def main() -> int:
             t = timings(path)
             ratio = t["ours"]["wall"] / t["vips"]["wall"]
             cpu_ratio = t["ours"]["cpu"] / t["vips"]["cpu"]
-            ok &= ratio <= 0.7 and a["peak_mb"] <= 64
+            ok &= ratio <= 0.5 and a["peak_mb"] <= 64
             print(f"{name:5} {t['ours']['wall']:8.1f} {t['vips']['wall']:8.1f} {ratio:6.2f} {cpu_ratio:9.2f} "
-                  f"{a['peak_mb']:13.1f} {a['import_mb']:9.1f} {b['peak_mb']:13.1f}", flush=True)
-    print("targets (wall ratio <= 0.7, our peak <= 64 MB):", "met" if ok else "NOT met")
+                  f"{t['floor']['wall']:9.1f} {a['peak_mb']:13.1f} {a['import_mb']:9.1f} {b['peak_mb']:13.1f}",
+                  flush=True)
+    print("targets (wall ratio <= 0.5, our peak <= 64 MB):", "met" if ok else "NOT met")
     return 0
 
 

@@ -107,6 +107,17 @@ def _continues(prev: Shot, shot: Shot, max_gap_s: float) -> bool:
     return 0 <= gap <= max_gap_s
 
 
+def window(shots: list[Shot], limit: int, max_gap_s: float) -> list[Shot]:
+    """The first ``limit`` of ``shots`` (in scan order: camera, time, id), cut back to where no
+    sequence runs across the cut, so every sequence in the window is whole. A sequence longer
+    than the window (a timelapse) cannot be whole anyway: it is cut at ``limit`` (it is far over
+    any set size; a short tail of it in the next window is then rejected by the overlap check)."""
+    cut = limit
+    while cut > 0 and _continues(shots[cut - 1], shots[cut], max_gap_s):
+        cut -= 1
+    return shots[:cut] if cut > 0 else shots[:limit]
+
+
 def detect(shots: list[Shot], *, max_gap_s: float, min_images: int, max_images: int) -> Detection:
     """Group unscanned shots into candidate sets.
 

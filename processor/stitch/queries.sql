@@ -5,11 +5,23 @@
 SELECT pg_try_advisory_xact_lock(7370617469746368) AS locked;
 
 -- name: unscanned_shots
+-- One window of a scan, in the order sequences are found (the partial index's order); a NULL
+-- limit reads them all.
 SELECT id, camera_make, camera_model, captured_at, width, height, orientation, source_path,
        ingested_at <= now() - make_interval(secs => %(settle_s)s) AS settled
   FROM media_assets
  WHERE NOT stitch_scanned AND media_type = 'image'
- ORDER BY camera_make, camera_model, captured_at, id;
+ ORDER BY camera_make, camera_model, captured_at, id
+ LIMIT %(limit)s;
+
+-- name: unscanned_in_folder
+-- The other unscanned shots of a pano… folder met in a window: a folder set is one set whatever
+-- the window cut.
+SELECT id, camera_make, camera_model, captured_at, width, height, orientation, source_path,
+       ingested_at <= now() - make_interval(secs => %(settle_s)s) AS settled
+  FROM media_assets
+ WHERE NOT stitch_scanned AND media_type = 'image' AND source_path LIKE %(prefix)s ESCAPE '\'
+ ORDER BY id;
 
 -- name: insert_panorama
 INSERT INTO panoramas (set_key, detection, source_count)

@@ -48,6 +48,8 @@ class StitchSettings(settings.PFSettings):
     stitch_max_input_megapixels: float = 2.0
     #: Images ingested less than this long ago wait (the rest of their sweep may still be syncing).
     stitch_settle_seconds: float = 120.0
+    #: Images one detection round reads at most (a big import is scanned in rounds of this many).
+    stitch_scan_batch: int = Field(10_000, ge=100)
     stitch_threads: int = 1
     stitch_nice: int = 10
     stitch_jpeg_quality: int = 90
@@ -91,7 +93,8 @@ class Stitcher:
         """
         detect = partial(panorama.detect, max_gap_s=self.cfg.stitch_max_gap_seconds,
                          min_images=self.cfg.stitch_min_images, max_images=self.cfg.stitch_max_images)
-        created = self.store.scan(detect, self.cfg.stitch_settle_seconds) or 0
+        created = self.store.scan(detect, self.cfg.stitch_settle_seconds, limit=self.cfg.stitch_scan_batch,
+                                  max_gap_s=self.cfg.stitch_max_gap_seconds) or 0
         job = self.store.claim(self.worker, self.cfg.stitch_claim_timeout_seconds)
         if job is not None:
             self.process(job)
@@ -108,7 +111,7 @@ class Stitcher:
                 return not self.stop.is_set()
         if self.heartbeat is not None:
             self.heartbeat.set("ok", message, **o)
-        return job is not None or created > 0
+        return job is not None or created > 0 or self.store.more
 
     def process(self, job: dict) -> None:
         """Stitch one claimed set and record the outcome (never raises for a bad set)."""

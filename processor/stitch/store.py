@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from photo_factory import db
-from processor.stitch.panorama import Detection, Shot
+from processor.stitch.panorama import Detection, Shot, pano_folder, window
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +31,34 @@ class Output:
 class StitchStore:
     def __init__(self, database_url: str, application_name: str = "stitch"):
         self.db = db.Database(database_url, application_name, QUERIES)
+        #: The last scan read a full window: more unscanned shots wait for the next round.
+        self.more = False
 
     def close(self) -> None:
         self.db.close()
 
-    def scan(self, detect: Callable[[list[Shot]], Detection], settle_s: float) -> int | None:
+    def scan(self, detect: Callable[[list[Shot]], Detection], settle_s: float, *, limit: int | None = None,
+             max_gap_s: float = 0.0) -> int | None:
         """Record the sets ``detect`` finds among unscanned images; mark the shots it is done with.
 
         Shots ingested less than ``settle_s`` seconds ago are passed as not settled.
         Runs in one transaction under an advisory lock, so replicas never record a set twice.
-        Returns the number of new sets, or None when another replica is scanning.
+        With ``limit``, one round reads at most about ``limit`` shots (a million-image import is
+        scanned window by window, in bounded memory and time); ``more`` then says whether shots
+        were left for the next round. Returns the number of new sets, or None when another
+        replica is scanning.
         """
+        self.more = False
         with self.db.transaction() as cur:
             cur.execute(self.db.sql("try_scan_lock"))
             if not cur.fetchone()["locked"]:
                 return None
-            cur.execute(self.db.sql("unscanned_shots"), {"settle_s": float(settle_s)})
+            cur.execute(self.db.sql("unscanned_shots"), {"settle_s": float(settle_s),
+                                                         "limit": None if limit is None else limit + 1})
             shots = [Shot(**row) for row in cur.fetchall()]
+            full = limit is not None and len(shots) > limit
+            if limit is not None and full:
+                shots = self._with_whole_folders(cur, window(shots, limit, max_gap_s), settle_s)
             found = detect(shots)
             created = 0
             for shot_set in found.sets:
@@ -64,7 +76,24 @@ class StitchStore:
                          len(shot_set.shots), shot_set.key)
             if found.scanned_ids:
                 cur.execute(self.db.sql("mark_scanned"), {"ids": found.scanned_ids})
+            # another round at once only if this one got somewhere (a window of shots that are
+            # all still settling waits for the next poll, not a busy loop)
+            self.more = full and bool(found.scanned_ids)
             return created
+
+    def _with_whole_folders(self, cur: Any, shots: list[Shot], settle_s: float) -> list[Shot]:
+        """``shots`` plus every other unscanned shot of the pano… folders among them."""
+        have = {s.id for s in shots}
+        out = list(shots)
+        for folder in sorted({f for f in (pano_folder(s.source_path) for s in shots) if f}):
+            prefix = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+            cur.execute(self.db.sql("unscanned_in_folder"), {"settle_s": float(settle_s), "prefix": prefix})
+            for row in cur.fetchall():
+                shot = Shot(**row)
+                if shot.id not in have and pano_folder(shot.source_path) == folder:
+                    have.add(shot.id)
+                    out.append(shot)
+        return out
 
     def settling(self, settle_s: float) -> tuple[int, float]:
         """(images still settling, seconds until the last of them has settled)."""

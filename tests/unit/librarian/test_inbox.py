@@ -131,3 +131,21 @@ def test_an_incomplete_file_held_back_is_looked_at_again_as_soon_as_it_grows(tmp
     assert c.ready(10) == []  # grown: settles again first
     clock.t += 1.5
     assert c.ready(10) == [f]
+
+
+def test_next_due_says_when_the_earliest_waiting_file_can_have_settled(tmp_path):
+    clock = Clock()
+    c = Candidates(2.0, clock)
+    assert c.next_due() is None
+    f, g = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    f.write_bytes(b"1")
+    g.write_bytes(b"2")
+    c.note(f)
+    c.ready(10)  # first look at f
+    clock.t += 0.5
+    c.note(g, event=True)
+    assert c.next_due() == pytest.approx(1.5)  # f, looked at 0.5 s ago
+    clock.t += 1.5
+    assert c.next_due() == 0 and c.ready(10) == [f]
+    c.discard(f)
+    assert c.next_due() == pytest.approx(2.0)  # g: first looked at by that ready()

@@ -1,0 +1,329 @@
+"""The whole pipeline, end to end: files/min through librarian + thumbnails (+ geocode), next to the
+ceiling computed in the same run, and the latency of one photo from drop to thumbnailed.
+
+The services run as real processes (``photo-factory librarian``, ``thumbnails`` × replicas,
+``geocode`` with the offline provider) on a fresh migrated database and a fresh storage:
+
+* throughput: N camera-like 12 MP JPEGs (half with GPS; ``--mix`` adds 12 MP HEICs and two
+  short 4K videos) are copied next to the inbox, then renamed into it at once (as Syncthing
+  does); the clock runs until every asset is thumbnailed (and geocoded where it has GPS). Each
+  service's process tree is sampled from ``/proc`` meanwhile: its CPU seconds over the run,
+  divided by N, is the per-file CPU of the librarian, the thumbnail path and the geocoder; the
+  ceiling is ``cores / per-file CPU``. As the box is shared, the CPU the rest of the machine
+  took in the same window is measured too (``/proc/stat``), and the ceiling on the CPU left to
+  us is printed beside the 2-core one.
+* latency: then ``--latency`` single photos, one at a time: drop → ``is_thumbnailed``; p50/p95
+  against the quiet period (PF_STABILITY_SECONDS, 1 s here) + 0.5 s.
+
+``--replicas 1 2 4`` repeats the throughput phase with 1, 2 and 4 thumbnail workers.
+Targets: ratio >= 0.95 of the ceiling; p95 <= quiet period + 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+
+from bench import procstat
+from bench.ingest import run as ingest_bench
+from photo_factory import localpg, migrate
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / "var" / "bench-cache" / "pipeline-v1"
+QUIET_S = 1.0
+#: Places the offline geocoder knows (Paris, Berlin, Grindelwald, Kyoto).
+PLACES = ((48.8584, 2.2945), (52.5163, 13.3777), (46.6242, 8.0414), (35.0116, 135.7681))
+
+
+# -- the files -------------------------------------------------------------------------------
+def _gps_segment(when: str, serial: int, gps: tuple[float, float] | None) -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS R6"
+    ifd = exif.get_ifd(0x8769)
+    ifd[0x9003] = ifd[0x9004] = when
+    ifd[0xA431] = f"{serial:08d}"
+    if gps:
+        g = exif.get_ifd(0x8825)
+
+        def dms(v: float) -> tuple[float, float, float]:
+            v = abs(v)
+            d, m = int(v), int((v % 1) * 60)
+            return (float(d), float(m), round(((v * 60) % 1) * 60, 4))
+
+        g[1], g[2], g[3], g[4] = ("N" if gps[0] >= 0 else "S"), dms(gps[0]), ("E" if gps[1] >= 0 else "W"), dms(gps[1])
+    payload = exif.tobytes()
+    return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def jpegs(n: int) -> list[Path]:
+    """``n`` cached camera-like 12 MP JPEGs, every other one with GPS (made once, not timed)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    paths = [CACHE / f"IMG_{i:05d}.JPG" for i in range(n)]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"generating {len(missing)} 12 MP JPEGs in {CACHE.relative_to(REPO)} …", flush=True)
+        bases = ingest_bench._base_jpegs()
+        for p in missing:
+            i = int(p.stem.split("_")[1])
+            when = f"2024:07:{1 + i % 9:02d} {8 + (i % 600) // 60:02d}:{i % 60:02d}:00"
+            body = bases[i % len(bases)]
+            gps = PLACES[i % len(PLACES)] if i % 2 == 0 else None
+            tmp = p.with_suffix(".tmp")
+            tmp.write_bytes(body[:2] + _gps_segment(when, i, gps) + body[2:])
+            tmp.rename(p)
+    return paths
+
+
+def mix(n_heic: int, n_video: int) -> list[Path]:
+    """12 MP HEICs (each its own encode) and 3 s 4K H.264 videos, cached."""
+    sys.path.insert(0, str(REPO))
+    from tests.support import samples
+
+    out = []
+    for i in range(n_heic):
+        p = CACHE / f"HEIC_{i:04d}.HEIC"
+        if not p.exists():
+            tmp = CACHE / f".tmp-{p.name}"
+            samples.image(tmp, "HEIF", size=(4000, 3000), seed=100 + i, quality=80)
+            samples.exif(tmp, f"-DateTimeOriginal=2024:08:01 10:{i % 60:02d}:00")
+            tmp.rename(p)
+        out.append(p)
+    for i in range(n_video):
+        p = CACHE / f"VID_{i:04d}.MP4"
+        if not p.exists():
+            tmp = CACHE / f".tmp-{p.name}"
+            samples.video(tmp, f"2024-08-02T10:{i:02d}:00Z", seconds=3.0, size="3840x2160")
+            tmp.rename(p)
+        out.append(p)
+    return out
+
+
+# -- the database ------------------------------------------------------------------------------
+def server_url() -> str:
+    url = os.environ.get("PF_BENCH_DATABASE_URL")
+    if url:
+        return url
+    return localpg.ensure_cluster(Path(tempfile.gettempdir()) / "photo-factory-test-pg", 54329)
+
+
+def fresh_database(server: str, prefix: str) -> tuple[str, str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(server)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    url = urlunsplit(urlsplit(server)._replace(path="/" + name))
+    migrate.apply(url)
+    return name, url
+
+
+def drop_database(server: str, name: str) -> None:
+    conn = psycopg2.connect(server)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def machine_busy_s() -> float:
+    """CPU seconds every process of the machine used so far (all cores)."""
+    with open("/proc/stat") as f:
+        parts = f.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in parts[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the services --------------------------------------------------------------------------------
+@dataclass
+class Result:
+    files: int
+    seconds: float
+    cpu: dict[str, float]
+    others_cpu_s: float
+    memory: dict[str, dict[str, float]]
+
+    @property
+    def per_min(self) -> float:
+        return self.files * 60.0 / self.seconds
+
+    @property
+    def cpu_per_file(self) -> float:
+        return sum(self.cpu.values()) / self.files
+
+    def ceiling(self, cores: float) -> float:
+        return cores * 60.0 / self.cpu_per_file
+
+
+class Pipeline:
+    """A fresh database and storage with the services running as processes."""
+
+    def __init__(self, server: str, replicas: int, geocode: bool = True, extra_env: dict | None = None):
+        self.server, self.replicas, self.geocode = server, replicas, geocode
+        self.work = Path(tempfile.mkdtemp(prefix="pf-bench-pipeline-", dir=CACHE.parent))
+        self.inbox, self.storage = self.work / "inbox", self.work / "storage"
+        self.inbox.mkdir()
+        self.db_name, self.url = fresh_database(server, "pf_bench_pipeline")
+        self.env = {**os.environ, "PF_DATABASE_URL": self.url, "PF_INBOX_DIR": str(self.inbox),
+                    "PF_STORAGE_DIR": str(self.storage), "PF_STABILITY_SECONDS": str(QUIET_S),
+                    "PF_LOG_LEVEL": "WARNING", "PF_HEARTBEAT_SECONDS": "10", **(extra_env or {})}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.conn = psycopg2.connect(self.url)
+        self.conn.autocommit = True
+
+    def __enter__(self) -> Pipeline:
+        exe = str(Path(sys.executable).with_name("photo-factory"))
+        logs = self.work / "logs"
+        logs.mkdir()
+        names = ["librarian"] + [f"thumbnails-{i + 1}" for i in range(self.replicas)]
+        names += ["geocode"] if self.geocode else []
+        for name in names:
+            with open(logs / f"{name}.log", "wb") as log:
+                self.procs[name] = subprocess.Popen([exe, name.split("-")[0]], env=self.env, stdout=log,
+                                                    stderr=subprocess.STDOUT, start_new_session=True)
+        workers = self.replicas + (1 if self.geocode else 0)
+        ok = procstat.wait_until(lambda: self.scalar("SELECT count(*) FROM stage_workers") >= workers and
+                                 self.scalar("SELECT count(*) FROM system_status WHERE service = 'librarian' "
+                                             "AND status <> 'starting'") == 1, 60, 0.2)
+        if not ok:
+            self._dump_logs()
+            raise SystemExit("the services did not start")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for p in self.procs.values():
+            p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.conn.close()
+        drop_database(self.server, self.db_name)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _dump_logs(self) -> None:
+        for f in sorted((self.work / "logs").iterdir()):
+            print(f"--- {f.name}\n{f.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+
+    def scalar(self, sql: str) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+            return int(cur.fetchone()[0])
+
+    def done(self) -> int:
+        """Assets finished by every stage that applies to them."""
+        geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
+        return self.scalar(f"SELECT count(*) FROM media_assets WHERE is_thumbnailed {geo}")
+
+    def roots(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self.procs.items()}
+
+    def stage(self, files: list[Path], tag: str) -> Path:
+        """Copies of ``files`` next to the inbox (not hard links: the librarian copies those
+        instead of moving them, so linked files would time its copy path)."""
+        tmp = self.inbox.parent / f"staging-{tag}"
+        tmp.mkdir()
+        for f in files:
+            shutil.copyfile(f, tmp / f.name)
+        subprocess.run(["sync"], check=True)
+        return tmp
+
+    def arrive(self, staged: Path, tag: str) -> None:
+        os.rename(staged, self.inbox / tag)  # everything arrives at once, as a synced folder does
+
+
+def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
+               latency_files: tuple[Path, ...] = ()) -> tuple[Result, list[float]]:
+    with Pipeline(server, replicas, geocode) as pipe, procstat.Sampler(pipe.roots()) as sampler:
+        time.sleep(1.0)  # settle: start-up CPU is not the pipeline's
+        tmp = pipe.stage(files, "batch")  # copied before the clock starts
+        sampler.mark()
+        busy0 = machine_busy_s()
+        t0 = time.perf_counter()
+        pipe.arrive(tmp, "batch")
+        if not procstat.wait_until(lambda: pipe.done() >= len(files), 1800, 0.1):
+            pipe._dump_logs()
+            raise SystemExit(f"only {pipe.done()} of {len(files)} files went through")
+        seconds = time.perf_counter() - t0
+        cpu = sampler.cpu_since_mark()
+        others = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()))
+        memory = {name: t.summary() for name, t in sampler.trees.items()}
+        lat = []
+        for i, f in enumerate(latency_files):
+            before = pipe.done()
+            staged = pipe.stage([f], f"one-{i}")
+            time.sleep(0.5)
+            t = time.perf_counter()
+            pipe.arrive(staged, f"one-{i}")
+            if not procstat.wait_until(lambda b=before: pipe.done() > b, 120, 0.02):
+                raise SystemExit("a single photo did not go through")
+            lat.append(time.perf_counter() - t)
+        return Result(len(files), seconds, cpu, others, memory), lat
+
+
+def report(label: str, r: Result, cores: int) -> float:
+    ceiling = r.ceiling(cores)
+    left = max(cores - r.others_cpu_s / r.seconds, 0.1)
+    per = " + ".join(f"{k} {v / r.files * 1000:.0f}" for k, v in sorted(r.cpu.items()))
+    print(f"{label}: {r.files} files in {r.seconds:.1f} s = {r.per_min:.0f} files/min; CPU per file "
+          f"{r.cpu_per_file * 1000:.0f} ms ({per} ms)")
+    print(f"    ceiling {cores} cores / CPU per file = {ceiling:.0f} files/min -> ratio {r.per_min / ceiling:.2f};"
+          f" the rest of the machine took {r.others_cpu_s / r.seconds:.2f} cores meanwhile: ceiling on the "
+          f"{left:.2f} cores left = {r.ceiling(left):.0f} files/min -> ratio {r.per_min / r.ceiling(left):.2f}",
+          flush=True)
+    return r.per_min / r.ceiling(left)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=int(os.environ.get("PF_BENCH_PIPELINE_FILES", "200")))
+    ap.add_argument("--replicas", type=int, nargs="+", default=[2], help="thumbnail workers (each a run)")
+    ap.add_argument("--mix", action="store_true", help="add 12 MP HEICs (n/10) and two 3 s 4K videos")
+    ap.add_argument("--no-geocode", action="store_true")
+    ap.add_argument("--latency", type=int, default=10, help="single photos timed drop -> thumbnailed")
+    ap.add_argument("--json", type=Path, help="also write the results here (bench/memory reads them)")
+    args = ap.parse_args(argv)
+    cores = os.cpu_count() or 1
+    files = jpegs(args.n + args.latency)
+    batch, singles = files[:args.n], files[args.n:]
+    if args.mix:
+        batch = batch + mix(max(1, args.n // 10), 2)
+    server = server_url()
+    print(f"pipeline: {len(batch)} files ({'12 MP JPEG + HEIC + 4K video' if args.mix else '12 MP JPEG'}), "
+          f"librarian + thumbnails{'' if args.no_geocode else ' + geocode (offline)'}, quiet period "
+          f"{QUIET_S:.0f} s, {cores} cores", flush=True)
+    results = {}
+    for i, replicas in enumerate(args.replicas):
+        lat_files = tuple(singles) if i == len(args.replicas) - 1 else ()
+        r, lat = throughput(server, batch, replicas, not args.no_geocode, lat_files)
+        ratio = report(f"{replicas} thumbnail worker(s)", r, cores)
+        results[replicas] = {"files_per_min": r.per_min, "ratio_left": ratio, "cpu": r.cpu, "memory": r.memory}
+        if lat:
+            q = statistics.quantiles(lat, n=20) if len(lat) > 1 else lat * 19
+            p95 = q[18]
+            print(f"latency drop -> thumbnailed over {len(lat)} photos: p50 {statistics.median(lat):.2f} s, "
+                  f"p95 {p95:.2f} s (target <= {QUIET_S + 0.5:.1f} s: {'met' if p95 <= QUIET_S + 0.5 else 'NOT met'})")
+            results["latency"] = {"p50": statistics.median(lat), "p95": p95}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

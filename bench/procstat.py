@@ -1,0 +1,131 @@
+"""CPU and memory of process trees, sampled from ``/proc`` (Linux): what the benchmarks measure
+services with. A sampler thread walks each root's descendants every ``interval`` seconds and keeps,
+per process, its last CPU time (user + system) and its resident set; a tree's CPU is the sum over
+every process ever seen in it (children that live shorter than one interval are missed)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(ppid, cpu seconds, rss MB) of one process, None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(b")") + 2:].split()
+    # fields[0] is field 3 (state): ppid=4, utime=14, stime=15, rss=24
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK, int(fields[21]) * _PAGE / 2**20
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM: the exact peak resident set of a live process."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Tree:
+    """One service: its root process and everything it started."""
+
+    name: str
+    root: int
+    cpu: dict[int, float] = field(default_factory=dict)  # pid -> last seen cpu seconds
+    rss_samples: list[float] = field(default_factory=list)  # the whole tree, MB
+    main_samples: list[float] = field(default_factory=list)  # the root process alone, MB
+    main_hwm: float = 0.0
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu.values())
+
+    def summary(self) -> dict[str, float]:
+        rss = self.rss_samples or [0.0]
+        main = self.main_samples or [0.0]
+        return {"cpu_s": self.cpu_s, "steady_mb": statistics.median(main), "peak_mb": self.main_hwm or max(main),
+                "tree_steady_mb": statistics.median(rss), "tree_peak_mb": max(rss)}
+
+
+class Sampler:
+    """Samples the trees of ``roots`` ({name: pid}) until stopped; ``mark()`` restarts the CPU count."""
+
+    def __init__(self, roots: dict[str, int], interval: float = 0.2):
+        self.trees = {name: Tree(name, pid) for name, pid in roots.items()}
+        self.interval = interval
+        self._stop = threading.Event()
+        self._base: dict[str, float] = {}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        procs: dict[int, tuple[int, float, float]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                st = _stat(int(entry))
+                if st is not None:
+                    procs[int(entry)] = st
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _, _) in procs.items():
+            children.setdefault(ppid, []).append(pid)
+        for tree in self.trees.values():
+            if tree.root not in procs:
+                continue
+            todo, rss = [tree.root], 0.0
+            while todo:
+                pid = todo.pop()
+                _, cpu, mb = procs[pid]
+                tree.cpu[pid] = cpu
+                rss += mb
+                todo.extend(children.get(pid, []))
+            tree.rss_samples.append(rss)
+            tree.main_samples.append(procs[tree.root][2])
+            tree.main_hwm = max(tree.main_hwm, peak_rss_mb(tree.root) or 0.0)
+
+    def mark(self) -> None:
+        """Start counting CPU (and memory samples) from now."""
+        self.sample()
+        self._base = {name: t.cpu_s for name, t in self.trees.items()}
+        for t in self.trees.values():
+            t.rss_samples.clear()
+            t.main_samples.clear()
+
+    def cpu_since_mark(self) -> dict[str, float]:
+        self.sample()
+        return {name: t.cpu_s - self._base.get(name, 0.0) for name, t in self.trees.items()}
+
+
+def wait_until(cond, timeout: float, every: float = 0.05) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(every)
+    return cond()

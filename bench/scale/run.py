@@ -1,0 +1,261 @@
+"""Flat costs at a million assets: stage claims, the stitch scan, and the librarian's start-up.
+
+* ``claims``: 1,000,000 assets (and 1,000,000 ingest events, 1,000,000 status-history rows,
+  stage jobs: 20,000 failed thumbnails, 5,000 backing-off geocodes) are generated in SQL in a
+  fresh database. Then, per stage (thumbnails, geocode, backup), the statements of one worker
+  round — ``enqueue_pending`` (its mark past the backlog, as in a running worker) + ``claim`` —
+  are timed by the database (EXPLAIN ANALYZE, rolled back), median of 5; ``recover_stale``,
+  ``prune_jobs`` (every 30 s) and ``queue_depth`` (every heartbeat) beside.
+  Target: a round's claim <= 5 ms.
+* ``stitch``: the stitch scan's read of unscanned images with all 1,000,000 unscanned: rows and
+  time of one round (bounded: ``PF_STITCH_SCAN_BATCH``).
+* ``startup``: ``photo-factory librarian --once`` on an empty inbox and a library of ``--files``
+  files on disk (empty files, 1,000 per day folder) with one row each: wall time (journal replay
+  + library check + process start) and peak RSS. Target <= 60 s at 1,000,000 files; a smaller
+  ``--files`` is extrapolated linearly (and says so).
+
+``python -m bench scale [--files N] [--only claims stitch startup]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import psycopg2.sql
+
+from bench.pipeline.run import CACHE, drop_database, fresh_database, server_url
+from photo_factory import db
+from photo_factory.stage_store import StageStore, compose
+from photo_factory.worker import Stage
+
+ASSETS = 1_000_000
+
+GENERATE = """
+INSERT INTO media_assets (sha256, library_path, original_name, source_path, size_bytes, media_type,
+                          mime_type, file_type, captured_at, captured_local, capture_date, utc_offset_min,
+                          date_source, tz_source, camera_make, camera_model, width, height, orientation,
+                          location, is_thumbnailed, is_geocoded, is_backed_up, stitch_scanned, ingested_at)
+SELECT lpad(to_hex(i), 64, '0'),
+       format('Library/%%s/%%s/IMG_%%s.JPG', to_char(d, 'YYYY'), to_char(d, 'YYYY-MM-DD'), lpad(i::text, 7, '0')),
+       format('IMG_%%s.JPG', lpad(i::text, 7, '0')), format('DCIM/IMG_%%s.JPG', i),
+       4000000 + i, CASE WHEN i %% 20 = 0 THEN 'video' ELSE 'image' END, 'image/jpeg', 'JPEG',
+       t, t, d, 60, 'EXIF:DateTimeOriginal', 'EXIF:OffsetTimeOriginal', 'Canon', 'EOS R6', 4000, 3000, 1,
+       CASE WHEN i %% 3 = 0 THEN jsonb_build_object('lat', 48.85, 'lon', 2.29) END,
+       i <= %(n)s - 22000, i %% 3 <> 0 OR i <= %(n)s - 6000, i <= %(n)s - 5000, %(scanned)s,
+       now() - make_interval(secs => (%(n)s - i) * 30)
+  FROM generate_series(1, %(n)s) AS i,
+       LATERAL (SELECT timestamp '2015-01-01' + make_interval(secs => i * 300) AS t) AS tt,
+       LATERAL (SELECT t::date AS d) AS dd;
+INSERT INTO stage_jobs (asset_id, stage, state, attempts, reason_code, last_error, updated_at)
+SELECT i, 'thumbnails', 'failed', 3, 'corrupt_file', 'cannot decode', now()
+  FROM generate_series(GREATEST(1, %(n)s - 21999), %(n)s - 2000) AS i;
+INSERT INTO stage_jobs (asset_id, stage, state, attempts, not_before, reason_code)
+SELECT i, 'geocode', 'pending', 1, now() + interval '1 hour', 'service_unavailable'
+  FROM generate_series(GREATEST(1, %(n)s - 5999), %(n)s) AS i WHERE i %% 3 = 0;
+INSERT INTO ingest_events (kind, asset_id, source_path, occurred_at)
+SELECT 'ingested', i, format('DCIM/IMG_%%s.JPG', i), now() - make_interval(secs => (%(n)s - i) * 30)
+  FROM generate_series(1, %(n)s) AS i;
+INSERT INTO system_status_history (service, status, message, recorded_at)
+SELECT (ARRAY['librarian', 'thumbnails', 'geocode', 'backup'])[1 + i %% 4], 'ok', 'fine',
+       now() - make_interval(secs => i * 15)
+  FROM generate_series(1, %(n)s) AS i;
+"""
+
+STAGES = {
+    "thumbnails": Stage(name="thumbnails", flag="is_thumbnailed", batch_size=4),
+    "geocode": Stage(name="geocode", flag="is_geocoded", where="a.location IS NOT NULL", batch_size=50),
+    "backup": Stage(name="backup", flag="is_backed_up", batch_size=200),
+}
+
+
+def generate(url: str, n: int, scanned: bool = True) -> float:
+    t = time.perf_counter()
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute(GENERATE, {"n": n, "scanned": scanned})
+        cur.execute("VACUUM ANALYZE")
+    conn.close()
+    return time.perf_counter() - t
+
+
+def _db_ms(url: str, query: object, params: dict, rounds: int = 5) -> float:
+    """Median server-side execution time of ``query`` (EXPLAIN ANALYZE, each run rolled back): the
+    database's own time, which a client's clock on a saturated box cannot show at this scale."""
+    conn = psycopg2.connect(url)
+    times = []
+    try:
+        for _ in range(rounds + 1):
+            with conn.cursor() as cur:
+                cur.execute(psycopg2.sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query, params)  # type: ignore[operator]
+                plan = cur.fetchone()[0]
+            conn.rollback()
+            times.append(float(plan[0]["Execution Time"]))
+    finally:
+        conn.close()
+    return statistics.median(times[1:])
+
+
+def claims(url: str) -> bool:
+    ok = True
+    print("database time per statement (EXPLAIN ANALYZE, median of 5, rolled back), ms:")
+    print(f"{'stage':11} {'batch':>5} {'enqueue':>8} {'claim':>7} {'round':>7} {'recover':>8} {'prune':>8} "
+          f"{'depth':>7}")
+    for name, stage in STAGES.items():
+        store = StageStore(db.Database(url, f"bench-{name}"), stage, f"bench-{name}")
+        store.touch_worker()
+        limit = max(100, stage.batch_size * 10)
+        for _ in range(10_000):  # a running worker's mark is past the backlog: walk it once
+            before = store._enqueued_after
+            store.enqueue_pending(limit)
+            if store._enqueued_after == before:
+                break
+        vacuum = psycopg2.connect(url)
+        vacuum.autocommit = True
+        with vacuum.cursor() as cur:  # what autovacuum does between a worker's rounds
+            cur.execute("VACUUM ANALYZE stage_jobs")
+        vacuum.close()
+        q = compose(stage)
+        base = {"stage": name, "worker": f"bench-{name}"}
+        enq = _db_ms(url, q["enqueue_pending"], {**base, "limit": limit, "after": store._enqueued_after})
+        claim = _db_ms(url, q["claim"], {**base, "limit": stage.batch_size})
+        recover = _db_ms(url, q["recover_stale"], {**base, "max_attempts": 5, "claim_timeout": 3600.0,
+                                                     "lease": 60.0}, 5)
+        prune = _db_ms(url, q["prune_jobs"], base, 5)
+        depth = _db_ms(url, q["queue_depth"], base, 5)
+        ok &= claim <= 5.0
+        print(f"{name:11} {stage.batch_size:5} {enq:8.2f} {claim:7.2f} {enq + claim:7.2f} {recover:8.2f} "
+              f"{prune:8.2f} {depth:7.2f}", flush=True)
+        store.db.close()
+    print("target (a claim <= 5 ms):", "met" if ok else "NOT met")
+    return ok
+
+
+def stitch(url: str) -> None:
+    from processor.stitch.store import StitchStore
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("UPDATE media_assets SET stitch_scanned = false")
+        cur.execute("VACUUM ANALYZE media_assets")
+    conn.close()
+    store = StitchStore(url)
+    seen: list[int] = []
+
+    def detect(shots):  # type: ignore[no-untyped-def]
+        from processor.stitch.panorama import Detection
+
+        seen.append(len(shots))
+        return Detection([], [])
+
+    from processor.stitch.service import StitchSettings
+
+    batch = int(StitchSettings.model_fields["stitch_scan_batch"].default)
+    peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    store.scan(detect, 0.0, limit=batch, max_gap_s=10.0)
+    ms = (time.perf_counter() - t) * 1000
+    grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak0) / 1024
+    print(f"stitch scan with {ASSETS:,} unscanned images: one round (PF_STITCH_SCAN_BATCH={batch}) read "
+          f"{seen[0]:,} rows in {ms:.0f} ms (this process's peak RSS grew {grew:.0f} MB)", flush=True)
+    store.close()
+
+
+def make_library(root: Path, n: int) -> float:
+    """``n`` empty files in ``root/Library/YYYY/YYYY-MM-DD/`` named like the generated rows."""
+    import datetime as dt
+
+    t = time.perf_counter()
+    start = dt.datetime(2015, 1, 1)
+    folder = None
+    for i in range(1, n + 1):
+        d = (start + dt.timedelta(seconds=i * 300)).date()
+        f = root / "Library" / f"{d:%Y}" / f"{d:%Y-%m-%d}"
+        if f != folder:
+            f.mkdir(parents=True, exist_ok=True)
+            folder = f
+        os.close(os.open(f / f"IMG_{i:07d}.JPG", os.O_CREAT | os.O_WRONLY, 0o644))
+    return time.perf_counter() - t
+
+
+def startup(server: str, n: int) -> bool:
+    name, url = fresh_database(server, "pf_bench_startup")
+    work = Path(tempfile.mkdtemp(prefix="pf-bench-scale-", dir=CACHE.parent))
+    try:
+        gen = generate(url, n)
+        made = make_library(work / "storage", n)
+        (work / "inbox").mkdir()
+        print(f"library of {n:,} files: rows generated in {gen:.0f} s, files made in {made:.0f} s", flush=True)
+        env = {**os.environ, "PF_DATABASE_URL": url, "PF_INBOX_DIR": str(work / "inbox"),
+               "PF_STORAGE_DIR": str(work / "storage"), "PF_LOG_LEVEL": "INFO", "PF_STABILITY_SECONDS": "0"}
+        exe = str(Path(sys.executable).with_name("photo-factory"))
+        subprocess.run(["sync"], check=True)
+        t = time.perf_counter()
+        cmd = [exe, "librarian", "--once"]
+        if os.environ.get("PF_BENCH_PROFILE"):  # a cProfile of the start-up, written there
+            cmd = [sys.executable, "-m", "cProfile", "-o", os.environ["PF_BENCH_PROFILE"], *cmd]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        check = [ln for ln in out.stderr.splitlines() + out.stdout.splitlines() if "library check" in ln]
+        if out.returncode != 0:
+            print(out.stderr[-2000:], file=sys.stderr)
+        at_1m = wall * ASSETS / n
+        print(f"librarian start-up (journal replay + library check + process start) on {n:,} files: "
+              f"{wall:.1f} s, peak RSS {peak:.0f} MB; {check[-1].split('library check: ')[-1] if check else '?'}")
+        note = "" if n >= ASSETS else f" (extrapolated linearly from {n:,})"
+        print(f"  at 1,000,000 files: {at_1m:.0f} s{note} (target <= 60 s: {'met' if at_1m <= 60 else 'NOT met'})",
+              flush=True)
+        return at_1m <= 60
+    finally:
+        drop_database(server, name)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=int(os.environ.get("PF_BENCH_SCALE_FILES", "200000")),
+                    help="library files on disk for the start-up measurement")
+    ap.add_argument("--only", nargs="+", choices=["claims", "stitch", "startup"],
+                    default=["claims", "stitch", "startup"])
+    ap.add_argument("--keep", action="store_true", help="keep the generated database (its name is printed)")
+    ap.add_argument("--reuse", metavar="NAME", help="measure on a database kept by --keep (not regenerated)")
+    args = ap.parse_args(argv)
+    server = server_url()
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    if {"claims", "stitch"} & set(args.only):
+        if args.reuse:
+            name, url = args.reuse, urlunsplit(urlsplit(server)._replace(path="/" + args.reuse))
+        else:
+            name, url = fresh_database(server, "pf_bench_scale")
+        try:
+            if not args.reuse:
+                print(f"generating {ASSETS:,} assets, events, history rows and stage jobs in SQL …", flush=True)
+                print(f"  generated in {generate(url, ASSETS):.0f} s (database {name})", flush=True)
+            if "claims" in args.only:
+                claims(url)
+            if "stitch" in args.only:
+                stitch(url)
+        finally:
+            if not (args.keep or args.reuse):
+                drop_database(server, name)
+    if "startup" in args.only:
+        startup(server, args.files)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
