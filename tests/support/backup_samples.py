@@ -3,12 +3,14 @@ and media_assets rows (with their files under ``<storage>/Library/…``) made by
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 from processor.backup.rclone import obscure
 
@@ -36,9 +38,23 @@ def make_crypt_remote(tmp: Path, *, folder: Path | None = None) -> Remote:
         "[secret]\ntype = crypt\n"
         f"remote = plain:{folder}\n"
         "filename_encryption = standard\ndirectory_name_encryption = true\n"
-        f"password = {obscure('rclone', CRYPT_PASSWORD)}\npassword2 = {obscure('rclone', CRYPT_SALT)}\n"
+        f"password = {obscured(CRYPT_PASSWORD)}\npassword2 = {obscured(CRYPT_SALT)}\n"
     )
     return Remote(config, folder)
+
+
+def use_crypt_remote(tmp: Path, monkeypatch: pytest.MonkeyPatch, *, folder: Path | None = None) -> Remote:
+    """:func:`make_crypt_remote`, made the remote of this test (``RCLONE_CONFIG`` points at it).
+    The ``remote`` fixture (``tests/conftest.py``) is this in the test's ``tmp_path``."""
+    remote = make_crypt_remote(tmp, folder=folder)
+    monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
+    return remote
+
+
+@functools.lru_cache(maxsize=8)
+def obscured(password: str) -> str:
+    """``rclone obscure`` of a test password, once per process (any obscured form decrypts alike)."""
+    return obscure("rclone", password)
 
 
 def sample_bytes(n: int, size: int = 4096) -> bytes:
