@@ -345,15 +345,31 @@ class Rclone:
         return str(section.get("type", ""))
 
 
-def obscure(binary: str, password: str) -> str:
-    """``rclone obscure``: the form rclone config files store passwords in."""
+def obscure(binary: str, password: str, *, timeout: float = 60) -> str:
+    """``rclone obscure``: the form rclone config files store passwords in.
+
+    The password goes to rclone on stdin (``rclone obscure -``), never on the command line, where
+    every user of the machine can read it (``ps``, ``/proc/<pid>/cmdline``). rclone reads one line
+    and, given nothing, obscures ``-`` itself: an empty password or one with a line break is refused
+    here instead.
+    """
+    if not password or "\n" in password or "\r" in password:
+        raise RcloneError("bad_password", "a password must be one non-empty line")
     try:
-        proc = tools.run([binary, "obscure", password], timeout=60, text=True)
-    except tools.ToolError as exc:
+        proc = tools.spawn([binary, "obscure", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    except tools.ToolError as exc:  # rclone is not installed
         raise RcloneError(exc.reason.replace("tool_", "rclone_"), exc.detail) from exc
-    if proc.returncode != 0:
-        raise RcloneError("rclone_error", _tail(proc.stderr))
-    return proc.stdout.strip()
+    try:
+        out, err = proc.communicate(password + "\n", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tools.kill(proc)
+        raise RcloneError("rclone_timeout", f"rclone obscure did not finish within {timeout:.0f}s") from None
+    finally:
+        tools.forget(proc)
+    if proc.returncode != 0 or not out.strip():
+        raise RcloneError("rclone_error", _tail(err))
+    return out.strip()
 
 
 def _tail(stderr: str, lines: int = 3) -> str:
