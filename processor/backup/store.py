@@ -29,10 +29,6 @@ class BackupStore:
     def close(self) -> None:
         self.db.close()
 
-    def mark_backed_up_at(self, ids: list[int]) -> None:
-        if ids:
-            self.db.execute("mark_backed_up_at", {"ids": ids})
-
     # -- runs and dumps --------------------------------------------------------
     def start_run(self, remote: str) -> int:
         row = self.db.fetchone("start_run", {"host": socket.gethostname(), "remote": remote})
