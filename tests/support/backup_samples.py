@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -161,3 +163,24 @@ def tree_state(root: Path) -> list[tuple[str, str]]:
         return []
     return [(str(p.relative_to(root)), hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "")
             for p in sorted(root.rglob("*"))]
+
+
+def record_argv(tmp: Path, monkeypatch: pytest.MonkeyPatch, tools: tuple[str, ...]) -> Path:
+    """Shims for ``tools``, first on PATH, that log each call's argv and exec the real tool.
+    Returns the log; :func:`recorded_argv` reads it."""
+    shims, log = tmp / "shims", tmp / "argv.log"
+    shims.mkdir()
+    for tool in tools:
+        real = shutil.which(tool)
+        assert real, f"{tool} is not installed"
+        shim = shims / tool
+        shim.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$0\" \"$@\" >> '{log}'\necho >> '{log}'\nexec '{real}' \"$@\"\n")
+        shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    log.touch()
+    return log
+
+
+def recorded_argv(log: Path) -> list[list[str]]:
+    """Every recorded call, as its argv (``argv[0]`` the shim's path)."""
+    return [line.rstrip("\0").split("\0") for line in log.read_text().splitlines() if line]

@@ -8,8 +8,6 @@ through a recording shim on PATH that logs its argv, then execs the real tool.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -36,18 +34,7 @@ DB_PASSWORD = "db-password-never-in-argv"
 
 @pytest.fixture
 def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Shims for the tools, first on PATH; returns the log (one NUL-separated argv per line)."""
-    shims, log = tmp_path / "shims", tmp_path / "argv.log"
-    shims.mkdir()
-    for tool in TOOLS:
-        real = shutil.which(tool)
-        assert real, f"{tool} is not installed"
-        shim = shims / tool
-        shim.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$0\" \"$@\" >> '{log}'\necho >> '{log}'\nexec '{real}' \"$@\"\n")
-        shim.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
-    log.touch()
-    return log
+    return bs.record_argv(tmp_path, monkeypatch, TOOLS)
 
 
 def with_password(url: str) -> str:
@@ -56,15 +43,11 @@ def with_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def argvs(log: Path) -> list[list[str]]:
-    return [line.rstrip("\0").split("\0") for line in log.read_text().splitlines() if line]
-
-
 def test_obscure_reads_the_password_from_stdin(recorded: Path) -> None:
     password = "  a pass phrase with spaces, ünïcode and $(quotes)'\"  "
     obscured = rclone.obscure("rclone", password)
 
-    calls = argvs(recorded)
+    calls = bs.recorded_argv(recorded)
     assert [c[1:] for c in calls] == [["obscure", "-"]]
     revealed = subprocess.run(["rclone", "reveal", obscured], capture_output=True, text=True, check=True)
     assert revealed.stdout.rstrip("\n") == password
@@ -75,7 +58,7 @@ def test_obscure_refuses_what_rclone_would_obscure_wrongly(password: str, record
     """Given no line rclone obscures ``-`` itself, and it keeps only the first line."""
     with pytest.raises(rclone.RcloneError):
         rclone.obscure("rclone", password)
-    assert argvs(recorded) == []
+    assert bs.recorded_argv(recorded) == []
 
 
 def test_a_backup_with_its_dump_and_a_restore_put_no_secret_on_any_command_line(
@@ -93,7 +76,7 @@ def test_a_backup_with_its_dump_and_a_restore_put_no_secret_on_any_command_line(
     finally:
         drop_scratch_database(pg_server_url, name)
 
-    calls = argvs(recorded)
+    calls = bs.recorded_argv(recorded)
     used = {Path(c[0]).name for c in calls}
     assert {"rclone", "pg_dump", "pg_restore", "psql"} <= used, used  # the shims saw every kind of child
     secrets = [bs.CRYPT_PASSWORD, bs.CRYPT_SALT, DB_PASSWORD, *_obscured_in(remote.config)]
