@@ -1,7 +1,8 @@
 -- The stage engine's queries (run only by photo_factory/stage_store.py).
--- {flag} is the stage's media_assets flag column (an SQL identifier) and {where} the stage's
--- constant extra filter on media_assets aliased "a" (e.g. a.location IS NOT NULL); both come from
--- the Stage definition in code, composed with psycopg2.sql, never from user input.
+-- {flag} is the stage's media_assets flag column (an SQL identifier), {where} the stage's
+-- constant extra filter on media_assets aliased "a" (e.g. a.location IS NOT NULL) and {columns}
+-- what a claim returns (a.* or the stage's columns); all come from the Stage definition in code,
+-- composed with psycopg2.sql, never from user input.
 
 -- name: touch_worker
 INSERT INTO stage_workers (worker_id, stage, host, pid)
@@ -56,7 +57,7 @@ claimed AS (
            updated_at = now()
      WHERE j.stage = %(stage)s AND j.asset_id = ANY(ARRAY(SELECT asset_id FROM picked))
     RETURNING j.asset_id, j.attempts)
-SELECT a.*, c.attempts + 1 AS stage_attempts
+SELECT {columns}, c.attempts + 1 AS stage_attempts
   FROM claimed c JOIN media_assets a ON a.id = c.asset_id
  ORDER BY a.id;
 

@@ -25,7 +25,9 @@ _QUERIES = db.load_queries(Path(__file__).with_name("stage_queries.sql"))
 
 def compose(stage: Stage) -> dict[str, sql.Composed]:
     """The engine's queries with ``{flag}`` and ``{where}`` filled in for ``stage``."""
-    parts = {"flag": sql.Identifier(stage.flag), "where": sql.SQL(stage.where)}
+    columns = sql.SQL(", ").join(sql.Identifier("a", c) for c in dict.fromkeys(("id", *stage.columns)))
+    parts = {"flag": sql.Identifier(stage.flag), "where": sql.SQL(stage.where),
+             "columns": columns if stage.columns else sql.SQL("a.*")}
     return {name: sql.SQL(text).format(**parts) for name, text in _QUERIES.items()}
 
 

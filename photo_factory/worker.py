@@ -109,9 +109,11 @@ class Stage:
     claim_timeout_s: float = 3600.0
     lease_s: float = 60.0
     poll_s: float = 5.0
+    #: the media_assets columns a claim returns (``id`` always); empty: every column
+    columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for label, value in (("name", self.name), ("flag", self.flag)):
+        for label, value in (("name", self.name), ("flag", self.flag), *(("column", c) for c in self.columns)):
             if not _IDENT.match(value):
                 raise ValueError(f"stage {label} must be a snake_case identifier, got {value!r}")
         if any(c in self.where for c in "%{};"):

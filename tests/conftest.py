@@ -83,6 +83,15 @@ def storage(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
+def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The backup tests' remote: ``secret:``, an rclone crypt remote over a folder in ``tmp_path``,
+    with ``RCLONE_CONFIG`` set to its config (``tests.support.backup_samples.Remote``)."""
+    from tests.support import backup_samples
+
+    return backup_samples.use_crypt_remote(tmp_path, monkeypatch)
+
+
+@pytest.fixture
 def pf_env(database_url: str, storage: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment for running ``photo-factory`` against this test's database and folders."""
     env = {

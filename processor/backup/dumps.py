@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from psycopg2.extensions import make_dsn, parse_dsn
+
 from photo_factory import files, tools
 
 if TYPE_CHECKING:
@@ -98,18 +100,28 @@ def latest(names: list[str]) -> str | None:
     return dated[-1][1] if dated else None
 
 
-def _run(argv: list[str], timeout: float, failed: str) -> None:
+def _run(argv: list[str], timeout: float, failed: str, env: dict[str, str] | None = None) -> None:
     try:
-        proc = tools.run(argv, timeout=timeout, text=True)
+        proc = tools.run(argv, timeout=timeout, text=True, env=env)
     except tools.ToolError as exc:
         raise DumpError(f"{argv[0]}_{exc.reason.removeprefix('tool_')}", exc.detail) from None
     if proc.returncode != 0:
         raise DumpError(failed, proc.stderr.strip()[-2000:])
 
 
+def libpq_args(database_url: str) -> tuple[str, dict[str, str]]:
+    """``(conninfo without the password, environment with PGPASSWORD)`` for a libpq tool: a
+    password on a command line is readable by every user of the machine (``ps``)."""
+    params = parse_dsn(database_url)
+    password = params.pop("password", None)
+    env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
+    return make_dsn(**params), env
+
+
 def pg_dump(database_url: str, dest: Path, timeout: float = TIMEOUT_S) -> str:
     """Dump the database (custom format, no owner/ACL) into ``dest``; return its SHA-256.
     Raises :class:`DumpError` (``pg_dump_failed``, ``pg_dump_timeout``, …)."""
+    conninfo, env = libpq_args(database_url)
     _run(
         [
             "pg_dump",
@@ -119,10 +131,11 @@ def pg_dump(database_url: str, dest: Path, timeout: float = TIMEOUT_S) -> str:
             "--file",
             tools.input_path(dest),
             "--dbname",
-            database_url,
+            conninfo,
         ],
         timeout,
         "pg_dump_failed",
+        env,
     )
     return files.sha256_file(dest)[0]
 
@@ -152,11 +165,12 @@ def load(sql: Path, database_url: str, timeout: float = TIMEOUT_S) -> None:
     on any error nothing at all is changed."""
     pre = sql.with_name("replace-schema.sql")
     pre.write_text(_REPLACE_SCHEMA)
+    conninfo, env = libpq_args(database_url)
     proc = _tool(
         ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1",
-         "--dbname", database_url, "--file", tools.input_path(pre), "--file", tools.input_path(sql)],
+         "--dbname", conninfo, "--file", tools.input_path(pre), "--file", tools.input_path(sql)],
         timeout,
-        env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
+        env={**env, "PGOPTIONS": "--client-min-messages=warning"},
     )
     if proc.returncode != 0:
         errors = [ln.split("ERROR:", 1)[1].strip() for ln in proc.stderr.splitlines() if "ERROR:" in ln]

@@ -1,9 +1,5 @@
 -- Backup and restore queries (run only by processor/backup/store.py).
 
--- name: mark_backed_up_at
--- The engine sets is_backed_up; this records when (for the dashboard's freshness).
-UPDATE media_assets SET backed_up_at = now() WHERE id = ANY(%(ids)s);
-
 -- name: start_run
 INSERT INTO backup_runs (host, remote) VALUES (%(host)s, %(remote)s) RETURNING id;
 

@@ -135,6 +135,8 @@ class Upload:
     copied: set[str] = field(default_factory=set)
     hash_ok: set[str] = field(default_factory=set)
     unchanged: set[str] = field(default_factory=set)
+    #: already on the remote, left alone by ``--ignore-existing`` (same or different content)
+    existing: set[str] = field(default_factory=set)
     #: per-file errors, rclone's own words (the last one logged for the file)
     errors: dict[str, str] = field(default_factory=dict)
     #: the call as a whole failed (non-zero exit): its typed reason and message
@@ -149,8 +151,21 @@ class Upload:
         reason of its own (``too_large``, ``remote_full``)? If not, and the call failed, the
         remote as a whole is the problem (unreachable, wrong credentials, missing folder)."""
         own = {p for p, msg in self.errors.items() if failure_reason(msg) != "upload_failed"}
-        seen = self.copied | self.unchanged | own
+        seen = self.copied | self.unchanged | self.existing | own
         return any(p in seen for p in paths)
+
+    def merge(self, later: Upload) -> Upload:
+        """This report and that of a later call for some of the same files (the later one wins
+        for the files it names); the first failure of the two is the call's."""
+        errors = {p: m for p, m in self.errors.items() if p not in later.copied | later.unchanged}
+        return Upload(
+            copied=self.copied | later.copied,
+            hash_ok=self.hash_ok | later.hash_ok,
+            unchanged=self.unchanged | later.unchanged,
+            existing=self.existing - later.copied - later.unchanged - set(later.errors),
+            errors={**errors, **later.errors},
+            failure=self.failure or later.failure,
+        )
 
 
 def parse_copy_log(stderr: str) -> Upload:
@@ -172,6 +187,8 @@ def parse_copy_log(stderr: str) -> Upload:
             up.hash_ok.add(obj)
         elif level == "debug" and msg == "Unchanged skipping":
             up.unchanged.add(obj)
+        elif level == "debug" and msg == "Destination exists, skipping":
+            up.existing.add(obj)
         elif level in ("error", "critical"):
             up.errors[obj] = msg
     return up
@@ -230,21 +247,24 @@ class Rclone:
         on with the rest, and the report says which were copied and hash-checked, which were
         already there, and which failed with what message. ``failure`` is set when rclone exited
         non-zero. Raises only when rclone could not run at all (missing, timed out).
+
+        Two calls at most. The new files first, with ``--ignore-existing``: nothing on the remote
+        can be replaced, and it spares ``--backup-dir``, which made rclone 1.60 take 15–30 % longer
+        for the same upload (measured at 20 MB/s). The files that call found on the remote (a
+        retry, an original changed since its last upload) then go with ``--backup-dir``: a
+        different copy is moved to the attic before it is replaced, an identical one is skipped.
         """
+        up = self._copy_report(src, dest, rel_paths, "--ignore-existing")
+        if up.existing:
+            up = up.merge(self._copy_report(src, dest, sorted(up.existing), "--backup-dir", backup_dir))
+        return up
+
+    def _copy_report(self, src: str, dest: str, rel_paths: list[str], *flags: str) -> Upload:
         # rclone refuses other filters beside --files-from-raw: the caller enforces --max-size itself
         tool = replace(self, extra_flags=_without_max_size(self.extra_flags))
         with files_list(rel_paths) as listing:
             proc = tool.run(
-                "copy",
-                src,
-                dest,
-                "--files-from-raw",
-                listing,
-                *_COPY_FLAGS,
-                "--backup-dir",
-                backup_dir,
-                "--use-json-log",
-                "-vv",
+                "copy", src, dest, "--files-from-raw", listing, *_COPY_FLAGS, *flags, "--use-json-log", "-vv",
                 check=False,
             )
         up = parse_copy_log(proc.stderr)
@@ -345,15 +365,31 @@ class Rclone:
         return str(section.get("type", ""))
 
 
-def obscure(binary: str, password: str) -> str:
-    """``rclone obscure``: the form rclone config files store passwords in."""
+def obscure(binary: str, password: str, *, timeout: float = 60) -> str:
+    """``rclone obscure``: the form rclone config files store passwords in.
+
+    The password goes to rclone on stdin (``rclone obscure -``), never on the command line, where
+    every user of the machine can read it (``ps``, ``/proc/<pid>/cmdline``). rclone reads one line
+    and, given nothing, obscures ``-`` itself: an empty password or one with a line break is refused
+    here instead.
+    """
+    if not password or "\n" in password or "\r" in password:
+        raise RcloneError("bad_password", "a password must be one non-empty line")
     try:
-        proc = tools.run([binary, "obscure", password], timeout=60, text=True)
-    except tools.ToolError as exc:
+        proc = tools.spawn([binary, "obscure", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    except tools.ToolError as exc:  # rclone is not installed
         raise RcloneError(exc.reason.replace("tool_", "rclone_"), exc.detail) from exc
-    if proc.returncode != 0:
-        raise RcloneError("rclone_error", _tail(proc.stderr))
-    return proc.stdout.strip()
+    try:
+        out, err = proc.communicate(password + "\n", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tools.kill(proc)
+        raise RcloneError("rclone_timeout", f"rclone obscure did not finish within {timeout:.0f}s") from None
+    finally:
+        tools.forget(proc)
+    if proc.returncode != 0 or not out.strip():
+        raise RcloneError("rclone_error", _tail(err))
+    return out.strip()
 
 
 def _tail(stderr: str, lines: int = 3) -> str:

@@ -29,10 +29,6 @@ class BackupStore:
     def close(self) -> None:
         self.db.close()
 
-    def mark_backed_up_at(self, ids: list[int]) -> None:
-        if ids:
-            self.db.execute("mark_backed_up_at", {"ids": ids})
-
     def pending_sidecars(self, limit: int) -> list[Asset]:
         """Sidecars not yet backed up (as :class:`Asset` items: the batch uploads any file)."""
         rows = self.db.fetchall("pending_sidecars", {"limit": limit})

@@ -80,8 +80,7 @@ def small_files(database_url: str, storage: Path) -> list[dict]:
 def test_a_file_bigger_than_the_whole_remote_fails_alone_as_too_large(
     database_url, storage, tiny_disk, tmp_path, monkeypatch
 ):
-    remote = bs.make_crypt_remote(tmp_path, folder=tiny_disk / "store")
-    monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
+    bs.use_crypt_remote(tmp_path, monkeypatch, folder=tiny_disk / "store")
     st = storage["storage"]
     small = small_files(database_url, st)
     big = bs.add_asset(database_url, st, 999, size=2 * 1024 * 1024)
@@ -97,8 +96,7 @@ def test_a_file_bigger_than_the_whole_remote_fails_alone_as_too_large(
 def test_a_file_bigger_than_the_space_left_waits_as_remote_full_and_the_rest_is_backed_up(
     database_url, storage, tiny_disk, tmp_path, monkeypatch
 ):
-    remote = bs.make_crypt_remote(tmp_path, folder=tiny_disk / "store")
-    monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
+    bs.use_crypt_remote(tmp_path, monkeypatch, folder=tiny_disk / "store")
     (tiny_disk / "someone-elses-data").write_bytes(b"\0" * 700 * 1024)
     st = storage["storage"]
     small = small_files(database_url, st)
@@ -112,9 +110,7 @@ def test_a_file_bigger_than_the_space_left_waits_as_remote_full_and_the_rest_is_
     invariants.check(database_url, storage["inbox"], st, {a["sha256"] for a in [*small, big]})
 
 
-def test_a_file_over_the_users_max_size_fails_alone_as_too_large(database_url, storage, tmp_path, monkeypatch):
-    remote = bs.make_crypt_remote(tmp_path)
-    monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
+def test_a_file_over_the_users_max_size_fails_alone_as_too_large(database_url, storage, remote):
     st = storage["storage"]
     small = small_files(database_url, st)
     big = bs.add_asset(database_url, st, 999, size=300 * 1024)
@@ -127,11 +123,9 @@ def test_a_file_over_the_users_max_size_fails_alone_as_too_large(database_url, s
     invariants.check(database_url, storage["inbox"], st, {a["sha256"] for a in [*small, big]})
 
 
-def test_a_name_the_remote_cannot_store_fails_alone(database_url, storage, tmp_path, monkeypatch):
+def test_a_name_the_remote_cannot_store_fails_alone(database_url, storage, remote):
     """Crypt names are longer than the original (base32 of the encrypted name): 200 bytes locally
     become more than the remote's file system allows for one name."""
-    remote = bs.make_crypt_remote(tmp_path)
-    monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
     st = storage["storage"]
     small = small_files(database_url, st)
     long = bs.add_asset(database_url, st, 999, name="L" * 196 + ".JPG")

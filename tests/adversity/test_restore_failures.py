@@ -28,13 +28,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bs.Remote:
-    r = bs.make_crypt_remote(tmp_path)
-    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
-    return r
-
-
-@pytest.fixture
 def backed_up(database_url: str, storage: dict[str, Path], remote: bs.Remote) -> list[dict]:
     """A live installation with three originals, backed up with a dump."""
     assets = [bs.add_asset(database_url, storage["storage"], n) for n in range(3)]

@@ -50,7 +50,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
 def test_the_one_shot_migration_completes_and_every_service_becomes_healthy(stack: ComposeStack) -> None:
     states = stack.containers()
     assert [st["ExitCode"] for st in states["migrate"]] == [0]
-    assert stack.unhealthy(ALWAYS_UP) == {}
+    # the fixture waited for this; one check may have failed since (a miss is not yet unhealthy)
+    wait_until("every service to be healthy", lambda: not stack.unhealthy(ALWAYS_UP), limit_s=180, every_s=2,
+               on_timeout=lambda: f"{stack.unhealthy(ALWAYS_UP)}\n{stack.logs()}")
 
 
 def test_photos_dropped_in_the_inbox_are_filed_thumbnailed_geocoded_and_backed_up(stack: ComposeStack) -> None:
@@ -89,9 +91,10 @@ def test_the_dashboard_answers_and_every_service_reports_a_fresh_heartbeat(stack
         assert resp.read().strip() == b"ok"
     with urllib.request.urlopen(stack.dashboard_url, timeout=10) as resp:
         assert resp.status == 200
-    status = {r["service"]: r["status"] for r in rows(stack.database_url, "SELECT service, status FROM system_status")}
-    for worker in WORKERS:
-        assert status.get(HEARTBEAT_NAME.get(worker, worker)) in ("ok", "degraded"), status
+    # a condition, not a snapshot: a beat late on a busy machine may be marked stale until the next one
+    names = [HEARTBEAT_NAME.get(w, w) for w in WORKERS]
+    wait_until("every worker to beat ok or degraded", lambda: not stack.not_beating(names), limit_s=120, every_s=2,
+               on_timeout=lambda: f"{stack.heartbeats()}\n{stack.logs()}")
 
 
 def test_a_stopped_worker_is_reported_stale_by_the_monitor_and_recovers_when_started(stack: ComposeStack) -> None:
@@ -106,7 +109,7 @@ def test_a_stopped_worker_is_reported_stale_by_the_monitor_and_recovers_when_sta
     stack.run("start", "geocode")
     wait_until("geocode to be healthy again", lambda: not stack.unhealthy(["geocode"]), limit_s=180, every_s=2,
                on_timeout=stack.logs)
-    wait_until("geocode to beat ok again", lambda: geocode_status() in ("ok", "degraded"), limit_s=60, every_s=1,
+    wait_until("geocode to beat ok again", lambda: geocode_status() in ("ok", "degraded"), limit_s=180, every_s=1,
                on_timeout=stack.logs)
 
 
@@ -114,7 +117,7 @@ def test_thumbnails_scale_out_to_three_healthy_replicas(stack: ComposeStack) -> 
     stack.run("up", "-d", "--no-recreate", "--scale", "thumbnails=3", "thumbnails")
     wait_until("three healthy thumbnails replicas",
                lambda: len(stack.containers().get("thumbnails", [])) == 3 and not stack.unhealthy(["thumbnails"]),
-               limit_s=180, every_s=2, on_timeout=stack.logs)
+               limit_s=300, every_s=2, on_timeout=stack.logs)
 
 
 def test_down_removes_the_stack_but_keeps_the_library(stack: ComposeStack) -> None:

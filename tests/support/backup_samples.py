@@ -3,12 +3,16 @@ and media_assets rows (with their files under ``<storage>/Library/…``) made by
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 from processor.backup.rclone import obscure
 
@@ -36,9 +40,23 @@ def make_crypt_remote(tmp: Path, *, folder: Path | None = None) -> Remote:
         "[secret]\ntype = crypt\n"
         f"remote = plain:{folder}\n"
         "filename_encryption = standard\ndirectory_name_encryption = true\n"
-        f"password = {obscure('rclone', CRYPT_PASSWORD)}\npassword2 = {obscure('rclone', CRYPT_SALT)}\n"
+        f"password = {obscured(CRYPT_PASSWORD)}\npassword2 = {obscured(CRYPT_SALT)}\n"
     )
     return Remote(config, folder)
+
+
+def use_crypt_remote(tmp: Path, monkeypatch: pytest.MonkeyPatch, *, folder: Path | None = None) -> Remote:
+    """:func:`make_crypt_remote`, made the remote of this test (``RCLONE_CONFIG`` points at it).
+    The ``remote`` fixture (``tests/conftest.py``) is this in the test's ``tmp_path``."""
+    remote = make_crypt_remote(tmp, folder=folder)
+    monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
+    return remote
+
+
+@functools.lru_cache(maxsize=8)
+def obscured(password: str) -> str:
+    """``rclone obscure`` of a test password, once per process (any obscured form decrypts alike)."""
+    return obscure("rclone", password)
 
 
 def sample_bytes(n: int, size: int = 4096) -> bytes:
@@ -145,3 +163,24 @@ def tree_state(root: Path) -> list[tuple[str, str]]:
         return []
     return [(str(p.relative_to(root)), hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "")
             for p in sorted(root.rglob("*"))]
+
+
+def record_argv(tmp: Path, monkeypatch: pytest.MonkeyPatch, tools: tuple[str, ...]) -> Path:
+    """Shims for ``tools``, first on PATH, that log each call's argv and exec the real tool.
+    Returns the log; :func:`recorded_argv` reads it."""
+    shims, log = tmp / "shims", tmp / "argv.log"
+    shims.mkdir()
+    for tool in tools:
+        real = shutil.which(tool)
+        assert real, f"{tool} is not installed"
+        shim = shims / tool
+        shim.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$0\" \"$@\" >> '{log}'\necho >> '{log}'\nexec '{real}' \"$@\"\n")
+        shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    log.touch()
+    return log
+
+
+def recorded_argv(log: Path) -> list[list[str]]:
+    """Every recorded call, as its argv (``argv[0]`` the shim's path)."""
+    return [line.rstrip("\0").split("\0") for line in log.read_text().splitlines() if line]

@@ -22,13 +22,6 @@ from tests.support import backup_samples as bs
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bs.Remote:
-    r = bs.make_crypt_remote(tmp_path)
-    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
-    return r
-
-
 def drain(database_url: str, storage: Path, **cfg: object) -> None:
     BackupWorker(
         CoreSettings(database_url=database_url, storage_dir=storage),

@@ -14,13 +14,6 @@ from tests.support import backup_samples as bs
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bs.Remote:
-    r = bs.make_crypt_remote(tmp_path)
-    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
-    return r
-
-
 def worker(database_url: str, storage: Path, remote: str, **cfg: object) -> BackupWorker:
     core = CoreSettings(database_url=database_url, storage_dir=storage)
     settings = BackupSettings(backup_remote=remote, **{"backup_retry_base_seconds": 60, **cfg})

@@ -27,13 +27,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bs.Remote:
-    r = bs.make_crypt_remote(tmp_path)
-    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
-    return r
-
-
-@pytest.fixture
 def empty_db(pg_server_url: str):
     name = f"pf_r_{uuid.uuid4().hex[:12]}"
     url = create_scratch_database(pg_server_url, name)

@@ -82,3 +82,26 @@ def test_max_size_is_read_from_the_flags_and_kept_out_of_the_upload():
     assert rclone._without_max_size(tool.extra_flags) == ("--transfers", "8", "--bwlimit=20M")
     assert rclone.Rclone(extra_flags=("--max-size=5M",)).max_size == 5 * 1024**2
     assert rclone.Rclone().max_size is None
+
+
+def test_files_already_on_the_remote_are_reported_and_settled_by_the_second_call():
+    """The first call (``--ignore-existing``) leaves files already on the remote alone; the
+    second (``--backup-dir``, only for those) copies or skips them, and its word wins."""
+    first = rclone.parse_copy_log("\n".join([
+        line("info", "Copied (new)", "Library/new.jpg"), line("debug", "md5 = 01 OK", "Library/new.jpg"),
+        line("debug", "Destination exists, skipping", "Library/same.jpg"),
+        line("debug", "Destination exists, skipping", "Library/changed.jpg"),
+        line("debug", "Destination exists, skipping", "Library/refused.jpg"),
+    ]))
+    assert first.existing == {"Library/same.jpg", "Library/changed.jpg", "Library/refused.jpg"}
+    assert first.got_anywhere(["Library/same.jpg"])  # the remote answered for it
+    second = rclone.parse_copy_log("\n".join([
+        line("debug", "Unchanged skipping", "Library/same.jpg"),
+        line("info", "Copied (replaced existing)", "Library/changed.jpg"),
+        line("debug", "md5 = 02 OK", "Library/changed.jpg"),
+        line("error", "Failed to copy: no space left on device", "Library/refused.jpg"),
+    ]))
+    up = first.merge(second)
+    assert up.verified == {"Library/new.jpg", "Library/changed.jpg"}
+    assert up.unchanged == {"Library/same.jpg"}
+    assert set(up.errors) == {"Library/refused.jpg"} and up.existing == set()
