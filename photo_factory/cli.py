@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "stitch": "processor.stitch.service:command",
     "geocode": "processor.geocode.service:command",
     "thumbnails": "processor.thumbnails.service:command",
+    "acknowledge": "photo_factory.operator_cli:acknowledge",
+    "maintenance": "photo_factory.operator_cli:maintenance",
 }
 
 
