@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from photo_factory import db
+from photo_factory import db, files
 
 log = logging.getLogger(__name__)
 QUERIES = db.load_queries(Path(__file__).with_name("operator_queries.sql"))
@@ -82,13 +82,16 @@ class OperatorStore:
                 if not path.resolve().is_relative_to(quarantine):
                     log.error("quarantine #%s: %s is not inside Quarantine/; not deleted", row["id"], path)
                     continue
+                digest = (row["sha256"] or "").strip()
                 try:
+                    if not digest and path.is_file() and not path.is_symlink():
+                        digest = files.sha256_file(path)[0]  # what was deleted, for the record
                     path.unlink()
                 except FileNotFoundError:
                     log.warning("quarantine #%s: %s was already gone", row["id"], path)
                 cur.execute(self.db.sql("mark_quarantine_deleted"), {"id": row["id"]})
                 self._record(cur, "delete_quarantine", f"quarantine:{row['id']}", actor, note=note,
-                             name=row["original_name"], reason=row["reason"], sha256=(row["sha256"] or "").strip(),
+                             name=row["original_name"], reason=row["reason"], sha256=digest,
                              path=row["quarantine_path"])
                 done.append(int(row["id"]))
         log.info("deleted %d quarantined file(s) by %s: %s", len(done), actor, done)

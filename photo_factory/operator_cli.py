@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -35,6 +36,7 @@ def parse_duration(text: str) -> float:
 
 def _with_store(fn: Callable[[OperatorStore], Any]) -> Any:
     core = commands.core_settings()
+    logging.getLogger("photo_factory.operator").setLevel(logging.WARNING)  # the command says it itself
     store = OperatorStore(core.database_url, "operator")
     try:
         return fn(store)

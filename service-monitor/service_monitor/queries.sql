@@ -149,10 +149,11 @@ VALUES ('database', 'database', 'error', 'factory-db is unreachable', %(message)
         CASE WHEN %(told)s THEN %(since)s END);
 
 -- name: claim_mark
--- Once per period whatever the number of monitors: returns a row only to the one that claims it.
-INSERT INTO monitor_marks AS m (name, done_at) VALUES (%(name)s, now())
-ON CONFLICT (name) DO UPDATE SET done_at = now()
- WHERE m.done_at < %(since)s
+-- Once per period whatever the number of monitors (and whatever the clocks do): the mark holds
+-- the start of the last period claimed; returns a row only to the one that claims a newer one.
+INSERT INTO monitor_marks AS m (name, done_at) VALUES (%(name)s, %(since)s)
+ON CONFLICT (name) DO UPDATE SET done_at = EXCLUDED.done_at
+ WHERE m.done_at < EXCLUDED.done_at
 RETURNING done_at;
 
 -- name: prune_instances

@@ -10,19 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 ROOT_KINDS = ("disk", "database")
+#: The monitor's own beats for the roots: never "affected", they *are* the cause.
+INFRASTRUCTURE = ("service:disk", "service:factory-db")
 
 
 def fold(active: list[dict[str, str]], after_outage: bool = False) -> list[dict[str, str]]:
     """``active`` with service conditions folded into a root condition when there is one.
 
-    ``after_outage``: the database came back moments ago; services that could not beat during
-    the outage are not alerted before they had the time to beat again.
+    Roots: low disk (``disk:<volume>``), the monitor's own disk or factory-db beat in error (a
+    volume gone), the database outage. ``after_outage``: the database came back moments ago;
+    services that could not beat during the outage are not alerted before they could beat again.
     """
-    roots = [c for c in active if c["kind"] in ROOT_KINDS]
-    services = [c for c in active if c["kind"] == "service"]
+    if any(c["kind"] == "disk" for c in active):  # "disk is error" says the same as disk:<volume>
+        active = [c for c in active if c["key"] != "service:disk"]
+    roots = [c for c in active if c["kind"] in ROOT_KINDS or c["key"] in INFRASTRUCTURE]
+    services = [c for c in active if c["kind"] == "service" and c["key"] not in INFRASTRUCTURE]
     if not roots and not after_outage:
         return active
-    rest = [c for c in active if c["kind"] != "service"]
+    rest = [c for c in active if c["kind"] != "service" or c["key"] in INFRASTRUCTURE]
     if roots and services:
         affected = ", ".join(sorted(c["key"].split(":", 1)[1] for c in services))
         first = roots[0]

@@ -201,6 +201,10 @@ def command(once: bool) -> None:
 
     def body_() -> None:
         db.wait_for(core.database_url, SERVICE, core.db_wait_seconds).close()
+        if settings.metrics_port and not once:
+            from service_monitor import metrics
+
+            metrics.serve(settings.metrics_port, settings.metrics_address, core.database_url, settings.stale_factor)
         heartbeat = HeartbeatService(core.database_url, SERVICE, core.heartbeat_seconds).start()
         heartbeat.set("ok", "monitoring")
         try:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
+from service_monitor.service import build
+from service_monitor.settings import MonitorSettings
 from streamlit.testing.v1 import AppTest
 
 from dashboard import docker_state, status
 from dashboard.status_store import StatusStore
 from photo_factory import settings
-from service_monitor.service import build
-from service_monitor.settings import MonitorSettings
 from tests.support.monitoring_samples import (
     WebhookReceiver,
     fetch,

@@ -3,8 +3,9 @@
 "Nothing lost": every input's bytes end up exactly once in ``Library/`` or ``Quarantine/`` (or
 are a recorded duplicate of bytes that are); one row per library file with its size and hash; no
 row without its file; no temporary files (the librarian's or a stage worker's); an empty journal;
-nothing left in the inbox that should have been taken. An inbox file may stay only when the
-librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
+nothing left in the inbox that should have been taken. A quarantined file an operator deleted
+(status ``deleted``, recorded in ``operator_actions``) is the one content allowed to be gone.
+An inbox file may stay only when the librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
 ``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
 one place (its filed copy, or itself for the latter).
 """
@@ -51,7 +52,12 @@ def _rows(database_url: str) -> dict[str, list[dict]]:
             for name, sql in {
                 "assets": "SELECT id, library_path, sha256, size_bytes FROM media_assets",
                 # file_missing: a restore found the row but not its file (quarantine is not backed up)
-                "quarantine": "SELECT quarantine_path FROM quarantine WHERE status NOT IN ('released', 'file_missing')",
+                "quarantine": "SELECT quarantine_path FROM quarantine"
+                              " WHERE status NOT IN ('released', 'file_missing', 'deleted')",
+                # an operator deleted these for good (the file and its row say so, operator_actions why)
+                "deleted": "SELECT a.detail->>'sha256' AS sha256 FROM quarantine q JOIN operator_actions a"
+                           " ON a.action = 'delete_quarantine' AND a.target = 'quarantine:' || q.id"
+                           " WHERE q.status = 'deleted' AND a.detail->>'sha256' <> ''",
                 "journal": "SELECT id, action, source_abs, dest_rel FROM ingest_journal",
                 "kept": "SELECT kind, source_path FROM ingest_events"
                         " WHERE kind IN ('source_not_removed', 'left_in_inbox')",
@@ -110,7 +116,8 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
     for rel, path in [*lib_files.items(), *q_files.items(), *left]:
         if path.is_file() and not path.is_symlink():
             places.setdefault(sha256(path), []).append(rel)
-    for digest in originals - set(missing_ok):
+    deleted = {r["sha256"].strip() for r in rows["deleted"]}
+    for digest in originals - set(missing_ok) - deleted:
         assert len(places.get(digest, [])) == 1, f"content {digest[:12]} is in {places.get(digest)}"
     stray = set(places) - set(originals)
     assert not stray, f"content in storage that was never in the inbox: {[places[s] for s in stray]}"
