@@ -6,8 +6,8 @@ row without its file; no temporary files (the librarian's or a stage worker's); 
 nothing left in the inbox that should have been taken. A quarantined file an operator deleted
 (status ``deleted``, recorded in ``operator_actions``) is the one content allowed to be gone.
 An inbox file may stay only when the librarian recorded why (``source_not_removed``: filed, but
-its folder would not let it go; ``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
-one place (its filed copy, or itself for the latter).
+its folder would not let it go; ``left_in_inbox``: it could not be moved at all) — and then its
+content must still be in exactly one place (its filed copy, or itself for the latter).
 """
 
 from __future__ import annotations
