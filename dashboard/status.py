@@ -44,6 +44,7 @@ def collect(store: StatusStore, stale_factor: float, docker: docker_state.Docker
                           "rate": (s.get("details") or {}).get("rate")}
                          for s in services],
             "queues": {**snap["flags"], **({"jobs": snap["jobs"]} if snap["jobs"] else {})},
+            "approximate": snap.get("approximate", []),
             "failed_items": int(failed["open"]), "quarantined": int(quarantine["open"]),
             "acknowledged": acknowledged, "open_incidents": len(snap["incidents"]),
             "maintenance": None if m is None else {"until": m["until"], "reason": m["reason"], "set_by": m["set_by"]},
@@ -60,7 +61,8 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"{s['service']:18} {s['status']:14} {age(s['age_s']):>5}  {s['message'][:70]}")
     lines.append("")
     q = report["queues"]
-    lines.append("queues: " + ", ".join(f"{k} {v}" for k, v in q.items() if k != "jobs")
+    approx = set(report.get("approximate", []))
+    lines.append("queues: " + ", ".join(f"{k} {'≈' if k in approx else ''}{v}" for k, v in q.items() if k != "jobs")
                  + f"; failed items {report['failed_items']}; quarantined {report['quarantined']}"
                  + (f"; acknowledged {report['acknowledged']}" if report.get("acknowledged") else ""))
     return "\n".join(lines)

@@ -29,10 +29,20 @@ SELECT count(*) FILTER (WHERE acknowledged_at IS NULL) AS open, count(*) AS tota
  WHERE status = 'quarantined';
 
 -- name: pending_flags
--- Pending counts per flag stage, each by its partial index.
-SELECT (SELECT count(*) FROM media_assets WHERE NOT is_thumbnailed) AS thumbnails,
-       (SELECT count(*) FROM media_assets WHERE NOT is_geocoded AND location IS NOT NULL) AS geocode,
-       (SELECT count(*) FROM media_assets WHERE NOT is_backed_up) AS backup;
+-- Pending counts per flag stage, each by its partial index, counted up to %(cap)s: a count over
+-- a million index entries alone takes longer than the whole verdict may (bench/status).
+SELECT (SELECT count(*) FROM (SELECT 1 FROM media_assets WHERE NOT is_thumbnailed LIMIT %(cap)s) s) AS thumbnails,
+       (SELECT count(*) FROM (SELECT 1 FROM media_assets WHERE NOT is_geocoded AND location IS NOT NULL
+                               LIMIT %(cap)s) s) AS geocode,
+       (SELECT count(*) FROM (SELECT 1 FROM media_assets WHERE NOT is_backed_up LIMIT %(cap)s) s) AS backup;
+
+-- name: pending_estimates
+-- Beyond the cap: the entries of each partial index as (auto)vacuum/analyze last counted them.
+SELECT c.relname AS index, c.reltuples::bigint AS n
+  FROM pg_class c
+ WHERE c.relname IN ('media_assets_pending_thumbnails', 'media_assets_pending_geocode',
+                     'media_assets_pending_backup')
+   AND c.relnamespace = current_schema()::regnamespace;
 
 -- name: stage_job_counts
 -- Per stage and state, each state by its partial index (never the done rows).

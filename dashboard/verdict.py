@@ -105,7 +105,7 @@ def overall(services: list[dict[str, Any]], incidents: list[dict[str, Any]] | No
                      + (f" ({maintenance['reason']})" if maintenance.get("reason") else ""))
     for s in services:
         if s.get("effective") == "not configured" and s["service"] == "backup":
-            n = "" if unprotected is None else f"{unprotected} file(s) not protected yet; "
+            n = "" if unprotected is None else f"{unprotected:,} file(s) not protected yet; "
             notes.append(f"setup: backup not configured: {n}set PF_BACKUP_REMOTE (README: Backup)")
         elif s.get("effective") == "not configured":
             notes.append(f"setup: {s['service']}: {s.get('message') or 'not configured'}")
