@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import psycopg2
 
 from photo_factory import db, files
 
@@ -123,3 +127,32 @@ class OperatorStore:
             self._record(cur, "maintenance_off", "maintenance", actor)
         log.info("maintenance off by %s", actor)
         return was
+
+
+@contextmanager
+def maintenance_during(database_url: str, reason: str, seconds: float = 3600.0,
+                       actor: str = "photo-factory") -> Iterator[bool]:
+    """Maintenance on while a restore or an upgrade runs, off after (only if it was off before).
+
+    Best effort: a database without the switch yet (before migration 0018, an empty restore
+    target) or any error only logs; the operation itself always runs. Yields whether it is on.
+    """
+    store: OperatorStore | None = None
+    switched = False
+    try:
+        store = OperatorStore(database_url, "maintenance")
+        if store.db.fetchone("switch_exists")["present"] and store.maintenance() is None:  # type: ignore[index]
+            store.maintenance_on(seconds, reason, actor)
+            switched = True
+    except psycopg2.Error as exc:
+        log.info("maintenance not switched on for %s: %s", reason, str(exc).strip())
+    try:
+        yield switched
+    finally:
+        if store is not None:
+            try:
+                if switched:
+                    store.maintenance_off(actor)
+            except psycopg2.Error as exc:
+                log.warning("maintenance not switched off after %s: %s", reason, str(exc).strip())
+            store.close()

@@ -74,3 +74,6 @@ DELETE FROM maintenance RETURNING until;
 -- The switch while it is on (NULL when off or expired).
 SELECT until, reason, set_by, set_at, extract(epoch FROM until - now()) AS remaining_s
   FROM maintenance WHERE until > now();
+
+-- name: switch_exists
+SELECT to_regclass('maintenance') IS NOT NULL AS present;

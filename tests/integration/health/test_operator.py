@@ -99,3 +99,20 @@ def test_metrics_are_served_for_prometheus(database_url):
     assert 'pf_stage_failed{stage="thumbnails"} 1.0' in text
     assert "pf_failed_items_open 1.0" in text
     assert 'pf_heartbeat_age_seconds{service="librarian"}' in text
+
+
+def test_an_upgrade_holds_alerts_while_it_runs_and_leaves_an_operators_maintenance_alone(database_url, pg_server_url):
+    from photo_factory.operator import maintenance_during
+
+    ops = OperatorStore(database_url)
+    with maintenance_during(database_url, "upgrade: applying migrations", 600, "migrate") as on:
+        assert on and ops.maintenance()["set_by"] == "migrate"
+    assert ops.maintenance() is None
+    ops.maintenance_on(3600, "disk swap", "anna")
+    with maintenance_during(database_url, "upgrade", 600, "migrate") as on:
+        assert not on
+    assert ops.maintenance()["set_by"] == "anna"  # still the operator's
+    ops.close()
+    bare = pg_server_url.rsplit("/", 1)[0] + "/postgres"  # no maintenance table there
+    with maintenance_during(bare, "upgrade", 600, "migrate") as on:
+        assert not on
