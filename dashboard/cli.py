@@ -47,7 +47,8 @@ def healthy(port: int) -> bool:
 
 @click.command()
 @click.option("--port", default=8501, show_default=True, help="HTTP port of the dashboard.")
-@click.option("--address", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--address", default="127.0.0.1", show_default=True, envvar="PF_DASHBOARD_ADDRESS",
+              help="Address to listen on (PF_DASHBOARD_ADDRESS; 0.0.0.0: every interface, set a password).")
 def command(port: int, address: str) -> None:
     """Run the Streamlit dashboard (optional password: PF_DASHBOARD_PASSWORD)."""
     core = commands.core_settings()

@@ -45,10 +45,15 @@ def describe(attrs: dict[str, Any], now: datetime | None = None) -> dict[str, An
     now = now or datetime.now(UTC)
     state = attrs.get("State", {})
     running = state.get("Running", False)
+    health = state.get("Health") or {}
+    probes = health.get("Log") or []
     return {
         "name": attrs.get("Name", "").lstrip("/"),
         "state": state.get("Status", "unknown"),
-        "health": (state.get("Health") or {}).get("Status", "none"),
+        "health": health.get("Status", "none"),
+        # why it is down (the verdict says so at once): exit code, last health-check output
+        "exit_code": None if running else state.get("ExitCode"),
+        "health_log": str(probes[-1].get("Output", "")).strip()[:200] if probes else "",
         "restarts": attrs.get("RestartCount", 0),
         "uptime_s": _uptime_s(state.get("StartedAt", ""), now) if running else None,
         "image": attrs.get("Config", {}).get("Image", ""),

@@ -1,8 +1,13 @@
 """The one-glance verdict: each service's effective status and the overall state (pure; no I/O).
 
 A heartbeat older than ``stale_factor`` × its own interval reads as ``stale`` even before the
-monitor marks it. Levels: ``ok``; ``warning`` (degraded, starting, stopping/stopped services,
-failed items, quarantined files); ``error`` (stale or failing services, open alert incidents).
+monitor marks it. A container that Docker reports exited, dead or unhealthy is ``down`` at once,
+whatever its last heartbeat said; a service whose last word was ``stopping`` for longer than
+``STOPPED_AFTER_S`` is ``down`` too (a restart says ``starting`` within seconds). Levels: ``ok``;
+``warning`` (degraded, starting, briefly stopping services, failed items and quarantined files
+not acknowledged); ``error`` (stale, down or failing services, open alert incidents). A service
+that beats a ``setup_hint`` (backup without a remote) is a hint, not a problem. Acknowledged
+failures are listed, never counted.
 """
 
 from __future__ import annotations
@@ -17,6 +22,24 @@ LEVEL = {"ok": "ok", "degraded": "warning", "starting": "warning", "stopping": "
          "stopped": "warning", "error": "error", "stale": "error"}
 COLOURS = {"ok": "green", "warning": "orange", "error": "red", "unknown": "gray"}
 ORDER = {"ok": 0, "warning": 1, "error": 2}
+#: A service still ``stopping`` after this long has stopped: it is down.
+STOPPED_AFTER_S = 30.0
+DOWN_STATES = ("exited", "dead")
+
+
+def container_down(container: dict[str, Any] | None) -> str | None:
+    """Why Docker says the service's container is down (exited, dead, unhealthy), or None."""
+    if not container:
+        return None
+    state, health = container.get("state"), container.get("health")
+    if state in DOWN_STATES:
+        code = container.get("exit_code")
+        return f"container {state}" + (f" (exit code {code})" if code is not None else "")
+    if state == "restarting":
+        return "container restarting (crash loop?)"
+    if health == "unhealthy":
+        return "container unhealthy" + (f": {container['health_log']}" if container.get("health_log") else "")
+    return None
 
 
 def effective_status(row: dict[str, Any], stale_factor: float) -> str:
@@ -26,16 +49,29 @@ def effective_status(row: dict[str, Any], stale_factor: float) -> str:
     return row["status"]
 
 
-def with_effective(services: list[dict[str, Any]], stale_factor: float) -> list[dict[str, Any]]:
-    """Services in display order with ``effective`` and ``level`` added (expected ones first)."""
+def with_effective(services: list[dict[str, Any]], stale_factor: float,
+                   containers: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Services in display order with ``effective`` and ``level`` added (expected ones first).
+
+    ``containers``: Docker's view per service (``docker_state.describe``), when available.
+    """
     rank = {name: i for i, name in enumerate(EXPECTED)}
     out = []
     for row in sorted(services, key=lambda r: (rank.get(r["service"], len(rank)), r["service"])):
         eff = effective_status(row, stale_factor)
         message = row.get("message") or ""
+        level = LEVEL.get(eff, "warning")
         if eff == "stale" and row["status"] != "stale":
             message = f"no heartbeat for {float(row['age_s']):.0f}s (last said: {message or row['status']})"
-        out.append({**row, "message": message, "effective": eff, "level": LEVEL.get(eff, "warning")})
+        down = container_down((containers or {}).get(row["service"]))
+        if down:
+            eff, level, message = "down", "error", f"{down}; last heartbeat: {message or row['status']}"
+        elif eff in ("stopping", "stopped") and float(row["age_s"]) > STOPPED_AFTER_S:
+            eff, level = "down", "error"
+            message = f"stopped {float(row['age_s']):.0f}s ago: {message}".rstrip(": ")
+        elif (row.get("details") or {}).get("setup_hint") and eff not in ("stale", "error"):
+            eff, level = "not configured", "ok"
+        out.append({**row, "message": message, "effective": eff, "level": level})
     return out
 
 
@@ -44,6 +80,8 @@ class Verdict:
     level: str
     headline: str
     problems: list[str] = field(default_factory=list)
+    #: Setup hints and notes (backup not configured, acknowledged items, maintenance): never a problem.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -51,11 +89,28 @@ class Verdict:
 
 
 def overall(services: list[dict[str, Any]], incidents: list[dict[str, Any]] | None = None,
-            failed_items: int = 0, quarantined: int = 0, drill: dict[str, Any] | None = None) -> Verdict:
-    """Fold services (with ``effective``), open incidents, failure counts and the last restore
-    drill (a failed one is an error: the backup may not restore) into one verdict."""
+            failed_items: int = 0, quarantined: int = 0, drill: dict[str, Any] | None = None, *,
+            acknowledged: int = 0, unprotected: int | None = None,
+            maintenance: dict[str, Any] | None = None) -> Verdict:
+    """Fold services (with ``effective``), open incidents, failure counts (not acknowledged) and
+    the last restore drill (a failed one is an error: the backup may not restore) into one
+    verdict. ``acknowledged``: failures kept but left out; ``unprotected``: files not backed up
+    (for the backup setup hint); ``maintenance``: the switch while on (noted, alerts held)."""
     problems: list[str] = []
+    notes: list[str] = []
     level = "ok"
+    if maintenance:
+        until = maintenance["until"]
+        notes.append(f"maintenance until {until:%Y-%m-%d %H:%M %Z}: alerts are held"
+                     + (f" ({maintenance['reason']})" if maintenance.get("reason") else ""))
+    for s in services:
+        if s.get("effective") == "not configured" and s["service"] == "backup":
+            n = "" if unprotected is None else f"{unprotected:,} file(s) not protected yet; "
+            notes.append(f"setup: backup not configured: {n}set PF_BACKUP_REMOTE (README: Backup)")
+        elif s.get("effective") == "not configured":
+            notes.append(f"setup: {s['service']}: {s.get('message') or 'not configured'}")
+    if acknowledged:
+        notes.append(f"{acknowledged} acknowledged failure(s) kept (acknowledge list --all)")
 
     def worse(new: str) -> None:
         nonlocal level
@@ -72,10 +127,10 @@ def overall(services: list[dict[str, Any]], incidents: list[dict[str, Any]] | No
             problems.append(f"alert: {inc['subject']}")
     if failed_items:
         worse("warning")
-        problems.append(f"{failed_items} failed item(s) need a look (Failed items → Retry)")
+        problems.append(f"{failed_items} failed item(s) need a look (Failed items → Retry or Acknowledge)")
     if quarantined:
         worse("warning")
-        problems.append(f"{quarantined} file(s) in quarantine")
+        problems.append(f"{quarantined} file(s) in quarantine (Failed items → Retry, Acknowledge or Delete)")
     if drill and drill.get("result") == "failed":
         worse("error")
         problems.append(drill_problem(drill))
@@ -83,10 +138,12 @@ def overall(services: list[dict[str, Any]], incidents: list[dict[str, Any]] | No
         worse("warning")
         problems.insert(0, "no heartbeats in system_status")
         if level == "warning":
-            return Verdict("warning", "No service has reported yet", problems)
+            return Verdict("warning", "No service has reported yet", problems, notes)
     headline = {"ok": "Everything is fine", "warning": "Needs attention",
                 "error": "Something is wrong"}[level]
-    return Verdict(level, headline, problems)
+    if maintenance:
+        headline += " (maintenance)"
+    return Verdict(level, headline, problems, notes)
 
 
 def drill_problem(drill: dict[str, Any]) -> str:

@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "geocode": "processor.geocode.service:command",
     "thumbnails": "processor.thumbnails.service:command",
     "assets": "photo_factory.assets:assets_command",
+    "acknowledge": "photo_factory.operator_cli:acknowledge",
+    "maintenance": "photo_factory.operator_cli:maintenance",
 }
 
 
@@ -62,8 +64,12 @@ def main() -> None:
     """Photo Factory: a self-hosted photo and video pipeline.
 
     Configuration comes from the environment (PF_DATABASE_URL, PF_INBOX_DIR, PF_STORAGE_DIR, …);
-    see the README for every variable.
+    see the README for every variable. Without PF_DATABASE_URL, the settings `make run` wrote to
+    var/photo-factory.env (or $PF_ENV_FILE) are used.
     """
+    from photo_factory import runenv
+
+    runenv.load_if_unset()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -54,7 +54,13 @@ def migrate(wait_s: float | None) -> None:
 
     def body() -> None:
         db.wait_for(core.database_url, "migrate", wait_s if wait_s is not None else core.db_wait_seconds).close()
-        applied = migrations.apply(core.database_url)
+        if migrations.pending(core.database_url):  # an upgrade: no alerts while the schema changes
+            from photo_factory.operator import maintenance_during
+
+            with maintenance_during(core.database_url, "upgrade: applying migrations", 1800, "migrate"):
+                applied = migrations.apply(core.database_url)
+        else:
+            applied = []
         if applied:
             for m in applied:
                 click.echo(f"applied {m.version:04d}_{m.name}")

@@ -56,15 +56,28 @@ def connect(url: str, application_name: str, *, autocommit: bool = False,
     return conn
 
 
+#: Connection errors that waiting does not fix (a wrong role, password or database name).
+_PERMANENT = ("password authentication failed", "no pg_hba.conf entry", "role \"", "database \"",
+              "invalid connection option", "invalid dsn", "invalid uri")
+
+
+def permanent(exc: Exception) -> bool:
+    """True when ``exc`` is a configuration error, not a database that is not up yet."""
+    text = str(exc).lower()
+    return any(p in text for p in _PERMANENT) and ("does not exist" in text or "failed" in text
+                                                   or "no pg_hba" in text or "invalid" in text)
+
+
 def wait_for(url: str, application_name: str, timeout: float) -> psycopg2.extensions.connection:
-    """Connect, retrying with backoff for up to ``timeout`` seconds; re-raise the last error."""
+    """Connect, retrying with backoff for up to ``timeout`` seconds; re-raise the last error.
+    A wrong role, password or database name is raised at once: waiting would not fix it."""
     deadline = time.monotonic() + timeout
     delay = 0.5
     while True:
         try:
             return connect(url, application_name)
         except UNAVAILABLE as exc:
-            if time.monotonic() + delay > deadline:
+            if permanent(exc) or time.monotonic() + delay > deadline:
                 raise
             log.warning("database not reachable (%s); retrying in %.1fs", str(exc).strip(), delay)
             time.sleep(delay)

@@ -15,14 +15,16 @@ import sys
 import time
 from pathlib import Path
 
-from photo_factory import localpg
+from photo_factory import localpg, runenv
 
 #: (name, argv after ``photo-factory``). Each service adds its line when it is built.
 SERVICES: list[tuple[str, list[str]]] = [
     ("librarian", ["librarian"]),
     ("backup", ["backup"]),
     ("service-monitor", ["monitor"]),
-    ("dashboard", ["dashboard", "--port", "8501"]),
+    # loopback unless PF_DASHBOARD_ADDRESS says otherwise (no password by default)
+    ("dashboard", ["dashboard", "--port", os.environ.get("PF_DASHBOARD_PORT", "8501"),
+                   "--address", os.environ.get("PF_DASHBOARD_ADDRESS", "127.0.0.1")]),
     ("stitch", ["stitch"]),
     ("geocode", ["geocode"]),
     ("thumbnails", ["thumbnails"]),
@@ -80,7 +82,9 @@ def main() -> int:
         return print_env()
     env = _env()
     exe = str(Path(sys.executable).with_name("photo-factory"))
-    print(f"photo-factory: database {env['PF_DATABASE_URL']}", flush=True)
+    written = runenv.write(VAR / runenv.NAME, env)
+    print(f"photo-factory: database {env['PF_DATABASE_URL']} (written to {written}: `photo-factory status` "
+          f"from another shell in this folder finds it)", flush=True)
     print(f"photo-factory: inbox {env['PF_INBOX_DIR']}  storage {env['PF_STORAGE_DIR']}", flush=True)
     try:
         if subprocess.run([exe, "migrate"], env=env, timeout=600).returncode != 0:

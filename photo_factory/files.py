@@ -56,6 +56,27 @@ def _owner_prefix() -> str:
     return f"{TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-"
 
 
+def _umask_now() -> int:
+    """The process umask, read without changing it (``os.umask`` would, for every thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_START
+
+
+def _umask_at_start() -> int:
+    old = os.umask(0o022)  # at import: single-threaded
+    os.umask(old)
+    return old
+
+
+_UMASK_AT_START = _umask_at_start()
+
+
 def write_atomically(path: Path, data: bytes, *, durable: bool = False, tmp_dir: Path | None = None) -> None:
     """Write ``data`` to ``path`` via a temporary file and rename: readers never see half a file.
     ``durable`` also fsyncs the file and its folder before returning. ``tmp_dir`` (on the same
@@ -66,6 +87,9 @@ def write_atomically(path: Path, data: bytes, *, durable: bool = False, tmp_dir:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=_owner_prefix(), dir=folder)
     try:
+        # mkstemp creates 0600: a derivative is readable like an original (0644 under umask 022),
+        # so other containers and users of the share can serve it
+        os.fchmod(fd, 0o666 & ~_umask_now())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:

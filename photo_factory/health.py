@@ -1,8 +1,10 @@
 """``photo-factory healthcheck SERVICE``: the container health check.
 
-A worker is healthy when its heartbeat is fresh: its ``system_status`` row was written less
-than ``grace × interval`` seconds ago (the interval the service itself declared) and its status
-is not ``error``, ``stopping`` or ``stopped``. Exit 0 when healthy, 1 when not (with one line
+A worker is healthy when its heartbeat is fresh: its row was written less than ``grace ×
+interval`` seconds ago (the interval the service itself declared) and its status is not
+``error``, ``stopping`` or ``stopped``. The row judged is this host's own process
+(``service_instances``: the long-running one before any ``--once`` run beside it), else the
+service's derived ``system_status`` row. Exit 0 when healthy, 1 when not (with one line
 saying why, shown by ``docker inspect``), 2 on a configuration error. It opens one short
 connection and never waits for an unreachable database.
 """
@@ -58,6 +60,9 @@ def check(database_url: str, service: str, grace: float = 2.5, min_age: float = 
     store = db.Database(database_url, f"{service}-healthcheck", _QUERIES)
     try:
         host = socket.gethostname()
+        own = store.fetchone("own_instance", {"service": service, "host": host})
+        if own is not None:
+            return judge(own, service, grace, min_age)
         row = store.fetchone("freshest_heartbeat", {"service": service, "host": host})
         lease = store.fetchone("replica_lease", {"service": service, "host": host})
     except db.UNAVAILABLE as exc:

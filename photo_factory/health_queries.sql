@@ -17,3 +17,12 @@ SELECT EXTRACT(EPOCH FROM (now() - last_seen))::float AS age_s
  WHERE stage = %(service)s AND host = %(host)s
  ORDER BY last_seen DESC
  LIMIT 1;
+
+-- name: own_instance
+-- This host's instance of the service: a live long-running one first, then the newest.
+SELECT service, status, message, host, interval_s, once,
+       EXTRACT(EPOCH FROM (now() - last_heartbeat))::float AS age_s
+  FROM service_instances
+ WHERE service = %(service)s AND host = %(host)s
+ ORDER BY (status NOT IN ('stopping', 'stopped')) DESC, once ASC, last_heartbeat DESC
+ LIMIT 1;

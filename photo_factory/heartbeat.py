@@ -1,4 +1,7 @@
-"""Heartbeats: every service reports its status on an interval to ``system_status`` (+ history).
+"""Heartbeats: every process reports its status on an interval (its own ``service_instances``
+row), and the service's ``system_status`` row (+ history), which every reader reads, is derived
+from the service's live instances in the same transaction (query ``derive_status``): a finished
+``--once`` run beside the running service never makes the service look stopped.
 
 The service sets its current state with :meth:`HeartbeatService.set`; a background thread with
 its own connection writes it every ``interval`` seconds, so a long unit of work never makes a
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -30,9 +35,21 @@ STATUSES = ("ok", "degraded", "error", "stopping", "stopped", "stale", "starting
 _QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
 
 
+def instance_id(host: str, pid: int, started_at: datetime) -> str:
+    """``host:pid:start:nonce``: unique per process (also when a container restarts as PID 1
+    again) and per heartbeat object (two in one process in the same millisecond)."""
+    return f"{host}:{pid}:{int(started_at.timestamp() * 1000)}:{secrets.token_hex(2)}"
+
+
 class HeartbeatService:
-    def __init__(self, database_url: str, service: str, interval: float, stuck_after: float | None = None):
+    """``once``: this process is a ``--once`` run (default: ``--once`` on the command line);
+    :func:`photo_factory.loop.run` sets it too."""
+
+    def __init__(self, database_url: str, service: str, interval: float, stuck_after: float | None = None,
+                 *, once: bool | None = None, stale_factor: float = 3.0):
         self.service = service
+        self.once = ("--once" in sys.argv[1:]) if once is None else once
+        self.stale_factor = stale_factor
         self.interval = interval
         self.stuck_after = stuck_after
         self._work_since: float | None = None  # monotonic start of the current unit of work
@@ -45,6 +62,8 @@ class HeartbeatService:
         self._message = "starting"
         self._details: dict[str, Any] = {}
         self._started_at = datetime.now(UTC)
+        self.host = socket.gethostname()
+        self.instance_id = instance_id(self.host, os.getpid(), self._started_at)
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._write_lock = threading.Lock()
@@ -126,15 +145,19 @@ class HeartbeatService:
                 "message": message[:1000],
                 "details": db.json(dict(self._details)),
                 "interval_s": self.interval,
-                "host": socket.gethostname(),
+                "host": self.host,
                 "pid": os.getpid(),
                 "version": __version__,
                 "started_at": self._started_at,
+                "instance_id": self.instance_id,
+                "once": self.once,
+                "stale_factor": self.stale_factor,
             }
         try:
             with self._write_lock, self._db.transaction() as cur:  # the thread and explicit beats
-                cur.execute(self._db.sql("upsert_status"), params)
-                cur.execute(self._db.sql("append_history"), params)
+                cur.execute(self._db.sql("lock_service"), params)
+                cur.execute(self._db.sql("upsert_instance"), params)
+                cur.execute(self._db.sql("derive_status"), params)
         except db.UNAVAILABLE as exc:
             if not self._db_down_logged:
                 log.warning("heartbeat for %s skipped: database unavailable (%s)",

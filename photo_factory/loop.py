@@ -87,6 +87,8 @@ def run(
     """Call ``work_once`` until stopped (or, with ``once``, until it reports no work)."""
     backoff = 1.0
     down_since: float | None = None
+    if heartbeat is not None and once:
+        heartbeat.once = True  # a --once run never stands for the running service
     while not stopper.stop.is_set():
         if heartbeat is not None:
             heartbeat.working()

@@ -52,6 +52,21 @@ def discover(directory: Path | None = None) -> list[Migration]:
     return found
 
 
+def pending(url: str, directory: Path | None = None) -> list[Migration]:
+    """The migrations not applied yet (all of them on an empty database)."""
+    conn = db.connect(url, "migrate")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            done: set[int] = set()
+            if cur.fetchone()[0]:
+                cur.execute("SELECT version FROM schema_migrations")
+                done = {row[0] for row in cur.fetchall()}
+    finally:
+        conn.close()
+    return [m for m in discover(directory) if m.version not in done]
+
+
 def apply(url: str, directory: Path | None = None) -> list[Migration]:
     """Apply pending migrations; return the ones applied by this call."""
     pending_all = discover(directory)

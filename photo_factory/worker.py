@@ -329,7 +329,8 @@ class StageWorker:
         """Run until stopped (SIGTERM) or, with ``once``, until nothing is due; return the stats.
         ``stuck_seconds``: one item (or batch) without progress for this long beats ``error``."""
         stop = self.stopper.stop
-        beat = (HeartbeatService(self.database_url, self.stage.name, heartbeat_seconds, stuck_after=stuck_seconds)
+        beat = (HeartbeatService(self.database_url, self.stage.name, heartbeat_seconds, stuck_after=stuck_seconds,
+                                 once=once)
                 if heartbeat else None)
         self._beat = beat
         listener = self.listener = Listener(self.database_url, f"{self.stage.name}-listen",

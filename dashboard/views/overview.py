@@ -13,9 +13,9 @@ TITLE = "Overview"
 
 def service_rows(ctx: Context) -> list[dict]:
     """Heartbeat and container side by side, one row per known or expected service."""
-    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor)
-    seen = {s["service"] for s in services}
     docker = ctx.docker.containers if ctx.docker.available else {}
+    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor, docker)
+    seen = {s["service"] for s in services}
     rows = []
     for s in services + [{"service": n, "effective": "not seen", "level": "unknown", "age_s": None,
                           "message": "no heartbeat yet (not deployed?)"} for n in verdict.EXPECTED
@@ -45,13 +45,18 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def render(ctx: Context) -> None:
-    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor)
-    failed = len(ctx.store.failed_items(ctx.present, limit=1000))
-    quarantined = sum(r["files"] for r in ctx.store.library()["quarantine"] if r["status"] == "quarantined")
-    v = verdict.overall(services, ctx.store.open_incidents(ctx.present), failed, quarantined,
-                        ctx.store.last_drill(ctx.present))
-    box = {"ok": st.success, "warning": st.warning, "error": st.error}[v.level]
-    box(f"{DOT[v.level]} **{v.headline}**" + "".join(f"\n- {p}" for p in v.problems))
+    from dashboard import status, status_store  # the same verdict as `photo-factory status`
+
+    if "pf_status_store" not in st.session_state:
+        st.session_state["pf_status_store"] = status_store.StatusStore(ctx.core.database_url, "dashboard")
+    v = status.collect(st.session_state["pf_status_store"], ctx.settings.stale_factor, ctx.docker)
+    box = {"ok": st.success, "warning": st.warning, "error": st.error}[v["verdict"]]
+    box(f"{DOT[v['verdict']]} **{v['headline']}**" + "".join(f"\n- {p}" for p in v["problems"]))
+    for note in v["notes"]:
+        st.info(note)
+    from dashboard.views import maintenance_panel
+
+    maintenance_panel.render(ctx)
     if not ctx.docker.available:
         st.info(f"Docker API unavailable ({ctx.docker.reason}); showing heartbeats only.")
     st.subheader("Services")

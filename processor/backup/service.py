@@ -346,7 +346,8 @@ def _ago(seconds: float | None) -> str:
 def idle_without_remote(core: CoreSettings, once: bool) -> None:
     """No PF_BACKUP_REMOTE: beat ``degraded`` and idle (``make run`` works without a remote)."""
     beat = HeartbeatService(core.database_url, "backup", core.heartbeat_seconds)
-    beat.set("degraded", "no remote configured (set PF_BACKUP_REMOTE): nothing is backed up")
+    beat.set("degraded", "no remote configured (set PF_BACKUP_REMOTE): nothing is backed up",
+             setup_hint="set PF_BACKUP_REMOTE")  # a setup hint on the dashboard, not a problem
     beat.start()
     log.warning("backup: PF_BACKUP_REMOTE is not set; nothing is backed up")
     stopper = loop.Stopper()

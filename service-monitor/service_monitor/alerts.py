@@ -13,6 +13,8 @@ from typing import Any
 
 import apprise
 
+from service_monitor.rootcause import duration
+
 log = logging.getLogger(__name__)
 PREFIX = "[Photo Factory]"
 
@@ -25,9 +27,17 @@ def title(incident: dict[str, Any], recovery: bool) -> str:
 def body(incident: dict[str, Any], recovery: bool) -> str:
     opened: datetime = incident["opened_at"]
     if recovery and incident.get("resolved_at"):
-        minutes = (incident["resolved_at"] - opened).total_seconds() / 60
-        return f"Recovered after {minutes:.0f} min: {incident['subject']}.\n({incident['message']})"
+        lasted = duration((incident["resolved_at"] - opened).total_seconds())
+        return f"Recovered after {lasted}: {incident['subject']}.\n({incident['message']})"
     return f"{incident['message']}\nSince {opened:%Y-%m-%d %H:%M:%S %Z} (incident #{incident['id']})."
+
+
+def reminder(incident: dict[str, Any]) -> tuple[str, str]:
+    """(title, body) of a reminder: the problem still lasts."""
+    lasted = duration(float(incident["lasted_s"]))
+    return (f"{PREFIX} STILL A PROBLEM: {incident['subject']}",
+            f"Still a problem after {lasted} (reminder {incident['reminders']}): {incident['message']}\n"
+            f"Since {incident['opened_at']:%Y-%m-%d %H:%M:%S %Z} (incident #{incident['id']}).")
 
 
 class Notifier:

@@ -36,7 +36,7 @@ SELECT service, status, message, details FROM overdue
 RETURNING service;
 
 -- name: services
-SELECT service, status, message, last_heartbeat, interval_s,
+SELECT service, status, message, details, last_heartbeat, interval_s,
        extract(epoch FROM now() - last_heartbeat) AS age_s
   FROM system_status
  ORDER BY service;
@@ -89,16 +89,76 @@ UPDATE alert_incidents SET resolved_at = now()
 RETURNING id, key;
 
 -- name: claim_open_notifications
--- Incidents whose opening message is still to send; claimed so two monitors never both send it.
--- Picked once in a MATERIALIZED CTE: an IN (subquery ... LIMIT ... SKIP LOCKED) may be rescanned
--- per row by a nested-loop plan and claim past its limit.
+-- Open incidents whose opening message is still to send; claimed so two monitors never both
+-- send it. Picked once in a MATERIALIZED CTE: an IN (subquery ... LIMIT ... SKIP LOCKED) may be
+-- rescanned per row by a nested-loop plan and claim past its limit.
 WITH picked AS MATERIALIZED (
     SELECT id FROM alert_incidents
-     WHERE open_notified_at IS NULL
+     WHERE open_notified_at IS NULL AND resolved_at IS NULL
      ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
-UPDATE alert_incidents i SET open_notified_at = now(), notify_attempts = i.notify_attempts + 1
+UPDATE alert_incidents i SET open_notified_at = now(), last_notified_at = now(),
+                             notify_attempts = i.notify_attempts + 1
   FROM picked WHERE i.id = picked.id
 RETURNING i.id, i.key, i.kind, i.severity, i.subject, i.message, i.opened_at, i.resolved_at;
+
+-- name: claim_reminders
+-- Problems that still last PF_ALERT_REPEAT_HOURS after their last message: one reminder each,
+-- claimed like the openings. %(now)s: the monitor's clock (injected in tests), else now().
+WITH picked AS MATERIALIZED (
+    SELECT id FROM alert_incidents
+     WHERE resolved_at IS NULL AND open_notified_at IS NOT NULL
+       AND coalesce(last_notified_at, open_notified_at)
+           <= coalesce(%(now)s::timestamptz, now()) - make_interval(secs => %(repeat_s)s)
+     ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
+UPDATE alert_incidents i SET last_notified_at = coalesce(%(now)s::timestamptz, now()),
+                             reminders = i.reminders + 1
+  FROM picked WHERE i.id = picked.id
+RETURNING i.id, i.key, i.kind, i.severity, i.subject, i.message, i.opened_at, i.resolved_at, i.reminders,
+          extract(epoch FROM coalesce(%(now)s::timestamptz, now()) - i.opened_at) AS lasted_s;
+
+-- name: unclaim_reminder
+UPDATE alert_incidents SET last_notified_at = %(previous)s, reminders = reminders - 1,
+                           notify_error = %(error)s
+ WHERE id = %(id)s;
+
+-- name: hold_unsent_resolved
+-- Incidents that came and went without an opening message (held during maintenance, or during
+-- a delivery outage): nobody is told of a problem that is already over; kept as held.
+UPDATE alert_incidents SET open_notified_at = now(), resolve_notified_at = now(), held = true
+ WHERE resolved_at IS NOT NULL AND open_notified_at IS NULL
+RETURNING id, key;
+
+-- name: maintenance
+SELECT until, reason, set_by FROM maintenance WHERE until > now();
+
+-- name: leader
+-- One monitor leads (a session advisory lock, held while its connection lives): the leader
+-- alone sends what cannot be coordinated through the database, i.e. "the database is down".
+SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks
+                          WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                            AND classid = 0 AND objid = 724301 AND granted)
+            THEN true
+            ELSE pg_try_advisory_lock(724301) END AS leader;
+
+-- name: record_outage
+-- The database outage, recorded once it is back (already told: both messages marked sent).
+INSERT INTO alert_incidents (key, kind, severity, subject, message, opened_at, last_seen_at, resolved_at,
+                             open_notified_at, resolve_notified_at, last_notified_at)
+VALUES ('database', 'database', 'error', 'factory-db is unreachable', %(message)s, %(since)s, now(), now(),
+        CASE WHEN %(told)s THEN %(since)s END, CASE WHEN %(told)s THEN now() END,
+        CASE WHEN %(told)s THEN %(since)s END);
+
+-- name: claim_mark
+-- Once per period whatever the number of monitors (and whatever the clocks do): the mark holds
+-- the start of the last period claimed; returns a row only to the one that claims a newer one.
+INSERT INTO monitor_marks AS m (name, done_at) VALUES (%(name)s, %(since)s)
+ON CONFLICT (name) DO UPDATE SET done_at = EXCLUDED.done_at
+ WHERE m.done_at < EXCLUDED.done_at
+RETURNING done_at;
+
+-- name: prune_instances
+-- Instances (service_instances) not heard of for the retention period.
+DELETE FROM service_instances WHERE last_heartbeat < now() - make_interval(days => %(days)s);
 
 -- name: claim_resolve_notifications
 WITH picked AS MATERIALIZED (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import PositiveFloat, PositiveInt
+from typing import Any
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
 
 from photo_factory.settings import PFSettings
 
@@ -32,6 +34,25 @@ class MonitorSettings(PFSettings):
     alert_recovery_seconds: float = 120.0
     retention_days: PositiveInt = 60
     cleanup_every_hours: PositiveFloat = 24.0
+    #: Remind every this many hours while a problem lasts (0: never remind).
+    alert_repeat_hours: NonNegativeFloat = 24.0
+    #: The database unreachable this long (seconds) before its root alert goes out.
+    alert_db_confirm_seconds: NonNegativeFloat = 30.0
+    #: Daily digest at this local hour (0-23; empty: no digest).
+    alert_digest_hour: int | None = Field(default=None, ge=0, le=23)
+    #: Dead-man's ping: GET this URL every round while all is fine (healthchecks.io, Uptime Kuma push).
+    healthcheck_ping_url: str = ""
+    #: GET this one when something is wrong (default: the ping URL + /fail, healthchecks.io style).
+    healthcheck_fail_url: str = ""
+    healthcheck_timeout_s: PositiveFloat = 10.0
+    #: Prometheus /metrics on this port (0: off) and address.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_address: str = "127.0.0.1"
+
+    @field_validator("alert_digest_hour", mode="before")
+    @classmethod
+    def _empty_is_off(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @property
     def alert_targets(self) -> list[str]:

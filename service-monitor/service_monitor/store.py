@@ -111,3 +111,32 @@ class MonitorStore:
 
     def prune_incidents(self, days: int) -> int:
         return self.db.execute("prune_incidents", {"days": days})
+
+    # -- reminders, maintenance, leadership, marks (issue 13) ------------------------------
+    def claim_reminders(self, repeat_s: float, now: Any = None) -> list[dict]:
+        """Claim one reminder for each problem still open ``repeat_s`` after its last message."""
+        return self.db.fetchall("claim_reminders", {"repeat_s": repeat_s, "now": now})
+
+    def reminder_failed(self, incident: dict, previous: Any, error: str) -> None:
+        self.db.execute("unclaim_reminder", {"id": incident["id"], "previous": previous, "error": error[:1000]})
+
+    def hold_unsent_resolved(self) -> list[dict]:
+        return self.db.fetchall("hold_unsent_resolved")
+
+    def maintenance(self) -> dict | None:
+        """The maintenance switch while on (None when off, expired, or not migrated yet)."""
+        return self.db.fetchone("maintenance") if self.has_relation("maintenance") else None
+
+    def is_leader(self) -> bool:
+        row = self.db.fetchone("leader")
+        return bool(row and row["leader"])
+
+    def record_outage(self, since: Any, message: str, told: bool) -> None:
+        self.db.execute("record_outage", {"since": since, "message": message[:1000], "told": told})
+
+    def claim_mark(self, name: str, since: Any) -> bool:
+        """True for the one monitor that claims ``name`` for the period starting ``since``."""
+        return self.db.fetchone("claim_mark", {"name": name, "since": since}) is not None
+
+    def prune_instances(self, days: int) -> int:
+        return self.db.execute("prune_instances", {"days": days})

@@ -205,7 +205,7 @@ def test_a_disk_too_small_is_refused_before_anything_is_written(
 def test_a_drill_with_the_wrong_password_fails_loudly_and_leaves_nothing_behind(
         env, database_url, storage, backed_up, tmp_path, remote):
     from dashboard.status import collect
-    from dashboard.store import DashboardStore
+    from dashboard.status_store import StatusStore
 
     (tmp_path / "wrong").mkdir()
     wrong = bs.make_crypt_remote(tmp_path / "wrong", folder=remote.folder)
@@ -222,7 +222,7 @@ def test_a_drill_with_the_wrong_password_fails_loudly_and_leaves_nothing_behind(
     after = bs.db_state(database_url)
     assert {t: rows for t, rows in after.items() if t != "restore_drills"} == {
         t: rows for t, rows in live_before.items() if t != "restore_drills"}
-    store = DashboardStore(database_url, "status")
+    store = StatusStore(database_url, "status")
     try:
         report = collect(store, 3.0)
     finally:

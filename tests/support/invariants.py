@@ -5,8 +5,9 @@ are a recorded duplicate of bytes that are); one row per library file with its s
 row without its file; every linked motion-photo video present and none unlinked
 (``Derivatives/motion/``); no temporary files (the librarian's or a stage worker's); an empty journal;
 nothing left in the inbox that should have been taken; every group of assets whole (two or more
-members, one primary, one folder). An inbox file may stay only when the
-librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
+members, one primary, one folder). A quarantined file an operator deleted (status ``deleted``,
+recorded in ``operator_actions``) is the one content allowed to be gone. An inbox file may stay only
+when the librarian recorded why (``source_not_removed``: filed, but its folder would not let it go;
 ``left_in_inbox``: it could not be moved at all) — and then its content must still be in exactly
 one place (its filed copy, or itself for the latter).
 
@@ -59,7 +60,12 @@ def _rows(database_url: str) -> dict[str, list[dict]]:
                 "sidecars": "SELECT s.asset_id, s.library_path, s.sha256, s.size_bytes, a.library_path AS photo"
                             " FROM asset_sidecars s JOIN media_assets a ON a.id = s.asset_id",
                 # file_missing: a restore found the row but not its file (quarantine is not backed up)
-                "quarantine": "SELECT quarantine_path FROM quarantine WHERE status NOT IN ('released', 'file_missing')",
+                "quarantine": "SELECT quarantine_path FROM quarantine"
+                              " WHERE status NOT IN ('released', 'file_missing', 'deleted')",
+                # an operator deleted these for good (the file and its row say so, operator_actions why)
+                "deleted": "SELECT a.detail->>'sha256' AS sha256 FROM quarantine q JOIN operator_actions a"
+                           " ON a.action = 'delete_quarantine' AND a.target = 'quarantine:' || q.id"
+                           " WHERE q.status = 'deleted' AND a.detail->>'sha256' <> ''",
                 "journal": "SELECT id, action, source_abs, dest_rel FROM ingest_journal",
                 "motion": "SELECT motion_video FROM media_assets WHERE motion_video IS NOT NULL",
                 "kept": "SELECT kind, source_path FROM ingest_events"
@@ -135,7 +141,8 @@ def check(database_url: str, inbox: Path, storage: Path, originals: set[str], *,
     for rel, path in [*lib_files.items(), *q_files.items(), *left]:
         if path.is_file() and not path.is_symlink():
             places.setdefault(sha256(path), []).append(rel)
-    for digest in originals - set(missing_ok):
+    deleted = {r["sha256"].strip() for r in rows["deleted"]}
+    for digest in originals - set(missing_ok) - deleted:
         where = places.get(digest, [])
         beside = [sidecars[r]["asset_id"] for r in where if r in sidecars]
         if where and len(beside) == len(where) and len(set(beside)) == len(beside):

@@ -294,7 +294,7 @@ def test_a_restore_closes_the_stale_state_of_the_lost_installation(
 def test_a_failed_drill_reaches_the_status_verdict_and_counts_a_missing_file_once(
         database_url, storage, remote, pf_env):
     from dashboard.status import collect
-    from dashboard.store import DashboardStore
+    from dashboard.status_store import StatusStore
 
     a = bs.add_asset(database_url, storage["storage"], 1)
     bs.add_asset(database_url, storage["storage"], 2)
@@ -311,7 +311,7 @@ def test_a_failed_drill_reaches_the_status_verdict_and_counts_a_missing_file_onc
     lines: list[str] = []
     assert run_drill(rclone.Rclone(), remote.name, database_url, Selection(), None, lines.append) == 1
     assert bs.query(database_url, "SELECT result, missing FROM restore_drills") == [("failed", 1)]
-    store = DashboardStore(database_url, "status")
+    store = StatusStore(database_url, "status")
     try:
         report = collect(store, 3.0)
     finally:

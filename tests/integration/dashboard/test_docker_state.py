@@ -36,7 +36,8 @@ def test_describe_reads_state_health_restarts_uptime_and_image():
 
     d = docker_state.describe(attrs, now=datetime(2026, 1, 1, 1, 0, tzinfo=UTC))
     assert d == {"name": "pf-librarian-1", "state": "running", "health": "healthy", "restarts": 2,
-                 "uptime_s": pytest.approx(3599.88, abs=0.01), "image": "pf:1"}
+                 "uptime_s": pytest.approx(3599.88, abs=0.01), "image": "pf:1",
+                 "exit_code": None, "health_log": ""}  # (why it is down: only for a stopped or unhealthy one)
 
 
 @pytest.mark.docker
