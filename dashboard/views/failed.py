@@ -18,7 +18,7 @@ def failed_section(ctx: Context) -> None:
     if not items:
         st.caption("No failed items.")
         return
-    st.dataframe(items, hide_index=True, use_container_width=True)
+    st.dataframe(items, hide_index=True, width="stretch")
     labels = {f"{i['stage']}:{i['asset_id']} {i['reason_code']}": i for i in items}
     chosen = st.multiselect("Items to retry", list(labels), key="retry_items")
     if st.button("Retry selected items", key="retry_items_button", disabled=not chosen):
@@ -35,7 +35,7 @@ def quarantine_section(ctx: Context) -> None:
     if not rows:
         st.caption("Nothing in quarantine.")
         return
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.dataframe(rows, hide_index=True, width="stretch")
     labels = {f"#{r['id']} {r['original_name']} ({r['reason']})": r["id"] for r in rows
               if r["status"] == "quarantined"}
     chosen = st.multiselect("Files to retry (moved back to the inbox by the librarian)", list(labels),
