@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
-from dashboard.views import url_path
+from tests.support.dashboard_pages import APP, open_page
 from tests.support.monitoring_samples import (
     fetch,
     seed_assets,
@@ -18,7 +15,6 @@ from tests.support.monitoring_samples import (
 )
 
 pytestmark = pytest.mark.integration
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 
 
 @pytest.fixture
@@ -27,19 +23,6 @@ def app_env(pf_env, monkeypatch):
     monkeypatch.setenv("PF_DOCKER_URL", "unix:///nonexistent/docker.sock")
     monkeypatch.setenv("PF_DASHBOARD_REFRESH_S", "0")
     return pf_env
-
-
-def open_page(title: str) -> AppTest:
-    """Open a page as its URL would: AppTest can switch only to file pages, so the page's script
-    hash (Streamlit's hash of the ``url_path``) is set the way a browser at that URL sets it."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    if title != "Overview":
-        at._page_hash = calc_hash(url_path(title))
-        at.run()
-        assert not at.exception, at.exception
-    return at
 
 
 def texts(at: AppTest) -> str:
