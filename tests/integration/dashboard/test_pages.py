@@ -124,3 +124,38 @@ def test_a_password_guards_the_dashboard(seeded, monkeypatch):
     assert "| service |" not in texts(at)
     at.text_input(key="password").input("s3cret").run()
     assert "| service |" in texts(at)
+
+
+@pytest.fixture
+def deprecations():
+    """Every Streamlit deprecation warning logged while the test runs (Streamlit logs each one;
+    its once-per-message memory is cleared so an earlier test cannot hide one)."""
+    import logging
+
+    from streamlit import deprecation_util
+
+    seen: list[str] = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger, handler = logging.getLogger("streamlit.deprecation_util"), Recorder()
+    deprecation_util._shown_warnings.clear()
+    logger.addHandler(handler)
+    yield seen
+    logger.removeHandler(handler)
+
+
+def test_no_page_uses_a_deprecated_streamlit_api(seeded, storage, deprecations):
+    from PIL import Image
+
+    from dashboard.views import PAGES
+
+    thumb = storage["storage"] / "Derivatives/thumbnails/256/2015/2015-01-31/IMG_30.JPG.jpg"
+    thumb.parent.mkdir(parents=True)
+    Image.new("RGB", (32, 24), "teal").save(thumb)
+    fetch(seeded, "INSERT INTO ingest_events (kind) VALUES ('ingested') RETURNING id")
+    for title in PAGES:
+        open_page(title)
+    assert deprecations == []
