@@ -18,14 +18,14 @@ SELECT recorded_at, status, message
  LIMIT %(limit)s;
 
 -- name: uptime
--- Share of a service's heartbeats in the window that said it was up. Up: ok, degraded (working,
--- with a warning) and starting (coming up); down: error, stale, stopping, stopped.
-SELECT service, count(*) AS beats,
-       round(100.0 * count(*) FILTER (WHERE status IN ('ok', 'degraded', 'starting')) / count(*), 1)
-           AS uptime_percent
-  FROM system_status_history
- WHERE recorded_at > now() - %(hours)s * interval '1 hour'
+-- Share of a service's heartbeats in the window that said it was up (the service_hourly rollup,
+-- migration 0019; whole hours). Up: ok, degraded (working, with a warning) and starting (coming
+-- up); down: error, stale, stopping, stopped.
+SELECT service, sum(beats)::bigint AS beats, round(100.0 * sum(up) / sum(beats), 1) AS uptime_percent
+  FROM service_hourly
+ WHERE hour > date_trunc('hour', now() - %(hours)s * interval '1 hour')
  GROUP BY service
+HAVING sum(beats) > 0
  ORDER BY service;
 
 -- name: ingest_volume

@@ -255,3 +255,34 @@ CREATE TRIGGER ingest_hourly_insert AFTER INSERT ON ingest_events
 LOCK TABLE ingest_events IN SHARE ROW EXCLUSIVE MODE;
 INSERT INTO ingest_hourly (hour, kind, n)
 SELECT date_trunc('hour', occurred_at), kind, count(*) FROM ingest_events GROUP BY 1, 2;
+
+-- service_hourly: heartbeats per (service, hour) and how many said the service was up (ok,
+-- degraded, starting), for the History uptime (30 days of beats are ~400,000 rows).
+CREATE TABLE service_hourly (
+    service  text        NOT NULL,
+    hour     timestamptz NOT NULL,
+    beats    bigint      NOT NULL DEFAULT 0,
+    up       bigint      NOT NULL DEFAULT 0,
+    PRIMARY KEY (service, hour)
+);
+
+CREATE FUNCTION service_hourly_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO service_hourly AS h (service, hour, beats, up)
+    SELECT service, date_trunc('hour', recorded_at), count(*),
+           count(*) FILTER (WHERE status IN ('ok', 'degraded', 'starting'))
+      FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (service, hour) DO UPDATE SET beats = h.beats + EXCLUDED.beats, up = h.up + EXCLUDED.up;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER service_hourly_insert AFTER INSERT ON system_status_history
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION service_hourly_insert();
+
+LOCK TABLE system_status_history IN SHARE ROW EXCLUSIVE MODE;
+INSERT INTO service_hourly (service, hour, beats, up)
+SELECT service, date_trunc('hour', recorded_at), count(*),
+       count(*) FILTER (WHERE status IN ('ok', 'degraded', 'starting'))
+  FROM system_status_history GROUP BY 1, 2;
+CREATE INDEX service_hourly_hour ON service_hourly (hour);
