@@ -18,7 +18,7 @@ from dashboard.format import age
 FLAG_STAGES = (("thumbnails", "files", "thumbnailed"), ("geocode", "located", "geocoded"),
                ("backup", "files", "backed_up"))
 #: a worker in one of these states is not working: its node is drawn stopped
-NOT_WORKING = {"stopped", "stale", "stopping", "error", "not seen"}
+NOT_WORKING = {"stopped", "stale", "stopping", "down", "error", "not seen"}
 NO_REMOTE = "no remote configured"
 
 
