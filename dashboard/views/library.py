@@ -21,7 +21,7 @@ from dashboard.library_search import PAGE_SIZE, START, Filters, month_grid, mont
 from dashboard.views import library_panoramas
 
 TITLE = "Library"
-MODES = ("Recent", "Day", "Month", "Place", "Camera", "Search")
+MODES = ("All", "Day", "Month", "Place", "Camera", "Search")
 
 
 def thumbnail_for(storage: Path, library_path: str) -> Path | None:
