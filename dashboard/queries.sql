@@ -36,16 +36,16 @@ SELECT hour, kind, n
  ORDER BY hour, kind;
 
 -- name: library_by_type
--- From the per-day rollup (migration 0019): never a count of media_assets.
+-- From the per-month rollup (migration 0019): never a count of media_assets.
 SELECT media_type, sum(files)::bigint AS files, sum(bytes)::bigint AS bytes
-  FROM library_days
+  FROM library_months
  GROUP BY media_type
 HAVING sum(files) > 0
  ORDER BY media_type;
 
 -- name: library_by_month
-SELECT date_trunc('month', day)::date AS month, sum(files)::bigint AS files
-  FROM library_days
+SELECT month, sum(files)::bigint AS files
+  FROM library_months
  GROUP BY 1
 HAVING sum(files) > 0
  ORDER BY 1;
@@ -58,19 +58,19 @@ SELECT id, library_path, original_name, media_type, capture_date, size_bytes, in
  LIMIT %(limit)s;
 
 -- name: places_by_count
--- Where the photos were taken, most first (the library_places rollup).
+-- Where the photos were taken, most first (the library_places rollup, library_places_files).
 SELECT nullif(country_code, '') AS country_code, nullif(country, '') AS country,
        nullif(region, '') AS region, nullif(city, '') AS city, files
   FROM library_places
  WHERE files > 0
- ORDER BY files DESC, country, region, city
+ ORDER BY files DESC
  LIMIT %(limit)s;
 
 -- name: cameras_by_count
 SELECT nullif(camera_make, '') AS camera_make, nullif(camera_model, '') AS camera_model, files
   FROM library_cameras
  WHERE files > 0 AND camera_model <> ''
- ORDER BY files DESC, camera_make, camera_model
+ ORDER BY files DESC
  LIMIT %(limit)s;
 
 -- name: browse
@@ -104,7 +104,8 @@ SELECT id, original_name, (location->>'lat')::float AS lat, (location->>'lon')::
  LIMIT %(limit)s;
 
 -- name: capture_range
-SELECT min(day) AS first, max(day) AS last FROM library_days WHERE files > 0;
+-- The first and last capture day (two ends of media_assets_capture_date).
+SELECT min(capture_date) AS first, max(capture_date) AS last FROM media_assets;
 
 -- name: recent_panoramas
 -- Panoramas (done first, newest first) with their frames in shooting order.
@@ -241,7 +242,7 @@ SELECT key, kind, severity, subject, message, opened_at, notify_error
 SELECT coalesce(sum(files), 0)::bigint AS files, coalesce(sum(bytes), 0)::bigint AS bytes,
        coalesce(sum(located), 0)::bigint AS located, coalesce(sum(thumbnailed), 0)::bigint AS thumbnailed,
        coalesce(sum(geocoded), 0)::bigint AS geocoded, coalesce(sum(backed_up), 0)::bigint AS backed_up
-  FROM library_days;
+  FROM library_months;
 
 -- name: stage_done_today
 SELECT stage, n FROM stage_done_daily WHERE day = current_date;
@@ -276,7 +277,8 @@ SELECT a.ingested_at FROM media_assets a
  ORDER BY a.id LIMIT 1;
 
 -- name: ingested_today
-SELECT count(*) AS n FROM ingest_events WHERE kind = 'ingested' AND occurred_at >= current_date;
+-- From the hourly rollup (migration 0019): a big first import is a million events a day.
+SELECT coalesce(sum(n), 0)::bigint AS n FROM ingest_hourly WHERE kind = 'ingested' AND hour >= current_date;
 
 -- name: quarantine_open_count
 SELECT count(*) FILTER (WHERE status = 'quarantined') AS quarantined, count(*) AS open

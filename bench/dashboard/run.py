@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
-from bench.dashboard.seed import SEED_SQL
+from bench.dashboard.seed import SECONDARY_INDEXES, SEED_SQL, TABLES
 from dashboard.library_search import START, Filters
 from dashboard.store import DashboardStore
 from photo_factory import localpg, migrate
@@ -65,7 +65,13 @@ def seeded(n: int) -> tuple[str, str]:
     conn = psycopg2.connect(url)
     conn.autocommit = True
     with conn.cursor() as cur:
+        cur.execute(SECONDARY_INDEXES, {"tables": list(TABLES)})
+        indexes = cur.fetchall()
+        for index, _ in indexes:
+            cur.execute(f'DROP INDEX "{index}"')
         cur.execute(SEED_SQL, {"n": n})
+        for _, definition in indexes:
+            cur.execute(definition)
         cur.execute("VACUUM ANALYZE")
     conn.close()
     print(f"  seeded {n:,} assets in {time.monotonic() - t0:.0f}s", flush=True)
@@ -159,14 +165,14 @@ def main() -> int:
         finally:
             admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     head = f"{'page':<10} {'db ms @' + format(large, ','):>15} {'db ms @10,000':>14} {'ratio':>6} {'wall ms':>8}"
-    print(f"{head}  slowest query @{large:,}")
+    print(f"{head}  slowest queries @{large:,} (ms)")
     worst = 0.0
     for page, (total, wall, per_query) in results[large].items():
         base = results[10_000][page][0]
-        slow = max(per_query, key=per_query.__getitem__)
+        top = sorted(per_query, key=per_query.__getitem__, reverse=True)[:3]
         worst = max(worst, total)
         print(f"{page:<10} {total:>15.1f} {base:>14.1f} {total / base:>6.2f} {wall:>8.1f}  "
-              f"{slow.split('#')[0]} {per_query[slow]:.1f} ms")
+              + ", ".join(f"{q.split('#')[0]} {per_query[q]:.1f}" for q in top))
     print(f"target: <= {TARGET_MS:.0f} ms of database time per page at {large:,}: "
           f"{'met' if worst <= TARGET_MS else 'MISSED'}")
     return 0

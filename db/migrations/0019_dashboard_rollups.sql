@@ -1,9 +1,9 @@
 -- 0019: what the dashboard reads at a glance on a million assets, without counting the table.
 --
--- library_days: files, bytes and per-stage done counts per (capture day, media type), kept by
+-- library_months: files, bytes and per-stage done counts per (capture month, media type), kept by
 -- statement-level triggers with transition tables (one upsert per statement, whatever its size;
 -- rows are upserted in key order so two writers cannot deadlock on them). A 20-year library is
--- at most ~22,000 rows: totals, the month heatmap and "done (total)" sum this, never media_assets.
+-- at most 720 rows: totals, the month heatmap and "done (total)" sum this, never media_assets.
 --
 -- stage_done_daily: how many items each flag stage finished per day (a flag going false -> true),
 -- for "done today". A reset (true -> false) does not un-finish a past day.
@@ -11,8 +11,8 @@
 -- A full restore (plain SQL of a dump) loads both tables' rows before it creates the triggers,
 -- so the totals stay exact; `SELECT dashboard_rollups_rebuild()` recomputes them if ever needed.
 
-CREATE TABLE library_days (
-    day         date   NOT NULL,
+CREATE TABLE library_months (
+    month       date   NOT NULL,   -- the first day of the capture month
     media_type  text   NOT NULL,
     files       bigint NOT NULL DEFAULT 0,
     bytes       bigint NOT NULL DEFAULT 0,
@@ -20,7 +20,7 @@ CREATE TABLE library_days (
     thumbnailed bigint NOT NULL DEFAULT 0,
     geocoded    bigint NOT NULL DEFAULT 0,   -- located and geocoded
     backed_up   bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, media_type)
+    PRIMARY KEY (month, media_type)
 );
 
 CREATE TABLE stage_done_daily (
@@ -48,21 +48,24 @@ CREATE TABLE library_cameras (
     files        bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (camera_make, camera_model)
 );
+-- the pickers list the places and cameras with the most files first
+CREATE INDEX library_places_files ON library_places (files DESC);
+CREATE INDEX library_cameras_files ON library_cameras (files DESC);
 
 -- One trigger function per event: a transition table is visible only in its own trigger function.
-CREATE FUNCTION library_days_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION library_months_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     WITH summed AS (
-        SELECT capture_date AS day, media_type, count(*) AS files, sum(size_bytes) AS bytes,
+        SELECT date_trunc('month', capture_date)::date AS month, media_type, count(*) AS files, sum(size_bytes) AS bytes,
                count(*) FILTER (WHERE location IS NOT NULL) AS located,
                count(*) FILTER (WHERE is_thumbnailed) AS thumbnailed,
                count(*) FILTER (WHERE is_geocoded AND location IS NOT NULL) AS geocoded,
                count(*) FILTER (WHERE is_backed_up) AS backed_up
           FROM new_rows GROUP BY 1, 2
     )
-    INSERT INTO library_days AS d (day, media_type, files, bytes, located, thumbnailed, geocoded, backed_up)
-    SELECT * FROM summed ORDER BY day, media_type
-    ON CONFLICT (day, media_type) DO UPDATE
+    INSERT INTO library_months AS d (month, media_type, files, bytes, located, thumbnailed, geocoded, backed_up)
+    SELECT * FROM summed ORDER BY month, media_type
+    ON CONFLICT (month, media_type) DO UPDATE
        SET files = d.files + EXCLUDED.files, bytes = d.bytes + EXCLUDED.bytes,
            located = d.located + EXCLUDED.located, thumbnailed = d.thumbnailed + EXCLUDED.thumbnailed,
            geocoded = d.geocoded + EXCLUDED.geocoded, backed_up = d.backed_up + EXCLUDED.backed_up;
@@ -86,22 +89,22 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION library_days_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION library_months_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     WITH summed AS (
-        SELECT capture_date AS day, media_type, count(*) AS files, sum(size_bytes) AS bytes,
+        SELECT date_trunc('month', capture_date)::date AS month, media_type, count(*) AS files, sum(size_bytes) AS bytes,
                count(*) FILTER (WHERE location IS NOT NULL) AS located,
                count(*) FILTER (WHERE is_thumbnailed) AS thumbnailed,
                count(*) FILTER (WHERE is_geocoded AND location IS NOT NULL) AS geocoded,
                count(*) FILTER (WHERE is_backed_up) AS backed_up
           FROM old_rows GROUP BY 1, 2
     )
-    UPDATE library_days d
+    UPDATE library_months d
        SET files = d.files - s.files, bytes = d.bytes - s.bytes, located = d.located - s.located,
            thumbnailed = d.thumbnailed - s.thumbnailed, geocoded = d.geocoded - s.geocoded,
            backed_up = d.backed_up - s.backed_up
       FROM summed s
-     WHERE d.day = s.day AND d.media_type = s.media_type;
+     WHERE d.month = s.month AND d.media_type = s.media_type;
     WITH delta AS (
         SELECT coalesce(country_code, '') AS country_code, coalesce(country, '') AS country, coalesce(region, '') AS region, coalesce(city, '') AS city, -1 AS sign FROM old_rows WHERE geocoded_at IS NOT NULL
     ), summed AS (
@@ -122,7 +125,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION library_days_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION library_months_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- items that became done in this statement, per flag stage, count for today
     INSERT INTO stage_done_daily AS s (stage, day, n)
@@ -139,29 +142,29 @@ BEGIN
      WHERE n > 0
      ORDER BY stage
     ON CONFLICT (stage, day) DO UPDATE SET n = s.n + EXCLUDED.n;
-    -- one signed delta per (day, type): +new rows, -old rows; only non-zero deltas are written
+    -- one signed delta per (month, type): +new rows, -old rows; only non-zero deltas are written
     WITH delta AS (
-        SELECT capture_date AS day, media_type, 1 AS sign, size_bytes, location IS NOT NULL AS located,
+        SELECT date_trunc('month', capture_date)::date AS month, media_type, 1 AS sign, size_bytes, location IS NOT NULL AS located,
                is_thumbnailed, is_geocoded AND location IS NOT NULL AS geocoded, is_backed_up
           FROM new_rows
         UNION ALL
-        SELECT capture_date, media_type, -1, size_bytes, location IS NOT NULL,
+        SELECT date_trunc('month', capture_date)::date, media_type, -1, size_bytes, location IS NOT NULL,
                is_thumbnailed, is_geocoded AND location IS NOT NULL, is_backed_up
           FROM old_rows
     ), summed AS (
-        SELECT day, media_type, sum(sign) AS files, sum(sign * size_bytes) AS bytes,
+        SELECT month, media_type, sum(sign) AS files, sum(sign * size_bytes) AS bytes,
                coalesce(sum(sign) FILTER (WHERE located), 0) AS located,
                coalesce(sum(sign) FILTER (WHERE is_thumbnailed), 0) AS thumbnailed,
                coalesce(sum(sign) FILTER (WHERE geocoded), 0) AS geocoded,
                coalesce(sum(sign) FILTER (WHERE is_backed_up), 0) AS backed_up
           FROM delta
-         GROUP BY day, media_type
+         GROUP BY month, media_type
     )
-    INSERT INTO library_days AS d (day, media_type, files, bytes, located, thumbnailed, geocoded, backed_up)
+    INSERT INTO library_months AS d (month, media_type, files, bytes, located, thumbnailed, geocoded, backed_up)
     SELECT * FROM summed
      WHERE (files, bytes, located, thumbnailed, geocoded, backed_up) <> (0, 0, 0, 0, 0, 0)
-     ORDER BY day, media_type
-    ON CONFLICT (day, media_type) DO UPDATE
+     ORDER BY month, media_type
+    ON CONFLICT (month, media_type) DO UPDATE
        SET files = d.files + EXCLUDED.files, bytes = d.bytes + EXCLUDED.bytes,
            located = d.located + EXCLUDED.located, thumbnailed = d.thumbnailed + EXCLUDED.thumbnailed,
            geocoded = d.geocoded + EXCLUDED.geocoded, backed_up = d.backed_up + EXCLUDED.backed_up;
@@ -197,9 +200,9 @@ $$;
 
 -- Recompute the rollups from media_assets (run once below; by hand if ever in doubt).
 CREATE FUNCTION dashboard_rollups_rebuild() RETURNS void LANGUAGE sql AS $$
-    DELETE FROM library_days;
-    INSERT INTO library_days (day, media_type, files, bytes, located, thumbnailed, geocoded, backed_up)
-    SELECT capture_date, media_type, count(*), sum(size_bytes),
+    DELETE FROM library_months;
+    INSERT INTO library_months (month, media_type, files, bytes, located, thumbnailed, geocoded, backed_up)
+    SELECT date_trunc('month', capture_date)::date, media_type, count(*), sum(size_bytes),
            count(*) FILTER (WHERE location IS NOT NULL), count(*) FILTER (WHERE is_thumbnailed),
            count(*) FILTER (WHERE is_geocoded AND location IS NOT NULL), count(*) FILTER (WHERE is_backed_up)
       FROM media_assets GROUP BY 1, 2;
@@ -215,12 +218,12 @@ $$;
 LOCK TABLE media_assets IN SHARE ROW EXCLUSIVE MODE;
 SELECT dashboard_rollups_rebuild();
 
-CREATE TRIGGER library_days_insert AFTER INSERT ON media_assets
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION library_days_insert();
-CREATE TRIGGER library_days_delete AFTER DELETE ON media_assets
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION library_days_delete();
-CREATE TRIGGER library_days_update AFTER UPDATE ON media_assets
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION library_days_update();
+CREATE TRIGGER library_months_insert AFTER INSERT ON media_assets
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION library_months_insert();
+CREATE TRIGGER library_months_delete AFTER DELETE ON media_assets
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION library_months_delete();
+CREATE TRIGGER library_months_update AFTER UPDATE ON media_assets
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION library_months_update();
 
 -- Browsing and search (keyset pagination: newest first by (capture_date, id), never OFFSET).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -228,6 +231,8 @@ CREATE INDEX media_assets_browse ON media_assets (capture_date, id);
 CREATE INDEX media_assets_place_browse ON media_assets (country_code, city, capture_date, id);
 CREATE INDEX media_assets_camera_browse ON media_assets (camera_model, capture_date, id);
 CREATE INDEX media_assets_name_trgm ON media_assets USING gin (original_name gin_trgm_ops);
+-- Failed items, newest first over every stage (stage_jobs_failed is per stage)
+CREATE INDEX stage_jobs_failed_recent ON stage_jobs (updated_at DESC) WHERE state = 'failed';
 -- the map: located photos, newest first
 CREATE INDEX media_assets_located ON media_assets (capture_date, id) WHERE location IS NOT NULL;
 

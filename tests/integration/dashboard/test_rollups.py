@@ -14,7 +14,8 @@ from tests.support.monitoring_samples import connect, fetch, seed_assets, seed_h
 pytestmark = pytest.mark.integration
 
 TRUTH = {
-    "library_days": """SELECT capture_date AS day, media_type, count(*) AS files, sum(size_bytes) AS bytes,
+    "library_months": """SELECT date_trunc('month', capture_date)::date AS month, media_type, count(*) AS files,
+                              sum(size_bytes) AS bytes,
                               count(*) FILTER (WHERE location IS NOT NULL) AS located,
                               count(*) FILTER (WHERE is_thumbnailed) AS thumbnailed,
                               count(*) FILTER (WHERE is_geocoded AND location IS NOT NULL) AS geocoded,
@@ -27,8 +28,8 @@ TRUTH = {
                             FROM media_assets GROUP BY 1 ORDER BY 1""",
 }
 ROLLUP = {
-    "library_days": """SELECT day, media_type, files, bytes, located, thumbnailed, geocoded, backed_up
-                         FROM library_days
+    "library_months": """SELECT month, media_type, files, bytes, located, thumbnailed, geocoded, backed_up
+                         FROM library_months
                         WHERE (files, bytes, located, thumbnailed, geocoded, backed_up) <> (0, 0, 0, 0, 0, 0)
                         ORDER BY 1, 2""",
     "library_places": """SELECT country_code, city, sum(files) AS files FROM library_places
