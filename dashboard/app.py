@@ -1,8 +1,9 @@
 """The Streamlit dashboard (``photo-factory dashboard`` runs ``streamlit run`` on this file).
 
-Settings come from the environment the CLI passed on. One store (one connection) per browser
-session. A database that is down is reported on every page; Docker being unavailable only
-removes the container columns.
+Every page has its own URL (``st.navigation``; see ``dashboard.views.URLS``) so a page such as
+Failed items can be bookmarked. Settings come from the environment the CLI passed on. One store
+(one connection) per browser session. A database that is down is reported on every page; Docker
+being unavailable only removes the container columns.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dashboard import auth
 from dashboard.context import Context
 from dashboard.settings import DashboardSettings
 from dashboard.store import DashboardStore
-from dashboard.views import PAGES
+from dashboard.views import PAGES, url_path
 from photo_factory import db, settings
 
 REFRESH_CHOICES = [0, 10, 30, 60, 300]
@@ -46,21 +47,29 @@ def main() -> None:
     st.title("📷 Photo Factory")
     if not auth.allowed(ctx.settings.dashboard_password):
         st.stop()
-    title = st.sidebar.radio("Page", list(PAGES), key="page")
     default = ctx.settings.dashboard_refresh_s
     choices = sorted(set(REFRESH_CHOICES) | {default})
     refresh = st.sidebar.selectbox("Auto-refresh", choices, index=choices.index(default), key="refresh",
                                    format_func=lambda s: "off" if not s else f"every {s}s")
+    st.navigation([page(ctx, t, refresh) for t in PAGES], position="sidebar").run()
 
-    if not refresh:
-        render_page(ctx, title)
-        return
 
-    @st.fragment(run_every=refresh)
-    def page() -> None:  # re-runs on its own every `refresh` seconds
-        render_page(Context(ctx.core, ctx.settings, ctx.store), title)
+def page(ctx: Context, title: str, refresh: int) -> st.Page:
+    """One page with its own URL; its body re-runs on its own every ``refresh`` seconds (0: off)."""
 
-    page()
+    def show() -> None:
+        if not refresh:
+            render_page(ctx, title)
+            return
+
+        @st.fragment(run_every=refresh)
+        def body() -> None:
+            render_page(Context(ctx.core, ctx.settings, ctx.store), title)
+
+        body()
+
+    path = url_path(title)
+    return st.Page(show, title=title, url_path=path or "overview", default=not path)
 
 
 main()

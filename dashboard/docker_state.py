@@ -94,7 +94,8 @@ def logs(container_id: str, url: str = "", tail: int = 200) -> str:
     try:
         client = _client(url)
         try:
-            raw = client.containers.get(container_id).logs(tail=tail, timestamps=True)
+            # our log lines carry their own timestamp: Docker's would double it
+            raw = client.containers.get(container_id).logs(tail=tail, timestamps=False)
             return raw.decode("utf-8", "replace")
         finally:
             client.close()

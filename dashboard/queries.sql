@@ -18,32 +18,36 @@ SELECT recorded_at, status, message
  LIMIT %(limit)s;
 
 -- name: uptime
--- Share of heartbeats per service that were ok (or degraded) in the window.
-SELECT service, count(*) AS beats,
-       round(100.0 * count(*) FILTER (WHERE status IN ('ok', 'degraded')) / count(*), 1) AS uptime_percent
-  FROM system_status_history
- WHERE recorded_at > now() - %(hours)s * interval '1 hour'
+-- Share of a service's heartbeats in the window that said it was up (the service_hourly rollup,
+-- migration 0019; whole hours). Up: ok, degraded (working, with a warning) and starting (coming
+-- up); down: error, stale, stopping, stopped.
+SELECT service, sum(beats)::bigint AS beats, round(100.0 * sum(up) / sum(beats), 1) AS uptime_percent
+  FROM service_hourly
+ WHERE hour > date_trunc('hour', now() - %(hours)s * interval '1 hour')
  GROUP BY service
+HAVING sum(beats) > 0
  ORDER BY service;
 
 -- name: ingest_volume
--- Ingest events per hour and kind over the window (ingest_events_kind_time index).
-SELECT date_trunc('hour', occurred_at) AS hour, kind, count(*) AS n
-  FROM ingest_events
- WHERE occurred_at > now() - %(hours)s * interval '1 hour'
- GROUP BY 1, 2
- ORDER BY 1;
+-- Ingest events per hour and kind over the window, from the hourly rollup (migration 0019).
+SELECT hour, kind, n
+  FROM ingest_hourly
+ WHERE hour > date_trunc('hour', now() - %(hours)s * interval '1 hour')
+ ORDER BY hour, kind;
 
 -- name: library_by_type
-SELECT media_type, count(*) AS files, coalesce(sum(size_bytes), 0)::bigint AS bytes
-  FROM media_assets
+-- From the per-month rollup (migration 0019): never a count of media_assets.
+SELECT media_type, sum(files)::bigint AS files, sum(bytes)::bigint AS bytes
+  FROM library_months
  GROUP BY media_type
+HAVING sum(files) > 0
  ORDER BY media_type;
 
 -- name: library_by_month
-SELECT date_trunc('month', capture_date)::date AS month, count(*) AS files
-  FROM media_assets
+SELECT month, sum(files)::bigint AS files
+  FROM library_months
  GROUP BY 1
+HAVING sum(files) > 0
  ORDER BY 1;
 
 -- name: recent_assets
@@ -54,22 +58,54 @@ SELECT id, library_path, original_name, media_type, capture_date, size_bytes, in
  LIMIT %(limit)s;
 
 -- name: places_by_count
--- Where the photos were taken (media_assets_places: an index-only scan).
-SELECT country_code, country, region, city, count(*) AS files
-  FROM media_assets
- WHERE geocoded_at IS NOT NULL
- GROUP BY country_code, country, region, city
+-- Where the photos were taken, most first (the library_places rollup, library_places_files).
+SELECT nullif(country_code, '') AS country_code, nullif(country, '') AS country,
+       nullif(region, '') AS region, nullif(city, '') AS city, files
+  FROM library_places
+ WHERE files > 0
  ORDER BY files DESC
  LIMIT %(limit)s;
 
--- name: located_assets
--- The newest photos with a location, for the map (ingested_at index, newest first).
+-- name: cameras_by_count
+SELECT nullif(camera_make, '') AS camera_make, nullif(camera_model, '') AS camera_model, files
+  FROM library_cameras
+ WHERE files > 0 AND camera_model <> ''
+ ORDER BY files DESC
+ LIMIT %(limit)s;
+
+-- name: browse
+-- One page of the library, newest first, by keyset (capture_date, id) < the last row shown:
+-- never OFFSET. Each filter is NULL (off) or a value; the planner sees literals, so an unused
+-- filter costs nothing and a used one picks its index (browse, place_browse, camera_browse, trgm).
+SELECT id, library_path, original_name, media_type, capture_date, captured_local, camera_make,
+       camera_model, country_code, country, region, city, place_kind
+  FROM media_assets
+ WHERE capture_date BETWEEN %(date_from)s AND %(date_to)s
+   AND (%(name)s::text IS NULL OR original_name ILIKE %(name)s)
+   AND (%(country_code)s::text IS NULL OR country_code = %(country_code)s)
+   AND (%(city)s::text IS NULL OR city = %(city)s)
+   AND (%(camera)s::text IS NULL OR camera_model = %(camera)s)
+   AND (capture_date, id) < (%(after_date)s::date, %(after_id)s::bigint)
+ ORDER BY capture_date DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: browse_located
+-- The map: the newest located photos matching the same filters (media_assets_located index).
 SELECT id, original_name, (location->>'lat')::float AS lat, (location->>'lon')::float AS lon,
        country, region, city, place_kind
   FROM media_assets
  WHERE location IS NOT NULL
- ORDER BY ingested_at DESC
+   AND capture_date BETWEEN %(date_from)s AND %(date_to)s
+   AND (%(name)s::text IS NULL OR original_name ILIKE %(name)s)
+   AND (%(country_code)s::text IS NULL OR country_code = %(country_code)s)
+   AND (%(city)s::text IS NULL OR city = %(city)s)
+   AND (%(camera)s::text IS NULL OR camera_model = %(camera)s)
+ ORDER BY capture_date DESC, id DESC
  LIMIT %(limit)s;
+
+-- name: capture_range
+-- The first and last capture day (two ends of media_assets_capture_date).
+SELECT min(capture_date) AS first, max(capture_date) AS last FROM media_assets;
 
 -- name: recent_panoramas
 -- Panoramas (done first, newest first) with their frames in shooting order.
@@ -111,8 +147,9 @@ INSERT INTO panorama_sources (panorama_id, asset_id, position)
 VALUES (%(panorama_id)s, %(asset_id)s, %(position)s);
 
 -- name: ingest_totals
-SELECT kind, count(*) AS n
-  FROM ingest_events
+-- From the hourly rollup (migration 0019).
+SELECT kind, sum(n)::bigint AS n
+  FROM ingest_hourly
  WHERE kind IN ('ingested', 'duplicate_removed', 'quarantined', 'error')
  GROUP BY kind;
 
@@ -199,3 +236,60 @@ SELECT id, started_at, finished_at, remote, dump_name, result, files_checked, mi
 -- name: open_incidents
 SELECT key, kind, severity, subject, message, opened_at, notify_error
   FROM alert_incidents WHERE resolved_at IS NULL ORDER BY opened_at;
+
+-- name: library_totals
+-- Files, bytes and done counts per flag stage from the rollup (migration 0019): no table count.
+SELECT coalesce(sum(files), 0)::bigint AS files, coalesce(sum(bytes), 0)::bigint AS bytes,
+       coalesce(sum(located), 0)::bigint AS located, coalesce(sum(thumbnailed), 0)::bigint AS thumbnailed,
+       coalesce(sum(geocoded), 0)::bigint AS geocoded, coalesce(sum(backed_up), 0)::bigint AS backed_up
+  FROM library_months;
+
+-- name: stage_done_today
+SELECT stage, n FROM stage_done_daily WHERE day = current_date;
+
+-- name: stage_claimed_failed
+-- In flight and failed per stage, each from its partial index (pending rows are never scanned).
+SELECT s.stage,
+       (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'claimed') AS claimed,
+       (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'failed') AS failed
+  FROM unnest(%(stages)s::text[]) AS s (stage);
+
+-- name: oldest_pending_thumbnails
+-- When the oldest item still waiting (not failed, not in flight) came in.
+SELECT a.ingested_at FROM media_assets a
+ WHERE NOT a.is_thumbnailed
+   AND NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = a.id AND j.stage = 'thumbnails'
+                                                AND j.state <> 'pending')
+ ORDER BY a.id LIMIT 1;
+
+-- name: oldest_pending_geocode
+SELECT a.ingested_at FROM media_assets a
+ WHERE NOT a.is_geocoded AND a.location IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = a.id AND j.stage = 'geocode'
+                                                AND j.state <> 'pending')
+ ORDER BY a.id LIMIT 1;
+
+-- name: oldest_pending_backup
+SELECT a.ingested_at FROM media_assets a
+ WHERE NOT a.is_backed_up
+   AND NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = a.id AND j.stage = 'backup'
+                                                AND j.state <> 'pending')
+ ORDER BY a.id LIMIT 1;
+
+-- name: ingested_today
+-- From the hourly rollup (migration 0019): a big first import is a million events a day.
+SELECT coalesce(sum(n), 0)::bigint AS n FROM ingest_hourly WHERE kind = 'ingested' AND hour >= current_date;
+
+-- name: quarantine_open_count
+SELECT count(*) FILTER (WHERE status = 'quarantined') AS quarantined, count(*) AS open
+  FROM quarantine WHERE status <> 'released';
+
+-- name: panorama_stage
+-- The stitcher's numbers (a small table): per status, done today, and the oldest waiting set.
+SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+       count(*) FILTER (WHERE status = 'stitching') AS claimed,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'done') AS done_total,
+       count(*) FILTER (WHERE status = 'done' AND updated_at >= current_date) AS done_today,
+       min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending
+  FROM panoramas;

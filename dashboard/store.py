@@ -62,9 +62,22 @@ class DashboardStore:
         """The places with the most photos (country, region, city), most first."""
         return self.db.fetchall("places_by_count", {"limit": limit})
 
-    def located(self, limit: int = 2000) -> list[dict]:
-        """The newest photos with a location (lat, lon and place), for the map."""
-        return self.db.fetchall("located_assets", {"limit": limit})
+    def cameras(self, limit: int = 200) -> list[dict]:
+        """The cameras with the most files, most first."""
+        return self.db.fetchall("cameras_by_count", {"limit": limit})
+
+    def capture_range(self) -> dict[str, Any]:
+        return dict(self.db.fetchone("capture_range") or {})
+
+    def browse(self, params: dict[str, Any], after: tuple[Any, int], limit: int) -> list[dict]:
+        """One page of assets matching ``params`` (``Filters.params()``), newest first, after the
+        keyset ``after`` = (capture_date, id) of the last row already shown."""
+        return self.db.fetchall("browse", {**params, "after_date": after[0], "after_id": after[1],
+                                           "limit": limit})
+
+    def located(self, params: dict[str, Any], limit: int = 2000) -> list[dict]:
+        """The newest located photos matching ``params`` (lat, lon and place), for the map."""
+        return self.db.fetchall("browse_located", {**params, "limit": limit})
 
     def panoramas(self, present: set[str], limit: int = 12) -> list[dict] | None:
         """Recent panoramas with their frames; None when the stitcher is not deployed."""
@@ -111,6 +124,29 @@ class DashboardStore:
         }
         if "panoramas" in present:
             out["panoramas"] = {r["status"]: r["n"] for r in self.db.fetchall("panorama_counts")}
+        return out
+
+    FLAG_STAGES = ("thumbnails", "geocode", "backup")
+
+    def stage_numbers(self, present: set[str]) -> dict[str, Any]:
+        """Raw numbers for the Pipeline page (see ``dashboard.stages``); every one from a rollup
+        or a partial index, never a count of the whole library."""
+        out: dict[str, Any] = {
+            "totals": dict(self.db.fetchone("library_totals") or {}),
+            "done_today": {r["stage"]: r["n"] for r in self.db.fetchall("stage_done_today")},
+            "ingested_today": self.db.fetchone("ingested_today")["n"],  # type: ignore[index]
+            "ingested_last_hour": self.db.fetchone("ingested_last_hour")["n"],  # type: ignore[index]
+            "quarantine": dict(self.db.fetchone("quarantine_open_count") or {}),
+            "jobs": None, "oldest": {}, "panoramas": None,
+        }
+        if "stage_jobs" in present:
+            out["jobs"] = {r["stage"]: r for r in self.db.fetchall("stage_claimed_failed",
+                                                                   {"stages": list(self.FLAG_STAGES)})}
+            for stage in self.FLAG_STAGES:
+                row = self.db.fetchone(f"oldest_pending_{stage}")
+                out["oldest"][stage] = row["ingested_at"] if row else None
+        if "panoramas" in present:
+            out["panoramas"] = dict(self.db.fetchone("panorama_stage") or {})
         return out
 
     # -- failed items and Retry ------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Starts a private PostgreSQL cluster under ``var/pg`` when ``PF_DATABASE_URL`` is not set
 (as the ``postgres`` user when run as root), applies migrations, then runs every service as a
-child process under this small supervisor, with inbox and storage under ``var/``. A child that
+child process under this small supervisor, with inbox and storage under ``var/``; each child's
+output also goes to ``var/logs/<service>.log`` (the dashboard's Service page shows it). A child that
 dies is restarted with backoff; Ctrl-C (or SIGTERM) stops them all cleanly.
 """
 
@@ -15,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from photo_factory import localpg, runenv
+from photo_factory import localpg, proclog, runenv
 
 #: (name, argv after ``photo-factory``). Each service adds its line when it is built.
 SERVICES: list[tuple[str, list[str]]] = [
@@ -107,7 +108,9 @@ def main() -> int:
     def start(name: str, argv: list[str]) -> None:
         # own process group: a terminal Ctrl-C reaches the supervisor only, which then stops
         # the children in order with SIGTERM
-        procs[name] = subprocess.Popen([exe, *argv], env=env, start_new_session=True)
+        procs[name] = subprocess.Popen([exe, *argv], env=env, start_new_session=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proclog.tee(procs[name].stdout, name, VAR / "logs")  # type: ignore[arg-type]
         print(f"photo-factory: started {name} (pid {procs[name].pid})", flush=True)
 
     for name, argv in SERVICES:

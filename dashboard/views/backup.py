@@ -27,6 +27,6 @@ def render(ctx: Context) -> None:
         st.error(verdict.drill_problem(drill).capitalize() + ".")
     st.subheader("Last runs")
     if b["runs"]:
-        st.dataframe(b["runs"], hide_index=True, use_container_width=True)
+        st.dataframe(b["runs"], hide_index=True, width="stretch")
     else:
         st.caption("No backup run yet.")

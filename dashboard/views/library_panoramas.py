@@ -30,14 +30,14 @@ def render(ctx: Context, thumbnail_for: Thumb) -> None:
             if pano["pano_library_path"]:
                 thumb = thumbnail_for(ctx.core.storage_dir, pano["pano_library_path"])
                 if thumb is not None:
-                    st.image(str(thumb), use_container_width=True)
+                    st.image(str(thumb), width="stretch")
                 st.caption(pano["pano_library_path"])
             cols = st.columns(min(6, max(1, len(frames))))
             for i, frame in enumerate(frames):
                 cell = cols[i % len(cols)]
                 thumb = thumbnail_for(ctx.core.storage_dir, frame["library_path"])
                 if thumb is not None:
-                    cell.image(str(thumb), use_container_width=True)
+                    cell.image(str(thumb), width="stretch")
                 cell.caption(f"{i + 1}. #{frame['id']} {frame['name']}")
     render_stitch_form(ctx)
 

@@ -4,16 +4,15 @@ queues a panorama of chosen photos (Streamlit AppTest against a real Postgres)."
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.dashboard_pages import open_page
 from tests.support.monitoring_samples import connect, seed_assets
 from tests.support.pano_samples import query
 
 pytestmark = pytest.mark.integration
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 
 
 @pytest.fixture
@@ -41,11 +40,7 @@ def library(pf_env, database_url, monkeypatch):
 
 
 def open_library() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.sidebar.radio(key="page").set_value("Library").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("Library")
 
 
 def texts(at: AppTest) -> str:

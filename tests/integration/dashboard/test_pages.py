@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.dashboard_pages import APP, open_page
 from tests.support.monitoring_samples import (
     fetch,
     seed_assets,
@@ -16,7 +15,6 @@ from tests.support.monitoring_samples import (
 )
 
 pytestmark = pytest.mark.integration
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 
 
 @pytest.fixture
@@ -25,16 +23,6 @@ def app_env(pf_env, monkeypatch):
     monkeypatch.setenv("PF_DOCKER_URL", "unix:///nonexistent/docker.sock")
     monkeypatch.setenv("PF_DASHBOARD_REFRESH_S", "0")
     return pf_env
-
-
-def open_page(title: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    if title != "Overview":
-        at.sidebar.radio(key="page").set_value(title).run()
-        assert not at.exception, at.exception
-    return at
 
 
 def texts(at: AppTest) -> str:
@@ -77,21 +65,24 @@ def test_the_pipeline_page_shows_queue_and_failed_per_stage(seeded):
     assert len(at.get("graphviz_chart")) == 1
     table = at.dataframe[0].value
     thumbs = table[table["stage"] == "thumbnails"].iloc[0]
-    assert thumbs["queue"] == 15 and thumbs["failed"] == 1
+    # 15 of 30 not thumbnailed, one of them failed: the failed one is not pending
+    assert thumbs["pending"] == 14 and thumbs["failed"] == 1 and thumbs["done total"] == 15
 
 
 def test_the_library_page_shows_counts_recent_files_and_quarantine(seeded, storage):
     from PIL import Image
 
-    thumb = storage["storage"] / "Derivatives/thumbnails/256/2015/2015-01-02/IMG_1.JPG.jpg"
+    thumb = storage["storage"] / "Derivatives/thumbnails/256/2015/2015-01-31/IMG_30.JPG.jpg"
     thumb.parent.mkdir(parents=True)
     Image.new("RGB", (32, 24), "teal").save(thumb)
     at = open_page("Library")
     files = next(m for m in at.metric if m.label == "Files")
     assert files.value == "30"
     assert "undecodable" in frames(at)
-    assert "IMG_1.JPG" in texts(at)
-    assert texts(at).count("(no thumbnail yet)") == 11  # IMG_1 shows its thumbnail
+    assert "IMG_30.JPG" in texts(at) and "IMG_1.JPG" not in texts(at)  # newest first, 24 a page
+    assert texts(at).count("(no thumbnail yet)") == 23  # IMG_30 shows its thumbnail
+    at.button(key="lib_next").click().run()  # the next page starts after the last row shown
+    assert "IMG_1.JPG" in texts(at) and "IMG_30.JPG" not in texts(at) and "page 2" in texts(at)
 
 
 def test_the_history_page_shows_uptime_and_volume(seeded):
@@ -133,3 +124,38 @@ def test_a_password_guards_the_dashboard(seeded, monkeypatch):
     assert "| service |" not in texts(at)
     at.text_input(key="password").input("s3cret").run()
     assert "| service |" in texts(at)
+
+
+@pytest.fixture
+def deprecations():
+    """Every Streamlit deprecation warning logged while the test runs (Streamlit logs each one;
+    its once-per-message memory is cleared so an earlier test cannot hide one)."""
+    import logging
+
+    from streamlit import deprecation_util
+
+    seen: list[str] = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger, handler = logging.getLogger("streamlit.deprecation_util"), Recorder()
+    deprecation_util._shown_warnings.clear()
+    logger.addHandler(handler)
+    yield seen
+    logger.removeHandler(handler)
+
+
+def test_no_page_uses_a_deprecated_streamlit_api(seeded, storage, deprecations):
+    from PIL import Image
+
+    from dashboard.views import PAGES
+
+    thumb = storage["storage"] / "Derivatives/thumbnails/256/2015/2015-01-31/IMG_30.JPG.jpg"
+    thumb.parent.mkdir(parents=True)
+    Image.new("RGB", (32, 24), "teal").save(thumb)
+    fetch(seeded, "INSERT INTO ingest_events (kind) VALUES ('ingested') RETURNING id")
+    for title in PAGES:
+        open_page(title)
+    assert deprecations == []

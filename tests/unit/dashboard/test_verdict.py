@@ -1,4 +1,4 @@
-"""The one-glance verdict, the status report and the pipeline diagram (pure)."""
+"""The one-glance verdict and the status report (pure; the pipeline diagram: test_pages_model)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dashboard import verdict
 from dashboard.format import age, size
 from dashboard.status import render
 from dashboard.views.overview import markdown_table
-from dashboard.views.pipeline import diagram
 
 
 def svc(name: str, status: str = "ok", age_s: float = 5, interval_s: float = 60) -> dict:
@@ -57,12 +56,6 @@ def test_formatting_helpers():
     assert age(42) == "42s" and age(3600) == "1h" and age(None) == "–"
     assert size(512) == "512 B" and size(1536) == "1.5 KB"
     assert markdown_table([{"a": "x|y", "b": None}]).splitlines()[-1] == "| x\\|y | – |"
-
-
-def test_the_pipeline_diagram_names_every_stage():
-    dot = diagram([{"stage": "ingest", "queue": None, "in flight": None, "failed": None},
-                   {"stage": "thumbnails", "queue": 3, "in flight": 1, "failed": 2}])
-    assert '"thumbnails"' in dot and "color=red" in dot and 'library -> "thumbnails"' in dot
 
 
 def test_a_failed_restore_drill_makes_the_verdict_an_error():
