@@ -25,8 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from librarian import (attach, checks, dates, formats, grouping, groups, metadata, organize, recovery, sidecar_meta,
-                       tzmap, waiting)
+from librarian import (
+    attach,
+    checks,
+    dates,
+    formats,
+    grouping,
+    groups,
+    metadata,
+    organize,
+    recovery,
+    sidecar_meta,
+    tzmap,
+    waiting,
+)
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
 from photo_factory import db
