@@ -28,6 +28,7 @@ import psycopg2
 
 from photo_factory import files, migrate
 from photo_factory.commands import core_settings, load_settings
+from photo_factory.operator import maintenance_during
 from processor.backup import dumps, preflight, rclone
 from processor.backup.preflight import Failed, Plan, Target
 from processor.backup.registration import register_originals
@@ -127,6 +128,15 @@ def carry_out(
     if plan.sql is not None:
         migrate.apply(target.database_url)
         log.info("database restored from %s", plan.dump_name)
+    # alerts held while files come back (a restored catalogue has its files missing until then);
+    # not before the load: the target database must be empty for the checks
+    with maintenance_during(target.database_url, "restore: fetching files from the backup", 6 * 3600, "restore"):
+        _carry_out_files(tool, remote, target, selection, plan, summary)
+
+
+def _carry_out_files(
+    tool: rclone.Rclone, remote: str, target: Target, selection: Selection, plan: Plan, summary: Summary
+) -> None:
     store = RestoreStore(target.database_url)
     try:
         if plan.sql is not None:

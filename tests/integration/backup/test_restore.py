@@ -335,3 +335,17 @@ def test_force_never_overwrites_a_file_already_in_the_target(database_url, stora
     summary = restore(rclone.Rclone(), remote.name, Target(target, empty_db, force=True), Selection())
     assert summary.mismatched == [a["library_path"]] and not summary.ok  # reported, exit 1
     assert mine.read_bytes() == b"a newer photo that happens to have the same name"
+
+
+def test_a_restore_holds_alerts_while_it_fetches_the_files_and_releases_them_after(
+        database_url, storage, remote, empty_db, tmp_path):
+    """Issue 13: restore sets maintenance itself (problems recorded, alerts held) and clears it."""
+    bs.add_asset(database_url, storage["storage"], 0)
+    back_up(database_url, storage["storage"], remote)
+    summary = restore(rclone.Rclone(), remote.name, Target(tmp_path / "fresh", empty_db), Selection())
+    assert summary.ok
+    actions = bs.query(empty_db, "SELECT action, actor, detail->>'reason' FROM operator_actions"
+                                 " WHERE action LIKE 'maintenance%%' ORDER BY id")
+    assert [(a, who) for a, who, _ in actions] == [("maintenance_on", "restore"), ("maintenance_off", "restore")]
+    assert "restore" in actions[0][2]
+    assert bs.query(empty_db, "SELECT count(*) FROM maintenance WHERE until > now()") == [(0,)]
