@@ -15,7 +15,8 @@ TITLE = "Pipeline"
 
 def render(ctx: Context) -> None:
     numbers = ctx.store.stage_numbers(ctx.present)
-    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor)
+    docker = ctx.docker.containers if ctx.docker.available else {}  # an exited container is down now
+    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor, docker)
     rows = stages.stage_rows(numbers, services, dt.datetime.now(dt.UTC))
     quarantined = int(numbers["quarantine"].get("quarantined") or 0)
     st.graphviz_chart(stages.diagram(rows, quarantined))

@@ -34,7 +34,8 @@ def detail_rows(details: dict) -> list[dict]:
 
 
 def render(ctx: Context) -> None:
-    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor)
+    docker = ctx.docker.containers if ctx.docker.available else {}  # an exited container is down now
+    services = verdict.with_effective(ctx.store.services(), ctx.settings.stale_factor, docker)
     names = [s["service"] for s in services] or list(verdict.EXPECTED)
     asked = st.query_params.get("service")
     name = st.selectbox("Service", names, key="service_name",
