@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
-from streamlit.testing.v1 import AppTest
 
+from tests.support.dashboard_pages import open_page
 from tests.support.monitoring_samples import (
     WebhookReceiver,
     fetch,
@@ -99,8 +99,7 @@ def quarantined(name: str, database_url: str) -> None:
 def retry_on_dashboard(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.sidebar.radio(key="page").set_value("Failed items").run()
+    at = open_page("Failed items")
     for key in ("retry_items", "retry_quarantine"):
         box = at.multiselect(key=key)
         box.set_value(box.options).run()

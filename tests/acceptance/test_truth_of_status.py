@@ -13,11 +13,11 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 from service_monitor.service import build
 from service_monitor.settings import MonitorSettings
-from streamlit.testing.v1 import AppTest
 
 from dashboard import docker_state, status
 from dashboard.status_store import StatusStore
 from photo_factory import settings
+from tests.support.dashboard_pages import open_page
 from tests.support.monitoring_samples import (
     WebhookReceiver,
     fetch,
@@ -91,8 +91,7 @@ def status_says(headline: str, code: int, env: dict[str, str]) -> None:
 
 @when("the owner acknowledges the failed item on the dashboard")
 def ack_on_dashboard(env: dict[str, str]) -> None:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.sidebar.radio(key="page").set_value("Failed items").run()
+    at = open_page("Failed items")
     box = at.multiselect(key="ack_items")
     box.set_value(box.options).run()
     at.button(key="ack_items_button").click().run()

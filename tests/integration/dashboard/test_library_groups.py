@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.support import motion_samples as ms
+from tests.support.dashboard_pages import open_page
 from tests.support.monitoring_samples import connect, seed_assets
 
 pytestmark = pytest.mark.integration
@@ -54,9 +55,7 @@ def together(pf_env, database_url, storage, monkeypatch):
 
 
 def open_library() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.sidebar.radio(key="page").set_value("Library").run()
+    at = open_page("Library")
     assert not at.exception, at.exception
     return at
 

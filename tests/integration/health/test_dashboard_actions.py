@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.dashboard_pages import open_page
 from tests.support.monitoring_samples import fetch, seed_heartbeat, seed_quarantine
 
 pytestmark = pytest.mark.integration
@@ -26,8 +27,7 @@ def test_a_quarantined_file_is_deleted_from_the_dashboard_only_when_confirmed(ap
     path = storage["storage"] / "Quarantine/undecodable/broken.jpg"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"junk")
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.sidebar.radio(key="page").set_value("Failed items").run()
+    at = open_page("Failed items")
     box = at.multiselect(key="delete_quarantine")
     box.set_value(box.options).run()
     assert at.button(key="delete_quarantine_button").disabled  # not without the confirmation

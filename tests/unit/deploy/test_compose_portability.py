@@ -19,7 +19,8 @@ FILES = ["docker-compose.yml", "docker-compose.host.yml", "docker-compose.ports.
 
 TOP = {"services", "volumes", "networks"}
 SERVICE = {"build", "command", "depends_on", "env_file", "environment", "healthcheck", "image", "logging",
-           "network_mode", "ports", "profiles", "restart", "stop_grace_period", "volumes", "user", "networks"}
+           "network_mode", "ports", "profiles", "restart", "stop_grace_period", "volumes", "user", "networks",
+           "expose"}
 HEALTHCHECK = {"disable", "interval", "retries", "start_period", "test", "timeout"}
 BUILD = {"context", "network", "target", "dockerfile", "args"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
