@@ -68,14 +68,18 @@ if ! given --drill; then
     args+=(--storage-dir "$PF_STORAGE_DIR")
   fi
   if ! given --database-url && ! given --files-only; then
-    args+=(--database-url "$PF_DATABASE_URL")
+    # by name, not by value: the URL and its password stay off every command line (ps)
+    export PF_DATABASE_URL
+    args+=(--into-configured-database)
   fi
 fi
 
 # After `up` or a reboot the database may still be starting: wait for it, not for a traceback.
 if [[ -n "${PF_DATABASE_URL:-}" ]] && command -v pg_isready >/dev/null; then
   deadline=$((SECONDS + ${PF_DB_WAIT_SECONDS:-60}))
-  until pg_isready -q -d "$PF_DATABASE_URL"; do
+  # pg_isready needs no password: it gets the URL without one (argv is visible to every user)
+  bare="$(printf '%s' "$PF_DATABASE_URL" | sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1@#; s/password=[^ &]*//g')"
+  until pg_isready -q -d "$bare"; do
     (( SECONDS < deadline )) || { echo "restore.sh: the database does not answer (PF_DATABASE_URL)" >&2; exit 3; }
     sleep 1
   done

@@ -287,6 +287,9 @@ def _sidecar_name(path: str) -> bool:
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First capture day to restore.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last capture day to restore.")
 @click.option("--files-only", is_flag=True, help="Keep the database as it is; restore files only.")
+@click.option("--into-configured-database", is_flag=True,
+              help="Restore the database into PF_DATABASE_URL (it must be empty): the URL, password included, "
+                   "stays off the command line.")
 @click.option("--force", is_flag=True, help="Restore into a non-empty target (files kept); allow an empty dump.")
 @click.option("--remote", help="Backup remote (default PF_BACKUP_REMOTE).")
 @click.option("--list-dumps", is_flag=True, help="List the database dumps on the remote (time, size, assets, schema).")
@@ -304,6 +307,7 @@ def restore_command(
     since,
     until,
     files_only: bool,
+    into_configured_database: bool,
     force: bool,
     remote: str | None,
     list_dumps: bool,
@@ -332,8 +336,11 @@ def restore_command(
             _echo_err(f"photo-factory restore: drill impossible: {str(exc).strip().splitlines()[0]}")
             code = 3
         sys.exit(code)
-    if storage_dir is None or (database_url is None and not files_only):
-        raise click.UsageError("--storage-dir and --database-url are required (or --drill)")
+    if database_url is not None and into_configured_database:
+        raise click.UsageError("--database-url and --into-configured-database name two targets: pass one")
+    if storage_dir is None or (database_url is None and not files_only and not into_configured_database):
+        raise click.UsageError("--storage-dir and --database-url (or --into-configured-database) are required"
+                               " (or --drill)")
     target = Target(storage_dir, database_url or core.database_url, not files_only, force)
     sys.exit(run_restore(tool, remote, target, sel, dump_name))
 

@@ -8,7 +8,9 @@ through a recording shim on PATH that logs its argv, then execs the real tool.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +28,7 @@ from tests.support import backup_samples as bs
 
 pytestmark = pytest.mark.integration
 
+REPO = Path(__file__).resolve().parents[3]
 TOOLS = ("rclone", "pg_dump", "pg_restore", "psql")
 #: The test cluster trusts local connections: libpq sends this only if the server asks, and the
 #: point is that it never appears on a command line either way.
@@ -86,3 +89,23 @@ def test_a_backup_with_its_dump_and_a_restore_put_no_secret_on_any_command_line(
 
 def _obscured_in(config: Path) -> list[str]:
     return [ln.split("=", 1)[1].strip() for ln in config.read_text().splitlines() if ln.startswith("password")]
+
+
+def test_the_restore_script_passes_the_database_by_name_never_its_password(
+    database_url, storage, tmp_path, monkeypatch
+):
+    """scripts/restore.sh used to append ``--database-url $PF_DATABASE_URL`` (password included)
+    to ``photo-factory restore`` and give it to ``pg_isready``: both argvs are readable by anyone."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    log = bs.record_argv(tmp_path, monkeypatch, ("photo-factory", "pg_isready"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
+    env.update(PF_DATABASE_URL=with_password(database_url), PF_STORAGE_DIR=str(tmp_path / "fresh"),
+               PF_BACKUP_REMOTE=str(tmp_path / "no-such-remote"),
+               PHOTO_FACTORY=str(tmp_path / "shims" / "photo-factory"))
+    proc = subprocess.run([str(REPO / "scripts" / "restore.sh")], env=env, capture_output=True, text=True,
+                          timeout=240, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 3 and "does not exist" in proc.stderr, proc.stdout + proc.stderr  # first check
+    calls = bs.recorded_argv(log)
+    assert {Path(c[0]).name for c in calls} == {"photo-factory", "pg_isready"}, calls
+    assert [c for c in calls if any(DB_PASSWORD in arg for arg in c)] == []
+    assert any("--into-configured-database" in c for c in calls), calls
