@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -223,3 +224,16 @@ def test_a_real_docker_build_copies_no_secret_or_photo(deployment: tuple[Path, l
     assert [name for name, data in shipped.items() if MARKER in data] == []
     assert not any(name.startswith(("config/", "data/", "var/")) for name in shipped)
     assert set(shipped) - {".dockerignore", "Dockerfile"} == _build_context(root) - {".dockerignore", "Dockerfile"}
+
+
+def test_the_images_unit_test_gate_collects_from_the_build_context_alone(tmp_path: Path) -> None:
+    """The image build runs `pytest tests/unit` on what the context sends: a unit test reading a
+    file the allow-list leaves out (the motion-photo samples did) fails every `docker compose build`."""
+    gate = tmp_path / "src"
+    for rel in _build_context(REPO):
+        (gate / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, gate / rel)
+    argv = [sys.executable, "-m", "pytest", "tests/unit", "--collect-only", "-q", "-p", "no:cacheprovider",
+            "-o", "addopts=--strict-markers"]
+    proc = subprocess.run(argv, cwd=gate, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
