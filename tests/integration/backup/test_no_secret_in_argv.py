@@ -52,7 +52,8 @@ def test_obscure_reads_the_password_from_stdin(recorded: Path) -> None:
 
     calls = bs.recorded_argv(recorded)
     assert [c[1:] for c in calls] == [["obscure", "-"]]
-    revealed = subprocess.run(["rclone", "reveal", obscured], capture_output=True, text=True, check=True)
+    # `--`: an obscured value starts with "-" one time in 64 (random IV, base64url)
+    revealed = subprocess.run(["rclone", "reveal", "--", obscured], capture_output=True, text=True, check=True)
     assert revealed.stdout.rstrip("\n") == password
 
 
