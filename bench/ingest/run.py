@@ -27,11 +27,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg2
 
 from photo_factory import localpg, migrate
+from processor.backup.store import create_scratch_database, drop_scratch_database
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / "var" / "bench-cache" / "ingest-12mp-v1"
@@ -102,24 +100,16 @@ def _server_url() -> str:
     return localpg.ensure_cluster(Path(tempfile.gettempdir()) / "photo-factory-test-pg", 54329)
 
 
-def _fresh_database(server: str) -> tuple[str, str]:
-    name = f"pf_bench_ingest_{uuid.uuid4().hex[:8]}"
-    conn = psycopg2.connect(server)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    url = urlunsplit(urlsplit(server)._replace(path="/" + name))
+def _fresh_database(server: str, prefix: str = "pf_bench_ingest") -> tuple[str, str]:
+    """A new, migrated database on ``server``: (name, url)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = create_scratch_database(server, name)
     migrate.apply(url)
     return name, url
 
 
 def _drop_database(server: str, name: str) -> None:
-    conn = psycopg2.connect(server)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+    drop_scratch_database(server, name)
 
 
 def run_ours(inbox: Path, storage: Path, database_url: str, profile: Path | None) -> float:

@@ -30,16 +30,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
 from bench import procstat
 from bench.ingest import run as ingest_bench
-from photo_factory import localpg, migrate
+from photo_factory import localpg
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / "var" / "bench-cache" / "pipeline-v1"
@@ -121,24 +119,9 @@ def server_url() -> str:
     return localpg.ensure_cluster(Path(tempfile.gettempdir()) / "photo-factory-test-pg", 54329)
 
 
-def fresh_database(server: str, prefix: str) -> tuple[str, str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    conn = psycopg2.connect(server)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    url = urlunsplit(urlsplit(server)._replace(path="/" + name))
-    migrate.apply(url)
-    return name, url
-
-
-def drop_database(server: str, name: str) -> None:
-    conn = psycopg2.connect(server)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+#: a new migrated database (name, url) and its removal: the ingest bench's, shared by every bench
+fresh_database = ingest_bench._fresh_database
+drop_database = ingest_bench._drop_database
 
 
 def machine_busy_s() -> float:
