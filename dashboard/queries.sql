@@ -184,13 +184,6 @@ SELECT count(*) AS n FROM ingest_events WHERE kind = 'ingested' AND occurred_at 
 -- name: panorama_counts
 SELECT status, count(*) AS n FROM panoramas GROUP BY status;
 
--- name: failed_stage_jobs
-SELECT j.stage, j.asset_id, j.attempts, j.reason_code, j.last_error, j.updated_at, a.library_path
-  FROM stage_jobs j JOIN media_assets a ON a.id = j.asset_id
- WHERE j.state = 'failed'
- ORDER BY j.updated_at DESC
- LIMIT %(limit)s;
-
 -- name: retry_stage_jobs
 -- The stage engine's reset_failed semantics (photo_factory.worker): back to pending, attempts 0.
 UPDATE stage_jobs SET state = 'pending', attempts = 0, not_before = now(), updated_at = now()

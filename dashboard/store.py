@@ -150,12 +150,6 @@ class DashboardStore:
         return out
 
     # -- failed items and Retry ------------------------------------------------------------------
-    def failed_items(self, present: set[str], limit: int = 200) -> list[dict]:
-        items: list[dict] = []
-        if "stage_jobs" in present:
-            items += self.db.fetchall("failed_stage_jobs", {"limit": limit})
-        return items
-
     def quarantine(self, limit: int = 200) -> list[dict]:
         return self.db.fetchall("quarantine_open", {"limit": limit})
 
