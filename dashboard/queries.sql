@@ -1,15 +1,5 @@
 -- dashboard queries (run only by dashboard.store). Every aggregate is served by an index.
 
--- name: relations
-SELECT n AS name, to_regclass(n) IS NOT NULL AS present
-  FROM unnest(%(names)s::text[]) AS n;
-
--- name: services
-SELECT service, status, message, details, last_heartbeat, interval_s, host, pid, version, started_at,
-       extract(epoch FROM now() - last_heartbeat) AS age_s
-  FROM system_status
- ORDER BY service;
-
 -- name: service_history
 SELECT recorded_at, status, message
   FROM system_status_history
@@ -167,23 +157,6 @@ SELECT id, reason, detail, original_name, source_path, quarantine_path, status, 
  ORDER BY quarantined_at DESC
  LIMIT %(limit)s;
 
--- name: pending_flags
--- Pending counts per flag stage, each by its partial index.
-SELECT (SELECT count(*) FROM media_assets WHERE NOT is_thumbnailed) AS thumbnails,
-       (SELECT count(*) FROM media_assets WHERE NOT is_geocoded AND location IS NOT NULL) AS geocode,
-       (SELECT count(*) FROM media_assets WHERE NOT is_backed_up) AS backup;
-
--- name: stage_job_counts
-SELECT stage, state, count(*) AS n
-  FROM stage_jobs
- GROUP BY stage, state;
-
--- name: ingested_last_hour
-SELECT count(*) AS n FROM ingest_events WHERE kind = 'ingested' AND occurred_at > now() - interval '1 hour';
-
--- name: panorama_counts
-SELECT status, count(*) AS n FROM panoramas GROUP BY status;
-
 -- name: retry_stage_jobs
 -- The stage engine's reset_failed semantics (photo_factory.worker): back to pending, attempts 0.
 UPDATE stage_jobs SET state = 'pending', attempts = 0, not_before = now(), updated_at = now()
@@ -218,17 +191,6 @@ SELECT max(finished_at) FILTER (WHERE result = 'ok') AS last_ok,
        max(started_at) AS last_started
   FROM backup_runs
  WHERE started_at > now() - interval '90 days';
-
--- name: last_restore_drill
-SELECT id, started_at, finished_at, remote, dump_name, result, files_checked, mismatches, missing, detail
-  FROM restore_drills
- WHERE result IN ('passed', 'failed')
- ORDER BY started_at DESC
- LIMIT 1;
-
--- name: open_incidents
-SELECT key, kind, severity, subject, message, opened_at, notify_error
-  FROM alert_incidents WHERE resolved_at IS NULL ORDER BY opened_at;
 
 -- name: library_totals
 -- Files, bytes and done counts per flag stage from the rollup (migration 0019): no table count.

@@ -14,7 +14,11 @@ from typing import Any
 from photo_factory import db
 
 log = logging.getLogger(__name__)
-QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
+#: The page queries, plus the verdict's (relations, services, incidents, drill, …): one text each.
+QUERIES = db.merge_queries(
+    db.load_queries(Path(__file__).with_name("queries.sql")),
+    db.load_queries(Path(__file__).with_name("status_queries.sql")),
+)
 OPTIONAL = ("stage_jobs", "backup_runs", "restore_drills", "panoramas", "alert_incidents")
 
 
@@ -109,23 +113,6 @@ class DashboardStore:
         return int(row["id"])
 
     # -- pipeline ---------------------------------------------------------------------------
-    def pipeline(self, present: set[str]) -> dict[str, Any]:
-        """Per stage: queue (pending), in_flight, failed; ``stage_jobs`` None when not deployed."""
-        flags = self.db.fetchone("pending_flags") or {}
-        jobs: dict[str, dict[str, int]] | None = None
-        if "stage_jobs" in present:
-            jobs = {}
-            for r in self.db.fetchall("stage_job_counts"):
-                jobs.setdefault(r["stage"], {})[r["state"]] = r["n"]
-        out: dict[str, Any] = {
-            "flags": dict(flags), "jobs": jobs,
-            "ingested_last_hour": self.db.fetchone("ingested_last_hour")["n"],  # type: ignore[index]
-            "panoramas": None,
-        }
-        if "panoramas" in present:
-            out["panoramas"] = {r["status"]: r["n"] for r in self.db.fetchall("panorama_counts")}
-        return out
-
     FLAG_STAGES = ("thumbnails", "geocode", "backup")
 
     def stage_numbers(self, present: set[str]) -> dict[str, Any]:

@@ -38,6 +38,16 @@ def load_queries(path: Path) -> dict[str, str]:
     return queries
 
 
+def merge_queries(*sets: dict[str, str]) -> dict[str, str]:
+    """Several ``queries.sql`` files as one set; a name defined in two of them is an error."""
+    out: dict[str, str] = {}
+    for queries in sets:
+        if twice := sorted(out.keys() & queries.keys()):
+            raise ValueError(f"queries defined twice: {', '.join(twice)}")
+        out.update(queries)
+    return out
+
+
 def connect(url: str, application_name: str, *, autocommit: bool = False,
             connect_timeout: int = 5) -> psycopg2.extensions.connection:
     """Open a connection tagged with ``application_name`` (visible in ``pg_stat_activity``)."""

@@ -94,20 +94,38 @@ def ours(url: str) -> Callable[[], None]:
     return lambda: status.collect(store, 3.0)
 
 
-def baseline(url: str) -> Callable[[], None]:
-    """What status read before (dashboard.store, as dashboard/status.py called it)."""
-    from dashboard.store import DashboardStore
+#: What status read before (dashboard.store as dashboard/status.py called it): whole-table
+#: aggregates over media_assets, ingest_events and stage_jobs. Kept here as text, as the baseline.
+OLD_QUERIES = (
+    "SELECT service, status, message, details, last_heartbeat FROM system_status ORDER BY service",
+    "SELECT j.stage, j.asset_id, j.attempts, j.reason_code, j.last_error, j.updated_at, a.library_path"
+    "  FROM stage_jobs j JOIN media_assets a ON a.id = j.asset_id WHERE j.state = 'failed'"
+    " ORDER BY j.updated_at DESC LIMIT 1000",
+    "SELECT media_type, count(*) AS files, coalesce(sum(size_bytes), 0)::bigint AS bytes"
+    "  FROM media_assets GROUP BY media_type ORDER BY media_type",
+    "SELECT date_trunc('month', capture_date)::date AS month, count(*) FROM media_assets GROUP BY 1 ORDER BY 1",
+    "SELECT kind, count(*) AS n FROM ingest_events"
+    " WHERE kind IN ('ingested', 'duplicate_removed', 'quarantined', 'error') GROUP BY kind",
+    "SELECT reason, status, count(*) FROM quarantine WHERE status <> 'released' GROUP BY reason, status",
+    "SELECT key, kind, severity, subject, message, opened_at FROM alert_incidents WHERE resolved_at IS NULL",
+    "SELECT * FROM restore_drills WHERE result IN ('passed', 'failed') ORDER BY started_at DESC LIMIT 1",
+    "SELECT (SELECT count(*) FROM media_assets WHERE NOT is_thumbnailed),"
+    " (SELECT count(*) FROM media_assets WHERE NOT is_geocoded AND location IS NOT NULL),"
+    " (SELECT count(*) FROM media_assets WHERE NOT is_backed_up)",
+    "SELECT stage, state, count(*) FROM stage_jobs GROUP BY stage, state",
+    "SELECT count(*) FROM ingest_events WHERE kind = 'ingested' AND occurred_at > now() - interval '1 hour'",
+)
 
-    store = DashboardStore(url, "bench-status-baseline")
+
+def baseline(url: str) -> Callable[[], None]:
+    conn = psycopg2.connect(url, application_name="bench-status-baseline")
+    conn.autocommit = True
 
     def run() -> None:
-        present = store.present()
-        store.services()
-        store.failed_items(present, limit=1000)
-        store.library(recent=0)
-        store.open_incidents(present)
-        store.last_drill(present)
-        store.pipeline(present)
+        with conn.cursor() as cur:
+            for sql in OLD_QUERIES:
+                cur.execute(sql)
+                cur.fetchall()
 
     return run
 
