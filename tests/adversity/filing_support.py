@@ -18,6 +18,8 @@ import psycopg2.extras
 import pytest
 from PIL import Image
 
+from tests.support import faults
+
 PHOTO_FACTORY = Path(sys.executable).with_name("photo-factory")
 
 
@@ -55,43 +57,14 @@ def tmpfs(where: Path, size: str = "64m") -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
-#: Runs the real CLI with a hook: ``PF_TEST_HOOK`` is ``module:Attr.path|match|action`` — before the
-#: first call of that function whose arguments mention ``match``, ``action`` runs. Action
-#: ``replace:<src>|<dest>`` renames src over dest (Syncthing's way of replacing a file).
-_HOOKED_LIBRARIAN = """
-import functools, importlib, os, sys
-target, match, action = os.environ["PF_TEST_HOOK"].split("|", 2)
-module, _, attr = target.partition(":")
-owner, *path = [importlib.import_module(module), *attr.split(".")]
-for name in path[:-1]:
-    owner = getattr(owner, name)
-original = getattr(owner, path[-1])
-calls = [0]
-@functools.wraps(original)
-def hooked(*args, **kwargs):
-    if not calls[0] and match in repr((args, kwargs)):
-        calls[0] += 1
-        kind, _, arg = action.partition(":")
-        if kind == "replace":
-            src, dest = arg.split("|")
-            st = os.stat(dest)
-            os.rename(src, dest)
-            os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))  # Syncthing keeps the mtime
-    return original(*args, **kwargs)
-setattr(owner, path[-1], hooked)
-from photo_factory.cli import main
-sys.argv = ["photo-factory", "librarian", "--once"]
-main()
-"""
-
-
 def run_librarian(env: dict[str, str], log: Path, *, hook: str | None = None,
                   user: int | None = None, timeout: float = 180) -> int:
-    """Run ``librarian --once`` to its end; returns its exit code (the log gets its output)."""
+    """Run ``librarian --once`` to its end; returns its exit code (the log gets its output).
+    ``hook``: a ``PF_TEST_HOOK`` (tests/support/faults.py)."""
     cmd = [str(PHOTO_FACTORY), "librarian", "--once"]
     env = {**env, "PF_STABILITY_SECONDS": env.get("PF_STABILITY_SECONDS", "0.05")}
     if hook is not None:
-        cmd = [sys.executable, "-c", _HOOKED_LIBRARIAN]
+        cmd = [sys.executable, "-c", faults.PATCHED_CLI, "librarian", "--once"]
         env["PF_TEST_HOOK"] = hook
     if user is not None:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]

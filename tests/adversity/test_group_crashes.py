@@ -31,7 +31,7 @@ def test_kill_9_in_the_middle_of_a_group_leaves_every_invariant_true(
         originals |= pair(inbox, b"DCIM/IMG_7.JPG", b"DCIM/IMG_7.MOV", 17)
         log = tmp_path / "crash.log"
         with open(log, "ab") as out:
-            rc = subprocess.run([sys.executable, "-c", faults.CRASHING_CLI, "librarian", "--once"],
+            rc = subprocess.run([sys.executable, "-c", faults.PATCHED_CLI, "librarian", "--once"],
                                 env={**env, "PF_TEST_CRASH": fault, "PF_STABILITY_SECONDS": "0.05"},
                                 stdout=out, stderr=subprocess.STDOUT, timeout=180).returncode
         assert rc == 137, f"the fault {fault} was never reached (exit {rc}):\n{log.read_text()[-3000:]}"

@@ -16,7 +16,7 @@ import pytest
 
 from tests.adversity.filing_support import jpeg_bytes, query, run_librarian, write
 from tests.support import invariants, sidecar_samples
-from tests.support.faults import CRASHING_CLI
+from tests.support.faults import PATCHED_CLI
 
 
 def sha(data: bytes) -> str:
@@ -75,7 +75,7 @@ def test_a_kill_between_the_photo_and_its_sidecar_is_finished_by_the_next_run(st
     originals = {sha(write(inbox / "d" / "IMG_1.JPG", jpeg_bytes(1)))}
     originals.add(sha(sidecar_samples.xmp(inbox / "d" / "IMG_1.JPG.xmp", Title="t").read_bytes()))
     env = {**pf_env, "PF_TEST_CRASH": crash, "PF_STABILITY_SECONDS": "0.05"}
-    proc = subprocess.run([sys.executable, "-c", CRASHING_CLI, "librarian", "--once"], env=env,
+    proc = subprocess.run([sys.executable, "-c", PATCHED_CLI, "librarian", "--once"], env=env,
                           capture_output=True, timeout=180)
     assert proc.returncode == 137, proc.stderr[-2000:]
     assert run_librarian(pf_env, tmp_path / "log") == 0

@@ -50,7 +50,7 @@ def library(pf_env: dict[str, str], database_url: str, storage: dict[str, Path])
 
 
 def _start(args: list[str], env: dict[str, str], log: Path, crash: str | None = None) -> subprocess.Popen:
-    argv = [sys.executable, "-c", faults.CRASHING_CLI, *args] if crash else [str(PHOTO_FACTORY), *args]
+    argv = [sys.executable, "-c", faults.PATCHED_CLI, *args] if crash else [str(PHOTO_FACTORY), *args]
     with open(log, "ab") as out:
         return subprocess.Popen(argv, env={**env, "PF_TEST_CRASH": crash or ""}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)

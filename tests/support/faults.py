@@ -1,29 +1,57 @@
-"""Fault injection for the real CLI: one call made fatal, the way a kill -9 would land there."""
+"""Fault injection for the real CLI: one function wrapped, the way a kill -9 or a racing writer lands there."""
 
 from __future__ import annotations
 
-#: ``python -c CRASHING_CLI <sub-command args…>`` runs the real ``photo-factory`` with one call made
-#: fatal: ``PF_TEST_CRASH`` is ``module:attr.path|before-or-after|n`` and the process dies (exit
-#: 137, no clean-up) at that point of the n-th call.
-CRASHING_CLI = """
+#: ``python -c PATCHED_CLI <sub-command args…>`` runs the real ``photo-factory`` with one function
+#: wrapped, named ``module:attr.path``:
+#:
+#: - ``PF_TEST_CRASH`` = ``target|before-or-after|n``: the process dies (exit 137, no clean-up) at
+#:   that point of the n-th call;
+#: - ``PF_TEST_HOOK`` = ``target|match|action``: before the first call whose arguments mention
+#:   ``match``, ``action`` runs; ``replace:<src>|<dest>`` renames src over dest keeping dest's
+#:   mtime (Syncthing's way of replacing a file).
+PATCHED_CLI = """
 import functools, importlib, os, sys
-target, when, nth = os.environ["PF_TEST_CRASH"].split("|")
-module, _, attr = target.partition(":")
-owner, *path = [importlib.import_module(module), *attr.split(".")]
-for name in path[:-1]:
-    owner = getattr(owner, name)
-original = getattr(owner, path[-1])
-calls = [0]
-@functools.wraps(original)
-def crashing(*args, **kwargs):
-    calls[0] += 1
-    if when == "before" and calls[0] == int(nth):
-        os._exit(137)
-    result = original(*args, **kwargs)
-    if when == "after" and calls[0] == int(nth):
-        os._exit(137)
-    return result
-setattr(owner, path[-1], crashing)
+
+def patch(target, wrap):
+    module, _, attr = target.partition(":")
+    owner, *path = [importlib.import_module(module), *attr.split(".")]
+    for name in path[:-1]:
+        owner = getattr(owner, name)
+    setattr(owner, path[-1], functools.wraps(getattr(owner, path[-1]))(wrap(getattr(owner, path[-1]))))
+
+def crash(original, when, nth):
+    calls = [0]
+    def crashing(*args, **kwargs):
+        calls[0] += 1
+        if when == "before" and calls[0] == int(nth):
+            os._exit(137)
+        result = original(*args, **kwargs)
+        if when == "after" and calls[0] == int(nth):
+            os._exit(137)
+        return result
+    return crashing
+
+def hook(original, match, action):
+    calls = [0]
+    def hooked(*args, **kwargs):
+        if not calls[0] and match in repr((args, kwargs)):
+            calls[0] += 1
+            kind, _, arg = action.partition(":")
+            if kind == "replace":
+                src, dest = arg.split("|")
+                st = os.stat(dest)
+                os.rename(src, dest)
+                os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return original(*args, **kwargs)
+    return hooked
+
+if os.environ.get("PF_TEST_CRASH"):
+    target, when, nth = os.environ["PF_TEST_CRASH"].split("|")
+    patch(target, lambda original: crash(original, when, nth))
+if os.environ.get("PF_TEST_HOOK"):
+    target, match, action = os.environ["PF_TEST_HOOK"].split("|", 2)
+    patch(target, lambda original: hook(original, match, action))
 from photo_factory.cli import main
 sys.argv = ["photo-factory", *sys.argv[1:]]
 main()

@@ -121,7 +121,7 @@ def _kill_after(env: dict[str, str], log: Path, delay: float, from_ingest: bool)
 def _crash_at(env: dict[str, str], log: Path, fault: str) -> None:
     with open(log, "ab") as out:
         out.write(f"\n---- crashing at {fault} ----\n".encode())
-        rc = subprocess.run([sys.executable, "-c", faults.CRASHING_CLI, "librarian", "--once"],
+        rc = subprocess.run([sys.executable, "-c", faults.PATCHED_CLI, "librarian", "--once"],
                             env={**env, "PF_TEST_CRASH": fault}, stdout=out, stderr=subprocess.STDOUT,
                             timeout=120).returncode
     assert rc == 137, f"the fault {fault} was never reached (exit {rc}):\n{log.read_text()[-3000:]}"
