@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from librarian import sidecars
 from tests.support import samples
 
 
@@ -54,7 +55,7 @@ def album_json(path: Path, title: str) -> Path:
     return path
 
 
-def cut(text: str, limit: int = 46) -> str:
+def cut(text: str, limit: int = sidecars.TAKEOUT_LIMIT) -> str:
     """``text`` cut to ``limit`` UTF-16 code units, never inside a character (Takeout's rule)."""
     out, units = "", 0
     for ch in text:

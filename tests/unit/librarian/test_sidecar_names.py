@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from librarian import sidecars
 from librarian.sidecars import CUT, EDITED, FULL, STEM
+from tests.support.sidecar_samples import cut
 
 # (JSON name, photo name, expected fit or None) — the forms Google Takeout writes
 TAKEOUT = [
@@ -96,21 +97,11 @@ _STEMS = st.text(_CHARS, min_size=1, max_size=70).filter(
 _EXTS = st.sampled_from([".jpg", ".JPG", ".HEIC", ".mp4", ".png"])
 
 
-def _cut16(text: str, limit: int = sidecars.TAKEOUT_LIMIT) -> str:
-    out, units = "", 0
-    for ch in text:
-        n = len(ch.encode("utf-16-le")) // 2
-        if units + n > limit:
-            break
-        out, units = out + ch, units + n
-    return out
-
-
 def _takeout_names(stem: str, ext: str, index: str) -> list[str]:
     original = stem + ext
     counter = f"({index})" if index else ""
-    names = [_cut16(original) + counter + ".json",
-             _cut16(original + ".supplemental-metadata") + counter + ".json"]
+    names = [cut(original) + counter + ".json",
+             cut(original + ".supplemental-metadata") + counter + ".json"]
     if len(original) <= 40:
         names.append(stem + counter + ".json")
     return names
