@@ -307,13 +307,22 @@ class Sidecars:
             return self.ing.quarantine(path, "orphan_sidecar", (
                 f"its photo {held['source_path']} is in quarantine ({held['reason']}, id {held['id']}); "
                 "re-attached automatically when the photo is filed"))
-        first = self._first_seen.setdefault(path, self.wall())
+        first = self._first_seen.setdefault(path, self._arrived(path))
         if self.wall() - first < self.wait_seconds:
             return WAITING
         self._first_seen.pop(path, None)
         return self.ing.quarantine(path, "orphan_sidecar", (
             f"no photo for this {f.kind} sidecar arrived within {self.wait_seconds:.0f} s; "
             "re-attached automatically when the photo is filed"))
+
+    def _arrived(self, path: Path) -> float:
+        """When the sidecar came into the inbox, as the file says (its last change: Syncthing's
+        rename sets the ctime), so a restarted librarian does not start its wait again."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return self.wall()
+        return min(self.wall(), max(st.st_mtime, st.st_ctime))
 
     def remaining(self, path: Path) -> float:
         """Seconds ``path`` still waits for its photo (0 when unknown)."""

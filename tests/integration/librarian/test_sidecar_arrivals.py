@@ -60,6 +60,21 @@ def test_an_orphan_sidecar_is_kept_in_quarantine_and_reattached_when_its_photo_c
     invariants.check(database_url, inbox, store, originals)
 
 
+def test_a_restart_does_not_restart_a_sidecars_wait(storage, ingest, query, database_url):
+    """The wait counts from the sidecar's arrival in the inbox, not from when this process first saw
+    it: a librarian restarted every few minutes (an OOM loop, upgrades) still ends the wait."""
+    inbox, store = storage["inbox"], storage["storage"]
+    side = sidecar_samples.xmp(inbox / "IMG_9.JPG.xmp", DateTimeOriginal="2020:02:02 02:02:02")
+    originals = inputs(inbox)
+    ingest(sidecar_wait_seconds=2)
+    assert side.exists() and query("SELECT * FROM quarantine") == []  # waits
+    time.sleep(2.5)
+    ingest(sidecar_wait_seconds=2)  # a new process: the file has waited 2.5 s, not 0
+    [q] = query("SELECT reason, source_path FROM quarantine")
+    assert q == {"reason": "orphan_sidecar", "source_path": "IMG_9.JPG.xmp"}
+    invariants.check(database_url, inbox, store, originals)
+
+
 def test_a_sidecar_that_comes_after_its_photo_is_attached_and_a_disagreeing_date_flagged(storage, ingest, query,
                                                                                        database_url):
     inbox, store = storage["inbox"], storage["storage"]
