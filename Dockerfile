@@ -33,6 +33,7 @@ RUN apt-get update -qq \
  && python -m venv /opt/venv
 WORKDIR /app
 COPY docker/entrypoint.sh /usr/local/bin/pf-entrypoint
+COPY docker/healthcheck.sh /usr/local/bin/pf-healthcheck
 ENTRYPOINT ["/usr/local/bin/pf-entrypoint"]
 CMD ["photo-factory", "--help"]
 

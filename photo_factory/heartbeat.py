@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from photo_factory import __version__, db
+from photo_factory import __version__, db, health_file
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,8 @@ class HeartbeatService:
             return False
         self._db_down_logged = False
         self.beats += 1
+        if not self.once:  # the container health check reads the committed beat (health_file.py)
+            health_file.write(self.service, status, self.interval, message)
         return True
 
     def start(self) -> HeartbeatService:

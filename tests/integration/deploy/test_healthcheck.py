@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+from pathlib import Path
 
 import psycopg2
 import pytest
 
 from photo_factory.health import check
+from photo_factory.heartbeat import HeartbeatService
+
+SCRIPT = Path(__file__).resolve().parents[3] / "docker" / "healthcheck.sh"
 
 pytestmark = pytest.mark.integration
 
@@ -32,3 +37,26 @@ def test_a_service_without_replicas_is_judged_by_its_heartbeat(database_url):
     execute(database_url, "INSERT INTO system_status (service, status, host, interval_s, last_heartbeat) "
                           "VALUES ('librarian', 'ok', 'x', 60, now() - interval '1 hour')")
     assert not check(database_url, "librarian").healthy
+
+
+def test_the_containers_light_check_follows_the_committed_heartbeat(database_url, tmp_path, monkeypatch):
+    """docker/healthcheck.sh reads what a real heartbeat committed: healthy while it beats,
+    unhealthy once it says stopping; a --once run never writes the line."""
+    monkeypatch.setenv("PF_HEALTH_DIR", str(tmp_path))
+
+    def light() -> subprocess.CompletedProcess:
+        env = {"PF_HEALTH_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+        return subprocess.run(["sh", str(SCRIPT), "geocode"], env=env, capture_output=True, text=True, timeout=10)
+
+    once = HeartbeatService(database_url, "geocode", 5, once=True)
+    once.set("ok", "a one-off run")
+    assert once.beat() and light().returncode == 1  # no line: "no heartbeat yet"
+    beat = HeartbeatService(database_url, "geocode", 5, once=False)
+    beat.set("ok", "idle")
+    assert beat.beat()
+    proc = light()
+    assert proc.returncode == 0 and proc.stdout.startswith("geocode: ok"), proc.stdout
+    assert check(database_url, "geocode").healthy  # the thorough check agrees
+    beat.stop()
+    proc = light()
+    assert proc.returncode == 1 and "status stopping" in proc.stdout, proc.stdout
