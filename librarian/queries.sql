@@ -90,9 +90,7 @@ SELECT EXISTS (SELECT 1 FROM ingest_events
                       OR (detail -> 'signature' ->> 'ctime_ns')::bigint = %(ctime_ns)s::bigint)) AS recorded;
 
 -- name: all_library_paths
--- Run as COPY … TO STDOUT (no parameters: a single %): a million paths arrive as one stream of
--- lines, about three times cheaper than a server-side cursor's rows.
-COPY (SELECT library_path FROM media_assets WHERE library_path LIKE 'Library/%') TO STDOUT;
+SELECT library_path FROM media_assets WHERE library_path LIKE 'Library/%%';
 
 -- name: missing_already_reported
 SELECT EXISTS (SELECT 1 FROM ingest_events e JOIN media_assets a ON a.id = e.asset_id

@@ -1,7 +1,7 @@
-"""The start-up library check reads every recorded path as one COPY stream: a name the check once
-registered (a file put into the library by hand) with a tab, a backslash, a newline, or COPY's
-own NULL marker in it must read back as itself, or every start reports it missing and the file
-is registered again and again."""
+"""The start-up library check against names put into the library by hand: a name the check once
+registered with a tab, a backslash, a newline (or what a line-based or COPY listing would read as
+an escape) must read back as itself at every start, or it is reported missing and registered
+again and again; a name that is not UTF-8 must never stop the librarian."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_hand_placed_library_names_read_back_as_themselves_at_every_start(pf_env
     assert f"{len(NAMES)} registered, 0 missing" in first, first
     recorded = {r["library_path"] for r in query(database_url, "SELECT library_path FROM media_assets")}
     assert recorded == {f"Library/2024/2024-05-06/{n}" for n in NAMES}
-    second = _once(pf_env)  # the next start reads them back through COPY
+    second = _once(pf_env)  # the next start reads them back
     assert f"{len(NAMES)} files, 0 registered, 0 missing" in second, second
     events = query(database_url, "SELECT kind, count(*) AS n FROM ingest_events GROUP BY kind")
     assert {e["kind"]: e["n"] for e in events} == {"registered_orphan": len(NAMES)}
