@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -155,9 +156,11 @@ def _drop_redundant_copy(ing: Ingestor, dest: Path, existing: dict, j: dict) -> 
         _remove_source(ing, src, existing["library_path"])
 
 
-def register_library_file(ing: Ingestor, path: Path, event: str = "registered_orphan") -> int | None:
+def register_library_file(ing: Ingestor, path: Path, event: str = "registered_orphan",
+                          raw_name: bytes | None = None) -> int | None:
     """Record a file that is already in the library but has no row (used at start-up and by
-    restore). Returns the asset id, or None when its content is already recorded elsewhere."""
+    restore). Returns the asset id, or None when its content is already recorded elsewhere.
+    ``raw_name``: the file's name before the check renamed it (kept as its original name)."""
     rel = _storage_rel(ing, path)
     sha, size = organize.sha256_file(path)
     if ing.store.find_by_sha(sha) is not None:
@@ -170,54 +173,36 @@ def register_library_file(ing: Ingestor, path: Path, event: str = "registered_or
     row.pop("_folder")
     row["library_path"] = rel
     row["source_path"] = None
+    if raw_name is not None and raw_name != os.fsencode(path.name):
+        row["original_name_raw"] = organize.name_to_db(raw_name)
     return ing.store.record_asset(row, None, event=event)
 
 
 def reconcile_library(ing: Ingestor) -> dict[str, int]:
     """Library files without a row are registered; rows without a file are reported once.
 
-    Linear in the library: one walk, one set of the recorded paths (streamed from the database)
-    that shrinks as their files are met, and a path string built per file from its folder's.
+    Linear in the library: one walk (``os.scandir``: the folder entry's type, no ``stat`` per
+    file), one set of the recorded paths (streamed from the database by COPY) that shrinks as
+    their files are met, and a path string built per file from its folder's.
     """
     known = ing.store.library_paths()  # what is left of it at the end is missing
     attached = attach.SidecarStore(ing.store.db).all_paths()
-    lib_root = ing.storage / "Library"
     cut = len(str(ing.storage)) + 1
-    found = 0
-    registered = 0
+    found = registered = 0
     inbox = folders.Fence([ing.inbox])  # the inbox, should a mount show it inside the library
-    if lib_root.exists():
-        for dirpath, dirnames, filenames in os.walk(lib_root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _is_inbox(inbox, Path(dirpath, d))]
-            folder = dirpath[cut:].replace(os.sep, "/")
-            for fn in filenames:
-                if fn.startswith(organize.TEMP_PREFIX):
-                    continue  # a dead copy's temp file is removed by the journal
-                rel = f"{folder}/{fn}"
-                found += 1
-                if rel in known:
-                    known.discard(rel)
-                    continue
-                if rel in attached:
-                    continue
-                p = Path(dirpath, fn)
-                if fn.startswith(".") or not p.is_file():
-                    continue
-                if sidecars.kind_of(fn) is not None:  # never an asset; recorded by its journal entry
-                    log.error("library sidecar %s has no row (not registered as a photo)", rel)
-                    continue
-                try:
-                    if register_library_file(ing, p) is None:
-                        continue
-                except db.UNAVAILABLE:
-                    raise
-                except Exception as exc:  # one odd file never stops the librarian
-                    log.error("library file %s without a row could not be registered: %s", rel, exc)
-                    ing.store.record_event("error", source_path=rel, detail={
-                        "problem": "library file without a row could not be registered", "error": str(exc)})
-                    continue
-                registered += 1
-                log.warning("registered library file that had no row: %s", rel)
+    for dirpath, filenames in _walk(ing.storage / "Library", inbox):
+        folder = dirpath[cut:].replace(os.sep, "/")
+        for fn in filenames:
+            if fn.startswith(organize.TEMP_PREFIX):
+                continue  # a dead copy's temp file is removed by the journal
+            rel = f"{folder}/{fn}"
+            found += 1
+            if rel in known:
+                known.discard(rel)
+                continue
+            if rel in attached or fn.startswith("."):
+                continue
+            registered += _register_unknown(ing, Path(dirpath, fn), rel)
     missing = sorted(known)
     for rel in missing:
         if not ing.store.missing_already_reported(rel):
@@ -225,6 +210,86 @@ def reconcile_library(ing: Ingestor) -> dict[str, int]:
                                    detail={"library_path": rel})
             log.error("library file missing for a recorded asset: %s", rel)
     return {"files": found, "registered": registered, "missing": len(missing)}
+
+
+def _walk(root: Path, inbox: folders.Fence) -> Iterator[tuple[str, list[str]]]:
+    """``(folder, names of what is not a folder)`` for every folder under ``root``, like
+    ``os.walk`` (symbolic links to folders are listed, never entered; hidden folders and the
+    inbox are skipped) but from the folder entries alone: ``os.walk`` builds three lists per
+    folder and a ``DirEntry`` per name it then throws away."""
+    stack = [str(root)]
+    while stack:
+        top = stack.pop()
+        names = []
+        try:
+            it = os.scandir(top)
+        except FileNotFoundError:
+            continue  # the library not created yet, or a folder removed while we walk
+        except OSError as exc:  # its files, if recorded, are reported missing
+            log.error("library folder %s cannot be read: %s", top, exc)
+            continue
+        with it:
+            for entry in it:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if not is_dir:
+                    names.append(entry.name)
+                elif not entry.name.startswith(".") and not entry.is_symlink() \
+                        and not _is_inbox(inbox, Path(entry.path)):
+                    stack.append(entry.path)
+        yield top, names
+
+
+def _register_unknown(ing: Ingestor, p: Path, rel: str) -> int:
+    """A library file without a row: registered (1) unless it is no regular file, a sidecar,
+    content recorded elsewhere, or unreadable (0; reported)."""
+    if not p.is_file():
+        return 0
+    if sidecars.kind_of(p.name) is not None:  # never an asset; recorded by its journal entry
+        log.error("library sidecar %s has no row (not registered as a photo)", rel)
+        return 0
+    try:
+        if _not_text(rel):  # no database text: it gets a library name first (and keeps its own)
+            p = _rename_to_text(ing, p)
+        if register_library_file(ing, p, raw_name=os.fsencode(Path(rel).name)) is None:
+            return 0
+    except db.UNAVAILABLE:
+        raise
+    except Exception as exc:  # one odd file never stops the librarian
+        log.error("library file %s without a row could not be registered: %s", rel, exc)
+        ing.store.record_event("error", source_path=organize.path_to_db(rel), detail={
+            "problem": "library file without a row could not be registered", "error": str(exc)})
+        return 0
+    log.warning("registered library file that had no row: %s", rel)
+    return 1
+
+
+def _not_text(rel: str) -> bool:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _rename_to_text(ing: Ingestor, p: Path) -> Path:
+    """A library file whose name is not valid UTF-8 (put there by hand) cannot be recorded as
+    it is: it gets the library name the librarian would have given it, beside it, never over
+    another file. A folder with such a name is refused (nothing is moved)."""
+    if _not_text(_storage_rel(ing, p.parent)):
+        raise ValueError("its folder's name is not valid UTF-8: rename the folder")
+    for name in organize.candidate_names(organize.safe_name(p.name)):
+        dest = p.with_name(name)
+        try:
+            organize.place(p, dest)
+        except FileExistsError:
+            continue
+        log.warning("library file %s renamed to %s (its name was not valid UTF-8)",
+                    organize.path_to_db(p), name)
+        return dest
+    raise FileExistsError(p)
 
 
 def _is_inbox(inbox: folders.Fence, folder: Path) -> bool:

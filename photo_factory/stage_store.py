@@ -22,6 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _QUERIES = db.load_queries(Path(__file__).with_name("stage_queries.sql"))
 
+#: :meth:`StageStore.queue_depth` counts up to this many of each kind (a heartbeat's cost is flat).
+COUNT_CAP = 1000
+#: :meth:`StageStore.prune_jobs` looks at this many job rows a round.
+PRUNE_BATCH = 1000
+
 
 def compose(stage: Stage) -> dict[str, sql.Composed]:
     """The engine's queries with ``{flag}`` and ``{where}`` filled in for ``stage``."""
@@ -51,6 +56,8 @@ class StageStore:
         self._q = compose(stage)
         #: The last asset id :meth:`enqueue_pending` looked at (0: look from the start).
         self._enqueued_after = 0
+        #: The last job row's asset id :meth:`prune_jobs` looked at (0: from the start).
+        self._pruned_after = 0
 
     def _run(self, name: str, params: dict[str, Any]) -> list[dict]:
         base = {"stage": self.stage.name, "worker": self.worker_id}
@@ -119,13 +126,19 @@ class StageStore:
         return self._run("recover_stale", {"max_attempts": s.max_attempts,
                                            "claim_timeout": s.claim_timeout_s, "lease": s.lease_s})
 
-    def prune_jobs(self) -> None:
-        """Drop unclaimed job rows of assets that no longer need this stage."""
-        self._run("prune_jobs", {})
+    def prune_jobs(self, limit: int = PRUNE_BATCH) -> int:
+        """Drop unclaimed job rows of assets that no longer need this stage, looking at up to
+        ``limit`` job rows after the last one looked at (from the first again after the last):
+        a round costs ``limit`` probes, a full pass takes as many rounds as it needs. Returns
+        the rows dropped."""
+        row = self._run("prune_jobs", {"after": self._pruned_after, "limit": limit})[0]
+        self._pruned_after = int(row["last"]) if row["last"] is not None and row["looked"] >= limit else 0
+        return int(row["pruned"])
 
-    def queue_depth(self) -> dict[str, int]:
-        """``{pending, backing_off, claimed, failed}`` for this stage (pending includes backing_off)."""
-        return dict(self._run("queue_depth", {})[0])
+    def queue_depth(self, cap: int = COUNT_CAP) -> dict[str, int]:
+        """``{pending, backing_off, claimed, failed}`` for this stage (pending includes backing_off),
+        each counted up to ``cap`` (a count equal to ``cap`` means at least that many)."""
+        return dict(self._run("queue_depth", {"cap": cap})[0])
 
     def list_failed(self, limit: int = 100) -> list[dict]:
         return self._run("list_failed", {"limit": limit})

@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 from photo_factory import db, loop, tools
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.notify import Listener
-from photo_factory.stage_store import StageStore
+from photo_factory.stage_store import COUNT_CAP, StageStore
 
 log = logging.getLogger(__name__)
 
@@ -315,13 +315,15 @@ class StageWorker:
         depth = self.store.queue_depth()
         return {"queue": depth["pending"], "backing_off": depth["backing_off"],
                 "in_progress": depth["claimed"], "failed_items": depth["failed"],
+                "counts_capped_at": COUNT_CAP,
                 "done": self.stats.done, "failed": self.stats.failed, "retried": self.stats.retried,
                 "rate_per_min": self.stats.rate_per_min(), "worker": self.worker_id}
 
     def beat_status(self, details: dict) -> tuple[str, str]:
         """``(status, message)`` of the next heartbeat; a stage overrides it to report that it
         cannot work (e.g. backup: remote unreachable) while the engine itself is fine."""
-        return "ok", f"{details['queue']} pending, {self.stats.done} done, {details['failed_items']} failed"
+        return "ok", (f"{at_least(details['queue'])} pending, {self.stats.done} done, "
+                      f"{at_least(details['failed_items'])} failed")
 
     def run(self, *, once: bool = False, heartbeat_seconds: float = 60.0,
             db_wait_seconds: float = 30.0, heartbeat: bool = True,
@@ -413,6 +415,11 @@ def reset_failed(stage: Stage, database_url: str, asset_ids: list[int] | None = 
         return store.reset_failed(asset_ids)
     finally:
         store.db.close()
+
+
+def at_least(count: int) -> str:
+    """A heartbeat count as text: ``"1000+"`` when it reached :data:`COUNT_CAP` (counting stopped)."""
+    return f"{count}+" if count >= COUNT_CAP else str(count)
 
 
 def queue_depth(stage: Stage, database_url: str) -> dict[str, int]:

@@ -5,7 +5,8 @@
   fresh database. Then, per stage (thumbnails, geocode, backup), the statements of one worker
   round — ``enqueue_pending`` (its mark past the backlog, as in a running worker) + ``claim`` —
   are timed by the database (EXPLAIN ANALYZE, rolled back), median of 5; ``recover_stale``,
-  ``prune_jobs`` (every 30 s) and ``queue_depth`` (every heartbeat) beside.
+  ``prune_jobs`` (every 30 s: one window of job rows) and ``queue_depth`` (every heartbeat: counts
+  up to a cap) beside.
   Target: a round's claim <= 5 ms.
 * ``stitch``: the stitch scan's read of unscanned images with all 1,000,000 unscanned: rows and
   time of one round (bounded: ``PF_STITCH_SCAN_BATCH``).
@@ -14,7 +15,11 @@
   + library check + process start) and peak RSS. Target <= 60 s at 1,000,000 files; a smaller
   ``--files`` is extrapolated linearly (and says so).
 
-``python -m bench scale [--files N] [--only claims stitch startup]``.
+* ``rss`` (only when named): one long-running librarian ingests ``--ingest-files`` tiny real
+  JPEGs (default 20,000) dropped ``--every`` (2,000) at a time; its RSS after each drop and the
+  growth per 10,000 files. Target: flat.
+
+``python -m bench scale [--files N] [--only claims stitch startup rss]``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import psycopg2.sql
 
 from bench.pipeline.run import CACHE, drop_database, fresh_database, server_url
 from photo_factory import db
-from photo_factory.stage_store import StageStore, compose
+from photo_factory.stage_store import COUNT_CAP, PRUNE_BATCH, StageStore, compose
 from photo_factory.worker import Stage
 
 ASSETS = 1_000_000
@@ -133,8 +138,8 @@ def claims(url: str) -> bool:
         claim = _db_ms(url, q["claim"], {**base, "limit": stage.batch_size})
         recover = _db_ms(url, q["recover_stale"], {**base, "max_attempts": 5, "claim_timeout": 3600.0,
                                                      "lease": 60.0}, 5)
-        prune = _db_ms(url, q["prune_jobs"], base, 5)
-        depth = _db_ms(url, q["queue_depth"], base, 5)
+        prune = _db_ms(url, q["prune_jobs"], {**base, "after": 0, "limit": PRUNE_BATCH}, 5)
+        depth = _db_ms(url, q["queue_depth"], {**base, "cap": COUNT_CAP}, 5)
         ok &= claim <= 5.0
         print(f"{name:11} {stage.batch_size:5} {enq:8.2f} {claim:7.2f} {enq + claim:7.2f} {recover:8.2f} "
               f"{prune:8.2f} {depth:7.2f}", flush=True)
@@ -191,48 +196,141 @@ def make_library(root: Path, n: int) -> float:
     return time.perf_counter() - t
 
 
-def startup(server: str, n: int) -> bool:
-    name, url = fresh_database(server, "pf_bench_startup")
-    work = Path(tempfile.mkdtemp(prefix="pf-bench-scale-", dir=CACHE.parent))
+def startup(server: str, n: int, keep: bool = False, reuse: str | None = None) -> bool:
+    """The librarian's start-up on a library of ``n`` files (``reuse``: ``DATABASE=FOLDER`` kept by
+    ``--keep``, not regenerated): wall and CPU seconds (user + system of the librarian process),
+    peak RSS, and the box's load beside them."""
+    if reuse:
+        name, folder = reuse.split("=", 1)
+        url = urlunsplit(urlsplit(server)._replace(path="/" + name))
+        work = Path(folder)
+    else:
+        name, url = fresh_database(server, "pf_bench_startup")
+        work = Path(tempfile.mkdtemp(prefix="pf-bench-scale-", dir=CACHE.parent))
     try:
-        gen = generate(url, n)
-        made = make_library(work / "storage", n)
-        (work / "inbox").mkdir()
-        print(f"library of {n:,} files: rows generated in {gen:.0f} s, files made in {made:.0f} s", flush=True)
+        if not reuse:
+            gen = generate(url, n)
+            made = make_library(work / "storage", n)
+            (work / "inbox").mkdir()
+            print(f"library of {n:,} files: rows generated in {gen:.0f} s, files made in {made:.0f} s", flush=True)
         env = {**os.environ, "PF_DATABASE_URL": url, "PF_INBOX_DIR": str(work / "inbox"),
                "PF_STORAGE_DIR": str(work / "storage"), "PF_LOG_LEVEL": "INFO", "PF_STABILITY_SECONDS": "0"}
         exe = str(Path(sys.executable).with_name("photo-factory"))
         subprocess.run(["sync"], check=True)
-        t = time.perf_counter()
         cmd = [exe, "librarian", "--once"]
         if os.environ.get("PF_BENCH_PROFILE"):  # a cProfile of the start-up, written there
             cmd = [sys.executable, "-m", "cProfile", "-o", os.environ["PF_BENCH_PROFILE"], *cmd]
+        load = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
         out = subprocess.run(cmd, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = used.ru_utime - before.ru_utime + used.ru_stime - before.ru_stime
+        peak = used.ru_maxrss / 1024
         check = [ln for ln in out.stderr.splitlines() + out.stdout.splitlines() if "library check" in ln]
         if out.returncode != 0:
             print(out.stderr[-2000:], file=sys.stderr)
         at_1m = wall * ASSETS / n
         print(f"librarian start-up (journal replay + library check + process start) on {n:,} files: "
-              f"{wall:.1f} s, peak RSS {peak:.0f} MB; {check[-1].split('library check: ')[-1] if check else '?'}")
+              f"{wall:.1f} s wall, {cpu:.1f} s CPU (user+sys), peak RSS {peak:.0f} MB, load {load:.1f} at start; "
+              f"{check[-1].split('library check: ')[-1] if check else '?'}")
         note = "" if n >= ASSETS else f" (extrapolated linearly from {n:,})"
         print(f"  at 1,000,000 files: {at_1m:.0f} s{note} (target <= 60 s: {'met' if at_1m <= 60 else 'NOT met'})",
               flush=True)
         return at_1m <= 60
     finally:
-        drop_database(server, name)
-        shutil.rmtree(work, ignore_errors=True)
+        if keep or reuse:
+            print(f"  kept: --reuse-startup {name}={work}", flush=True)
+        else:
+            drop_database(server, name)
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def tiny_jpegs(folder: Path, first: int, n: int) -> Path:
+    """``n`` small real JPEGs (16x16, EXIF camera and capture time, unique content), numbered from
+    ``first``, 144 to a day: what a phone's folder looks like to the librarian, minus the size."""
+    import io
+
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for i in range(first, first + n):
+        im = Image.new("RGB", (16, 16), (i % 251, (i // 251) % 251, (i // 63001) % 251))
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0110] = "PF", "Bench"
+        when = time.gmtime(1_577_836_800 + i * 600)
+        exif.get_ifd(0x8769)[0x9003] = time.strftime("%Y:%m:%d %H:%M:%S", when)
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", exif=exif, quality=90)
+        (folder / f"IMG_{i:07d}.JPG").write_bytes(buf.getvalue())
+    return folder
+
+
+def _vm_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def rss(server: str, n: int, every: int) -> float:
+    """One long-running librarian ingests ``n`` tiny JPEGs dropped ``every`` at a time; its own
+    resident set (VmRSS of the main process, ExifTool not included) is read after each drop has
+    been filed. The slope (least squares over the samples after the first drop, which warms the
+    caches) in MB per 10,000 files is the growth; flat is < 1 MB per 10,000."""
+    from bench import procstat
+    from bench.pipeline.run import Pipeline
+
+    load = os.getloadavg()[0]
+    with Pipeline(server, 0, geocode=False, extra_env={"PF_STABILITY_SECONDS": "0.2"}) as p:
+        pid = p.procs["librarian"].pid
+        samples: list[tuple[int, float]] = [(0, _vm_rss_mb(pid))]
+        print(f"librarian RSS over {n:,} ingested tiny JPEGs ({every:,} a drop), load {load:.1f} at start:")
+        print(f"  {'files':>8} {'RSS MB':>7} {'drop s':>7} {'CPU s':>6}")
+        print(f"  {0:8,} {samples[0][1]:7.1f}", flush=True)
+        with procstat.Sampler({"librarian": pid}, interval=1.0) as sampler:
+            sampler.mark()
+            for first in range(0, n, every):
+                staged = tiny_jpegs(p.inbox.parent / f"staging-{first}", first, min(every, n - first))
+                done = first + min(every, n - first)
+                cpu0 = sampler.cpu_since_mark()["librarian"]
+                t = time.perf_counter()
+                p.arrive(staged, f"drop-{first}")
+                if not procstat.wait_until(lambda done=done: p.scalar("SELECT count(*) FROM media_assets") >= done,
+                                           1800, 0.5):
+                    p._dump_logs()
+                    raise SystemExit(f"the librarian did not file {done:,} files")
+                wall = time.perf_counter() - t
+                cpu = sampler.cpu_since_mark()["librarian"] - cpu0
+                samples.append((done, _vm_rss_mb(pid)))
+                print(f"  {done:8,} {samples[-1][1]:7.1f} {wall:7.1f} {cpu:6.1f}", flush=True)
+            total_cpu = sampler.cpu_since_mark()["librarian"]
+    tail = samples[1:]
+    if len(tail) >= 2:
+        xs, ys = [x for x, _ in tail], [y for _, y in tail]
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        slope = sum((x - mx) * (y - my) for x, y in tail) / sum((x - mx) ** 2 for x in xs) * 10_000
+    else:
+        slope = float("nan")
+    print(f"  growth after the first drop: {slope:+.2f} MB per 10,000 files (flat: < 1); librarian CPU "
+          f"(with ExifTool) {total_cpu:.0f} s, {total_cpu / n * 1000:.1f} ms a file", flush=True)
+    return slope
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=int(os.environ.get("PF_BENCH_SCALE_FILES", "200000")),
                     help="library files on disk for the start-up measurement")
-    ap.add_argument("--only", nargs="+", choices=["claims", "stitch", "startup"],
-                    default=["claims", "stitch", "startup"])
+    ap.add_argument("--only", nargs="+", choices=["claims", "stitch", "startup", "rss"],
+                    default=["claims", "stitch", "startup"], help="rss runs only when named")
+    ap.add_argument("--ingest-files", type=int, default=20_000, help="tiny JPEGs ingested by the rss measurement")
+    ap.add_argument("--every", type=int, default=2_000, help="the rss measurement's drop size (RSS read after each)")
     ap.add_argument("--keep", action="store_true", help="keep the generated database (its name is printed)")
     ap.add_argument("--reuse", metavar="NAME", help="measure on a database kept by --keep (not regenerated)")
+    ap.add_argument("--reuse-startup", metavar="DATABASE=FOLDER",
+                    help="the start-up's database and library kept by --keep (not regenerated)")
     args = ap.parse_args(argv)
     server = server_url()
     CACHE.parent.mkdir(parents=True, exist_ok=True)
@@ -253,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
             if not (args.keep or args.reuse):
                 drop_database(server, name)
     if "startup" in args.only:
-        startup(server, args.files)
+        startup(server, args.files, args.keep, args.reuse_startup)
+    if "rss" in args.only:
+        rss(server, args.ingest_files, args.every)
     return 0
 
 

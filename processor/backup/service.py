@@ -29,7 +29,8 @@ from photo_factory import db, loop
 from photo_factory.commands import core_settings, load_settings, run_service
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings
-from photo_factory.worker import ItemError, Stage, StageWorker
+from photo_factory.stage_store import COUNT_CAP
+from photo_factory.worker import ItemError, Stage, StageWorker, at_least
 from processor.backup import batch, dumps, rclone, sidecars
 from processor.backup.settings import BackupSettings
 from processor.backup.store import Asset, BackupStore
@@ -303,9 +304,11 @@ class BackupWorker(StageWorker):
         failing = int(details.get("failed_items") or 0) + int(details.get("backing_off") or 0)
         if failing:  # an original that is not backed up is never "ok", even if the remote answers
             reasons = ", ".join(f"{r}: {n}" for r, n in sorted(self.backup.failing.items()))
+            failed, retrying = int(details.get("failed_items") or 0), int(details.get("backing_off") or 0)
+            plus = "+" if max(failed, retrying) >= COUNT_CAP else ""  # counted up to a cap
             return "degraded", (
-                f"{failing} original(s) not backed up ({details.get('failed_items', 0)} failed, "
-                f"{details.get('backing_off', 0)} retrying{'; last batch ' + reasons if reasons else ''}); {message}"
+                f"{failing}{plus} original(s) not backed up ({at_least(failed)} failed, "
+                f"{at_least(retrying)} retrying{'; last batch ' + reasons if reasons else ''}); {message}"
             )
         self.backup.failing = {}
         return status, f"{message}; last backup {details.get('last_backup', 'never')}"

@@ -1,5 +1,6 @@
 """A worker round costs what is new, not the size of the library or of the failed backlog:
-enqueue looks past the worker's mark, prune probes per job row. Checked by what PostgreSQL reads
+enqueue looks past the worker's mark, prune looks at a window of job rows past its own mark, a
+heartbeat's queue counts stop at a cap. Checked by what PostgreSQL reads
 (EXPLAIN ANALYZE row counts), never by time."""
 
 from __future__ import annotations
@@ -73,18 +74,45 @@ def test_enqueue_reads_only_what_is_past_the_mark(library):
     assert after <= 10  # at the mark: nothing new, (almost) nothing read
 
 
-def test_prune_reads_the_job_rows_not_the_asset_table(library):
+def test_a_prune_round_reads_a_window_of_job_rows_and_a_pass_drops_every_stale_one(library):
     conn = psycopg2.connect(library)
     with conn, conn.cursor() as cur:  # two failed items were done some other way (e.g. a restore)
-        cur.execute("UPDATE media_assets SET is_thumbnailed = true WHERE id IN (%s, %s)", (ASSETS, ASSETS - 1))
+        cur.execute("UPDATE media_assets SET is_thumbnailed = true WHERE id IN (%s, %s)",
+                    (ASSETS - FAILED + 1, ASSETS))
     conn.close()
-    read = _rows_read(library, compose(STAGE)["prune_jobs"], {"stage": "thumbnails", "worker": "w"})
-    assert read < 4 * FAILED  # each job row and its asset: never the 40,000-row asset table
+    read = _rows_read(library, compose(STAGE)["prune_jobs"],
+                      {"stage": "thumbnails", "worker": "w", "after": 0, "limit": 100})
+    assert read <= 6 * 100  # a window of job rows and their assets: not every job row, not the asset table
     store = StageStore(db.Database(library, "t"), STAGE, "w")
-    store.prune_jobs()
+    dropped = [store.prune_jobs(limit=1000)]
+    while store._pruned_after:  # a pass: as many rounds as it takes, then from the start again
+        dropped.append(store.prune_jobs(limit=1000))
     store.db.close()
+    assert (len(dropped), sum(dropped)) == (FAILED // 1000 + 1, 2)
     conn = psycopg2.connect(library)
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM stage_jobs")
         assert cur.fetchone()[0] == FAILED - 2
     conn.close()
+
+
+def test_queue_depth_counts_up_to_its_cap_whatever_the_backlog(library):
+    """A heartbeat's counts read about cap rows each: 5,000 new assets and 4,000 failed items
+    are counted as "1000+" each, not walked (the whole-backlog count read 13,000 rows here)."""
+    conn = psycopg2.connect(library)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO media_assets (sha256, library_path, original_name, size_bytes, media_type,"
+                    " captured_local, capture_date, date_source, tz_source)"
+                    " SELECT lpad(to_hex(i), 64, '0'), 'Library/2024/2024-01-02/' || i, i::text, 1, 'image',"
+                    "        '2024-01-02', '2024-01-02', 'test', 'test'"
+                    "   FROM generate_series(%(n)s + 1, %(n)s + 5000) AS i", {"n": ASSETS})
+        cur.execute("ANALYZE")
+    conn.close()
+    cap = 1000
+    read = _rows_read(library, compose(STAGE)["queue_depth"], {"stage": "thumbnails", "worker": "w", "cap": cap})
+    assert read <= 8 * cap  # the whole-backlog count: 13,000 and more
+    store = StageStore(db.Database(library, "t"), STAGE, "w")
+    assert store.queue_depth(cap) == {"pending": cap, "backing_off": 0, "claimed": 0, "failed": cap}
+    assert store.queue_depth(10_000) == {"pending": 5000, "backing_off": 0, "claimed": 0, "failed": FAILED}
+    store.db.close()
