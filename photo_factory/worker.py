@@ -386,7 +386,8 @@ class StageWorker:
 
     def _shutdown(self, beat: HeartbeatService | None) -> None:
         try:
-            self.store.release(self._held)
+            if self._held:
+                self.store.release(self._held)
             self._held = []
             self.store.remove_worker()
         except db.UNAVAILABLE:

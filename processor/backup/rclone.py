@@ -281,19 +281,20 @@ class Rclone:
         reader.start()
         deadline = time.monotonic() + self.timeout_s
         try:
-            while True:
-                try:
-                    proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+            while True:  # the log ends when rclone does (Popen.wait would poll, up to 50 ms late)
+                reader.join(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                if not reader.is_alive():
+                    try:
+                        proc.wait(timeout=max(5.0, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:  # its log closed, rclone itself hangs on
+                        tools.kill(proc)
                     break
-                except subprocess.TimeoutExpired:
-                    pass
                 if stop.is_set():
                     tools.kill(proc)
                     raise RcloneError("rclone_stopped", f"{what} killed: the service is stopping")
                 if time.monotonic() >= deadline:
                     tools.kill(proc)
                     raise RcloneError("rclone_timeout", f"{what} did not finish within {self.timeout_s:.0f}s (killed)")
-            reader.join()
         finally:
             if proc.poll() is None:
                 tools.kill(proc)
