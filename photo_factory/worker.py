@@ -175,7 +175,6 @@ class StageWorker:
         self._registered = False
         self._last_recover = 0.0
         self._beat: HeartbeatService | None = None
-        self._early: StageStore | None = None  # complete_early's own connection
 
     # -- one round -----------------------------------------------------------
     def work_once(self) -> bool:
@@ -283,17 +282,14 @@ class StageWorker:
     def complete_early(self, asset_ids: list[int]) -> None:
         """Record the success of items of the running batch now, while the batch goes on (a batch
         stage's items can finish long before the batch does: the backup's, as rclone reports each
-        file). Called from one thread at a time, before ``process_batch`` returns; runs on a
-        connection of its own (the engine's is the main thread's). On a database error nothing is
-        lost: the items stay held and the end of the batch records them as usual."""
+        file). Called from one thread at a time, and only while ``process_batch`` runs: the main
+        thread is inside it then, so the engine's connection is free. On a database error nothing
+        is lost: the items stay held and the end of the batch records them as usual."""
         ids = [i for i in asset_ids if i in self._held]
         if not ids:
             return
         try:
-            if self._early is None:
-                self._early = StageStore(db.Database(self.database_url, f"{self.stage.name}-done"), self.stage,
-                                         self.worker_id)
-            self._complete(ids, self._early)
+            self._complete(ids)
         except db.UNAVAILABLE as exc:
             log.warning("%s: recording %d finished item(s) early failed (%s); recorded with the batch",
                         self.stage.name, len(ids), str(exc).strip())
@@ -317,8 +313,8 @@ class StageWorker:
                         self.stage.name, outcome.attempts, error.reason_code, error.message,
                         outcome.not_before.isoformat(timespec="seconds"))
 
-    def _complete(self, asset_ids: list[int], store: StageStore | None = None) -> None:
-        done = set((store or self.store).complete(asset_ids))
+    def _complete(self, asset_ids: list[int]) -> None:
+        done = set(self.store.complete(asset_ids))
         now = time.monotonic()
         for asset_id in asset_ids:
             self._held.remove(asset_id)
@@ -394,8 +390,6 @@ class StageWorker:
             log.warning("database unavailable at shutdown: claims return to pending via lease expiry")
         finally:
             self.store.db.close()
-            if self._early is not None:
-                self._early.db.close()
         if beat is not None:
             beat.stop(f"stopped after {self.stats.done} done, {self.stats.failed} failed")
 

@@ -161,9 +161,10 @@ def _proved_at_once(finisher: _Finisher, storage_dir: Path, by_path: dict[str, A
 
 
 class _Finisher:
-    """Hands proved files to ``on_done`` in a thread of its own, a few dozen at a time."""
+    """Hands proved files to ``on_done`` in a thread of its own: what arrived within ``wait_s`` of
+    the first waiting file (at most ``most``), one database statement for many files."""
 
-    def __init__(self, on_done: Callable[[list[Asset]], None], most: int = 100, wait_s: float = 0.2):
+    def __init__(self, on_done: Callable[[list[Asset]], None], most: int = 200, wait_s: float = 0.5):
         self.on_done, self.most, self.wait_s = on_done, most, wait_s
         self.accepted: set[int] = set()
         self._queue: queue.Queue[Asset | None] = queue.Queue()
