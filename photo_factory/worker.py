@@ -271,11 +271,28 @@ class StageWorker:
             err = ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True)
             outcomes = {a["id"]: err for a in assets}
         missing = ItemError("internal_error", "the batch returned no outcome for this item", True)
-        ok = [a["id"] for a in assets if a["id"] in outcomes and outcomes[a["id"]] is None]
-        self._complete(ok)
+        held = set(self._held)  # complete_early recorded the others already
+        ok = [a["id"] for a in assets if a["id"] in held and a["id"] in outcomes and outcomes[a["id"]] is None]
+        if ok:
+            self._complete(ok)
         for a in assets:
-            if a["id"] not in ok:
+            if a["id"] in held and a["id"] not in ok:
                 self._record(a["id"], outcomes.get(a["id"], missing))
+
+    def complete_early(self, asset_ids: list[int]) -> None:
+        """Record the success of items of the running batch now, while the batch goes on (a batch
+        stage's items can finish long before the batch does: the backup's, as rclone reports each
+        file). Called from one thread at a time, and only while ``process_batch`` runs: the main
+        thread is inside it then, so the engine's connection is free. On a database error nothing
+        is lost: the items stay held and the end of the batch records them as usual."""
+        ids = [i for i in asset_ids if i in self._held]
+        if not ids:
+            return
+        try:
+            self._complete(ids)
+        except db.UNAVAILABLE as exc:
+            log.warning("%s: recording %d finished item(s) early failed (%s); recorded with the batch",
+                        self.stage.name, len(ids), str(exc).strip())
 
     def _record(self, asset_id: int, error: ItemError | None) -> None:
         if error is None:
@@ -367,7 +384,8 @@ class StageWorker:
 
     def _shutdown(self, beat: HeartbeatService | None) -> None:
         try:
-            self.store.release(self._held)
+            if self._held:
+                self.store.release(self._held)
             self._held = []
             self.store.remove_worker()
         except db.UNAVAILABLE:

@@ -12,6 +12,10 @@ anything a second time from the disk or the remote:
   (``<hash> = … OK``: for a crypt remote, the hash of the ciphertext rclone produced against the
   underlying backend's own hash of the object it stored; otherwise a hash both sides support).
 
+The evidence of a fresh upload is complete the moment rclone logs the file (rclone logs a file
+once its transfer and hash check are done; the hasher usually read it long before): the file is
+then handed on at once, and the stage engine sets its flag while the rest of the batch uploads.
+
 A file without that evidence (already on the remote, a backend without hashes, an odd name) is
 proved the slower way: ``rclone cryptcheck``/``check`` (re-encrypts the local file, compares
 hashes), then a read-back. ``sha256`` reads every uploaded file back and hashes it.
@@ -29,7 +33,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import queue
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,44 +87,119 @@ class LocalRead:
 
 
 def back_up(
-    tool: rclone.Rclone, storage_dir: Path, remote: str, assets: list[Asset], verify: str, *, chunks: int = 1
+    tool: rclone.Rclone,
+    storage_dir: Path,
+    remote: str,
+    assets: list[Asset],
+    verify: str,
+    *,
+    chunks: int = 1,
+    on_done: Callable[[list[Asset]], None] | None = None,
 ) -> BatchResult:
     """Upload ``assets`` (paths relative to ``storage_dir``) to ``remote`` and verify them.
 
     The batch is uploaded in up to ``chunks`` rclone calls, pipelined: chunk *k* is verified
-    while chunk *k+1* uploads. With ``check`` the originals are hashed alongside the uploads.
+    while chunk *k+1* uploads. With ``check`` the originals are hashed alongside the uploads, and
+    a file whose evidence is complete the moment rclone logs it (hashed already, unchanged since)
+    is handed to ``on_done`` then, in a thread of its own, while the others still upload (the
+    stage engine records it at once: the batch's end no longer waits for 300 flag updates).
+    ``on_done`` has been called for the last time when this returns; its files are in ``done``.
     """
     result = BatchResult()
     ready = _admissible(tool, storage_dir, assets, result)
     parts = _split(ready, chunks)
     src = rclone.local_root(storage_dir)
-    with (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-hash") as hasher,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-verify") as verifier,
-    ):
-        reads = [hasher.submit(read_originals, storage_dir, part) for part in parts] if verify == "check" else []
-        checks = []
-        for i, part in enumerate(parts):
-            paths = [a.library_path for a in part]
-            started_ns = time.time_ns()
-            try:
-                up = tool.upload(src, remote, paths, backup_dir=attic(remote))
-            except rclone.RcloneError as exc:  # rclone could not run at all
-                up = rclone.Upload(failure=exc)
-            if up.failure is not None and not up.got_anywhere(paths):
-                failed = [a for rest in parts[i:] for a in rest]
-                log.warning("upload of %d files failed: %s", len(failed), up.failure)
-                result.fail(up.failure.reason, failed, up.failure.detail, counts=False)
-                break
-            checks.append(
-                verifier.submit(
-                    _verified, tool, storage_dir, remote, part, verify, up, reads[i] if reads else None, started_ns
+    local: dict[int, LocalRead] = {}  # filled by the hasher as it goes
+    early = _Finisher(on_done) if on_done is not None and verify == "check" else None
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-hash") as hasher,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-verify") as verifier,
+        ):
+            reads = ([hasher.submit(read_originals, storage_dir, part, local) for part in parts]
+                     if verify == "check" else [])
+            checks = []
+            for i, part in enumerate(parts):
+                paths = [a.library_path for a in part]
+                started_ns = time.time_ns()
+                watch = None if early is None else functools.partial(
+                    _proved_at_once, early, storage_dir, {a.library_path: a for a in part}, local, started_ns)
+                try:
+                    up = tool.upload(src, remote, paths, backup_dir=attic(remote), on_verified=watch)
+                except rclone.RcloneError as exc:  # rclone could not run at all
+                    up = rclone.Upload(failure=exc)
+                if up.failure is not None and not up.got_anywhere(paths):
+                    failed = [a for rest in parts[i:] for a in rest if early is None or a.id not in early.accepted]
+                    log.warning("upload of %d files failed: %s", len(failed), up.failure)
+                    result.fail(up.failure.reason, failed, up.failure.detail, counts=False)
+                    result.done.extend(a for a in part if early is not None and a.id in early.accepted)
+                    break
+                checks.append(
+                    verifier.submit(
+                        _verified, tool, storage_dir, remote, part, verify, up, reads[i] if reads else None,
+                        started_ns, early.accepted if early is not None else frozenset()
+                    )
                 )
-            )
-        for check in checks:
-            result.merge(check.result())
+            for check in checks:
+                result.merge(check.result())
+    finally:
+        if early is not None:
+            early.close()
     _never_fits(tool, remote, result)
     return result
+
+
+def _proved_at_once(finisher: _Finisher, storage_dir: Path, by_path: dict[str, Asset], local: dict[int, LocalRead],
+                    started_ns: int, path: str) -> None:
+    """rclone just logged ``path`` copied and hash-checked: if the original was hashed already
+    (the database's SHA-256) and is unchanged since, the evidence is complete: done now. Else the
+    chunk's verification judges it after the upload, as always."""
+    a = by_path.get(path)
+    got = local.get(a.id) if a is not None else None
+    if a is not None and got is not None and got.sha256 == a.sha256 and _same_file(storage_dir / path, got, started_ns):
+        finisher.add(a)
+
+
+class _Finisher:
+    """Hands proved files to ``on_done`` in a thread of its own: what arrived within ``wait_s`` of
+    the first waiting file (at most ``most``), one database statement for many files."""
+
+    def __init__(self, on_done: Callable[[list[Asset]], None], most: int = 200, wait_s: float = 0.5):
+        self.on_done, self.most, self.wait_s = on_done, most, wait_s
+        self.accepted: set[int] = set()
+        self._queue: queue.Queue[Asset | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="backup-done", daemon=True)
+        self._thread.start()
+
+    def add(self, a: Asset) -> None:
+        self.accepted.add(a.id)
+        self._queue.put(a)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        closing = False
+        while not closing:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + self.wait_s
+            while len(batch) < self.most:  # a few more: one statement for many files
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    break
+                batch.append(item)
+            try:
+                self.on_done(batch)
+            except Exception:  # they stay with the batch: its end records them
+                log.exception("recording %d backed-up files early failed", len(batch))
 
 
 def _admissible(tool: rclone.Rclone, storage_dir: Path, assets: list[Asset], result: BatchResult) -> list[Asset]:
@@ -149,9 +231,11 @@ def _identity(path: Path) -> tuple[int, ...]:
     return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
-def read_originals(storage_dir: Path, assets: list[Asset]) -> dict[int, LocalRead]:
-    """SHA-256 and identity of each original (runs beside the upload, in the hasher thread)."""
-    out: dict[int, LocalRead] = {}
+def read_originals(storage_dir: Path, assets: list[Asset], out: dict[int, LocalRead] | None = None
+                   ) -> dict[int, LocalRead]:
+    """SHA-256 and identity of each original (runs beside the upload, in the hasher thread),
+    added to ``out`` one by one as they are read."""
+    out = {} if out is None else out
     for a in assets:
         path = storage_dir / a.library_path
         try:
@@ -171,14 +255,18 @@ def _verified(
     up: rclone.Upload,
     read: Future[dict[int, LocalRead]] | None,
     started_ns: int = 0,
+    proved: set[int] | frozenset[int] = frozenset(),
 ) -> BatchResult:
-    """Verify one uploaded chunk (runs in the verifier thread; returns its own result)."""
+    """Verify one uploaded chunk (runs in the verifier thread; returns its own result).
+    ``proved``: files already proved (and handed on) while the chunk uploaded."""
     result = BatchResult()
     local = read.result() if read is not None else {}
     suspects: list[Asset] = []
     for a in part:
         got = local.get(a.id)
-        if got is not None and got.sha256 is None:
+        if a.id in proved:
+            result.done.append(a)
+        elif got is not None and got.sha256 is None:
             result.fail("original_unreadable", [a], got.error)
         elif got is not None and got.sha256 != a.sha256:
             log.error("asset %s: %s no longer matches its database SHA-256", a.id, a.library_path)

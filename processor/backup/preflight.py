@@ -25,7 +25,7 @@ import psycopg2
 from photo_factory import db, files
 from processor.backup import dumps, rclone
 from processor.backup.selection import Selection
-from processor.backup.store import RestoreStore
+from processor.backup.store import Companions, RestoreStore
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,13 @@ class Plan:
     sql: Path | None = None  # the chosen dump as SQL, loaded in one transaction
     manifests: dict[str, dumps.Manifest] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: every file on the remote with its size (``files`` is the selected part)
+    on_remote: dict[str, int] = field(default_factory=dict)
+    #: one photo restored alone (``--file``): its sidecars and motion video, and those of them
+    #: the backup holds (restored with it)
+    photo: Companions | None = None
+    photo_path: str | None = None
+    companions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -76,13 +83,37 @@ def check(
     check_database(target)
     check_storage(target, selection)
     on_remote = remote_files(tool, remote)
-    plan = Plan({p: s for p, s in on_remote.items() if not p.startswith(NOT_RESTORED) and selection.matches(p)})
+    plan = Plan({p: s for p, s in on_remote.items() if not p.startswith(NOT_RESTORED) and selection.matches(p)},
+                on_remote=on_remote)
     if selection.path is not None and selection.path not in plan.files:
         raise Failed("file_not_in_backup", f"{selection.path} is not in the backup on {remote}")
+    if selection.path is not None and not target.restore_database:  # the catalogue is the target's
+        store = RestoreStore(target.database_url)
+        try:
+            add_companions(plan, store, selection.path)
+        finally:
+            store.close()
     check_space(target.storage_dir, plan.files)
     if target.restore_database:
         prepare_dump(tool, remote, on_remote, dump, target.force, workdir, plan)
     return plan
+
+
+def add_companions(plan: Plan, store: RestoreStore, path: str) -> None:
+    """A photo restored alone brings its sidecars and its motion video (with the video's poster)
+    when the backup holds them: added to ``plan.files`` and named in ``plan.companions``."""
+    photo = store.companions(path)
+    if photo is None:  # not a photo of the catalogue (a panorama, a sidecar named alone…)
+        return
+    plan.photo, plan.photo_path = photo, path
+    wanted = list(photo.sidecars)
+    if photo.motion_video:
+        wanted.append(photo.motion_video)
+        wanted += sorted(p for p in plan.on_remote if p.startswith(photo.motion_video + "."))  # the poster
+    for p in wanted:
+        if p in plan.on_remote and p not in plan.files and not p.startswith(NOT_RESTORED):
+            plan.files[p] = plan.on_remote[p]
+            plan.companions.append(p)
 
 
 # -- the database ---------------------------------------------------------------------------------

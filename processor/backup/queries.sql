@@ -149,9 +149,10 @@ SELECT s.id, s.library_path, s.sha256, s.size_bytes
 UPDATE asset_sidecars SET is_backed_up = true, backed_up_at = now() WHERE id = ANY(%(ids)s);
 
 -- name: select_sidecars
+-- The selected photos' sidecars; one path selects that sidecar, or every sidecar of that photo.
 SELECT s.id, s.library_path, s.sha256, s.size_bytes, s.is_backed_up
   FROM asset_sidecars s JOIN media_assets a ON a.id = s.asset_id
- WHERE (%(path)s::text IS NULL OR s.library_path = %(path)s)
+ WHERE (%(path)s::text IS NULL OR s.library_path = %(path)s OR a.library_path = %(path)s)
    AND (%(since)s::date IS NULL OR a.capture_date >= %(since)s)
    AND (%(until)s::date IS NULL OR a.capture_date <= %(until)s)
  ORDER BY s.library_path;
@@ -170,3 +171,12 @@ VALUES (%(asset_id)s, %(library_path)s, %(kind)s, %(original_name)s, %(size_byte
         '{"registered": "restore: on the remote, newer than the dump"}')
 ON CONFLICT (library_path) DO NOTHING
 RETURNING id;
+
+-- name: photo_companions
+-- What comes back with one photo restored alone (--file): its sidecars and its motion video,
+-- with the byte range of the original the video was copied from (PF:MotionPhoto).
+SELECT a.id, a.motion_video, a.metadata -> 'PF:MotionPhoto' AS motion,
+       coalesce((SELECT array_agg(s.library_path ORDER BY s.library_path)
+                   FROM asset_sidecars s WHERE s.asset_id = a.id), '{}') AS sidecars
+  FROM media_assets a
+ WHERE a.library_path = %(path)s;

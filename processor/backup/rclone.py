@@ -14,7 +14,9 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -172,26 +174,36 @@ def parse_copy_log(stderr: str) -> Upload:
     """Per-file outcomes from ``rclone copy --use-json-log -vv`` (non-JSON lines are ignored)."""
     up = Upload()
     for line in stderr.splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        obj, msg, level = entry.get("object"), str(entry.get("msg", "")), entry.get("level")
-        if not isinstance(obj, str) or not obj:
-            continue
-        if level == "info" and "Copied (" in msg:
-            up.copied.add(obj)
-        elif level == "debug" and _HASH_OK.match(msg):
-            up.hash_ok.add(obj)
-        elif level == "debug" and msg == "Unchanged skipping":
-            up.unchanged.add(obj)
-        elif level == "debug" and msg == "Destination exists, skipping":
-            up.existing.add(obj)
-        elif level in ("error", "critical"):
-            up.errors[obj] = msg
+        feed(up, line)
     return up
+
+
+def feed(up: Upload, line: str) -> str | None:
+    """Add one line of a ``rclone copy --use-json-log -vv`` log to ``up``; return the file's path
+    when this line made it ``verified`` (rclone logs the hash check, then ``Copied``)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    obj, msg, level = entry.get("object"), str(entry.get("msg", "")), entry.get("level")
+    if not isinstance(obj, str) or not obj:
+        return None
+    if level == "info" and "Copied (" in msg:
+        up.copied.add(obj)
+    elif level == "debug" and _HASH_OK.match(msg):
+        up.hash_ok.add(obj)
+    elif level == "debug" and msg == "Unchanged skipping":
+        up.unchanged.add(obj)
+    elif level == "debug" and msg == "Destination exists, skipping":
+        up.existing.add(obj)
+    elif level in ("error", "critical"):
+        up.errors[obj] = msg
+        return None
+    else:
+        return None
+    return obj if obj in up.copied and obj in up.hash_ok and obj not in up.errors else None
 
 
 def parse_size(value: str) -> int | None:
@@ -240,7 +252,57 @@ class Rclone:
         with files_list(rel_paths) as listing:
             self.run("copy", src, dest, "--files-from-raw", listing, *_COPY_FLAGS, *extra)
 
-    def upload(self, src: str, dest: str, rel_paths: list[str], *, backup_dir: str) -> Upload:
+    def run_streaming(self, *args: str, on_line: Callable[[str], None]) -> subprocess.CompletedProcess[str]:
+        """Run ``rclone args…`` like :meth:`run` (deadline, killed on stop, never raises on its exit
+        status), handing each line of its stderr to ``on_line`` as rclone writes it."""
+        cmd = [self.binary, *args, *self.extra_flags]
+        log.debug("running %s", " ".join(cmd))
+        stop = tools.stop_event()
+        what = f"rclone {args[0]}"
+        if stop.is_set():
+            raise RcloneError("rclone_stopped", f"{what} not started: the service is stopping")
+        try:
+            proc = tools.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               encoding="utf-8", errors="replace")
+        except tools.ToolError as exc:
+            raise RcloneError(exc.reason.replace("tool_", "rclone_"), exc.detail) from exc
+        lines: list[str] = []
+
+        def read() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                lines.append(line)
+                try:
+                    on_line(line)
+                except Exception:  # the log is still kept whole: the caller judges it at the end
+                    log.exception("handling a line of %s failed", what)
+
+        reader = threading.Thread(target=read, name="rclone-log", daemon=True)
+        reader.start()
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while True:  # the log ends when rclone does (Popen.wait would poll, up to 50 ms late)
+                reader.join(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                if not reader.is_alive():
+                    try:
+                        proc.wait(timeout=max(5.0, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:  # its log closed, rclone itself hangs on
+                        tools.kill(proc)
+                    break
+                if stop.is_set():
+                    tools.kill(proc)
+                    raise RcloneError("rclone_stopped", f"{what} killed: the service is stopping")
+                if time.monotonic() >= deadline:
+                    tools.kill(proc)
+                    raise RcloneError("rclone_timeout", f"{what} did not finish within {self.timeout_s:.0f}s (killed)")
+        finally:
+            if proc.poll() is None:
+                tools.kill(proc)
+            tools.forget(proc)
+        return subprocess.CompletedProcess(cmd, proc.returncode, None, "".join(lines))
+
+    def upload(self, src: str, dest: str, rel_paths: list[str], *, backup_dir: str,
+               on_verified: Callable[[str], None] | None = None) -> Upload:
         """Copy the listed files like :meth:`copy_files`, but report per file instead of raising.
 
         One file that fails (too large, no space, refused) does not fail the others: rclone goes
@@ -253,21 +315,33 @@ class Rclone:
         for the same upload (measured at 20 MB/s). The files that call found on the remote (a
         retry, an original changed since its last upload) then go with ``--backup-dir``: a
         different copy is moved to the attic before it is replaced, an identical one is skipped.
+
+        ``on_verified(path)`` is called (from a reader thread) the moment rclone's log shows a file
+        copied and hash-checked: the caller can finish it while the others upload.
         """
-        up = self._copy_report(src, dest, rel_paths, "--ignore-existing")
+        up = self._copy_report(src, dest, rel_paths, "--ignore-existing", on_verified=on_verified)
         if up.existing:
-            up = up.merge(self._copy_report(src, dest, sorted(up.existing), "--backup-dir", backup_dir))
+            again = self._copy_report(src, dest, sorted(up.existing), "--backup-dir", backup_dir,
+                                      on_verified=on_verified)
+            up = up.merge(again)
         return up
 
-    def _copy_report(self, src: str, dest: str, rel_paths: list[str], *flags: str) -> Upload:
+    def _copy_report(self, src: str, dest: str, rel_paths: list[str], *flags: str,
+                     on_verified: Callable[[str], None] | None = None) -> Upload:
         # rclone refuses other filters beside --files-from-raw: the caller enforces --max-size itself
         tool = replace(self, extra_flags=_without_max_size(self.extra_flags))
+        up = Upload()
+
+        def on_line(line: str) -> None:
+            path = feed(up, line)
+            if path is not None and on_verified is not None:
+                on_verified(path)
+
         with files_list(rel_paths) as listing:
-            proc = tool.run(
+            proc = tool.run_streaming(
                 "copy", src, dest, "--files-from-raw", listing, *_COPY_FLAGS, *flags, "--use-json-log", "-vv",
-                check=False,
+                on_line=on_line,
             )
-        up = parse_copy_log(proc.stderr)
         if proc.returncode != 0:
             errors = list(dict.fromkeys(up.errors.values()))[-3:]
             up.failure = RcloneError(

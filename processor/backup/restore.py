@@ -66,6 +66,10 @@ class Summary:
     quarantine_missing: int = 0
     thumbnails_queued: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: one photo restored alone (``--file``): what came back with it (sidecars, motion video, poster)
+    companions: list[str] = field(default_factory=list)
+    #: ... and its motion video, not in the backup, queued for the thumbnails stage to extract again
+    motion_queued: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,6 +92,10 @@ class Summary:
             out.append(f"quarantine:           {self.quarantine_missing} row(s) marked file_missing (not backed up)")
         if self.thumbnails_queued:
             out.append(f"thumbnails:           {self.thumbnails_queued} asset(s) queued for new thumbnails")
+        out += [f"restored with it:     {p}" for p in self.companions]
+        if self.motion_queued:
+            out.append(f"motion video:         {self.motion_queued} is not in the backup: queued for the thumbnails"
+                       " stage to extract it again from the photo")
         if self.copy_error:
             out.append(f"copy errors:          {self.copy_error}")
         out += [f"  MISMATCH {p}" for p in self.mismatched]
@@ -143,6 +151,8 @@ def _carry_out_files(
             summary.closed = store.close_stale_state()
             for m in plan.manifests.values():  # dumps uploaded after this one follow retention too
                 store.record_found_dump(m.name, remote, m.created_at, m.size_bytes, m.sha256)
+        if plan.sql is not None and selection.path is not None:  # the catalogue just loaded
+            preflight.add_companions(plan, store, selection.path)
         target.storage_dir.mkdir(parents=True, exist_ok=True)
         on_remote = sorted(plan.files)
         if on_remote:
@@ -164,6 +174,8 @@ def _carry_out_files(
             store, target.storage_dir, [p for p in on_remote if p.startswith("Library/") and p not in known
                                         and _sidecar_name(p)])
         verify(store, target.storage_dir, selection, set(on_remote), summary)
+        if plan.photo is not None:
+            verify_companions(store, target.storage_dir, plan, summary)
         if plan.sql is not None:  # a restored catalogue on a new disk (not a few files fetched back)
             summary.quarantine_missing = mark_missing_quarantine(store, target.storage_dir)
             summary.thumbnails_queued = queue_missing_thumbnails(store, target.storage_dir)
@@ -222,6 +234,54 @@ def verify(store: RestoreStore, storage_dir: Path, selection: Selection, restore
             if a.library_path not in backed_up:
                 store.mark_path_backed_up(a.library_path, a.sha256)
     verify_sidecars(store, storage_dir, selection, restored, summary)
+
+
+def verify_companions(store: RestoreStore, storage_dir: Path, plan: Plan, summary: Summary) -> None:
+    """One photo restored alone: its sidecars were verified with it (:func:`verify_sidecars`);
+    its motion video is proved byte-identical to the range of the (verified) original it was
+    copied from. A motion video the backup does not hold is extracted again by the thumbnails
+    stage: the photo goes back to its queue."""
+    photo = plan.photo
+    assert photo is not None
+    summary.companions = [p for p in plan.companions if (storage_dir / p).is_file()]
+    rel = photo.motion_video
+    if not rel:
+        return
+    original = storage_dir / (plan.photo_path or "")
+    intact = plan.photo_path is not None and original.is_file() and plan.photo_path not in summary.mismatched
+    if not (storage_dir / rel).is_file():
+        if rel in plan.companions:
+            summary.missing.append(rel)
+        elif intact:
+            store.reset_thumbnails([photo.asset_id])
+            summary.motion_queued = rel
+        return
+    if rel not in plan.companions:
+        return  # the one already there was kept, not restored
+    entry = photo.motion or {}
+    offset, length = entry.get("offset"), entry.get("length")
+    if not (intact and isinstance(offset, int) and isinstance(length, int)):
+        summary.warnings.append(f"{rel}: restored, but not provable byte-identical (no verified original range)")
+    elif _same_range(original, offset, length, storage_dir / rel):
+        summary.verified += 1
+    else:
+        log.error("motion video %s differs from the bytes of %s it was copied from", rel, plan.photo_path)
+        summary.mismatched.append(rel)
+
+
+def _same_range(original: Path, offset: int, length: int, copy: Path) -> bool:
+    """Are the ``length`` bytes of ``original`` at ``offset`` exactly the file ``copy``?"""
+    if copy.stat().st_size != length:
+        return False
+    with original.open("rb") as a, copy.open("rb") as b:
+        a.seek(offset)
+        left = length
+        while left:
+            chunk = a.read(min(left, 1 << 20))
+            if not chunk or chunk != b.read(len(chunk)):
+                return False
+            left -= len(chunk)
+    return True
 
 
 def verify_sidecars(store: RestoreStore, storage_dir: Path, selection: Selection, restored: set[str],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,8 @@ class Backup:
         self.failing: dict[str, int] = {}
         self._probe_at = 0.0
         self._probe_delay = cfg.backup_retry_base_seconds
+        #: records verified files while their batch still uploads (the engine's complete_early)
+        self.on_done: Callable[[list[Asset]], None] | None = None
 
     # -- one batch (the engine's process_batch) -------------------------------
     def upload_batch(self, rows: list[dict]) -> dict[int, ItemError | None]:
@@ -89,7 +92,8 @@ class Backup:
             started = pool.submit(self.store.start_run, self.cfg.backup_remote) if self.run is None else None
             try:
                 res = batch.back_up(self.tool, self.core.storage_dir, self.cfg.backup_remote, assets,
-                                    self.cfg.backup_verify, chunks=self.cfg.backup_pipeline_chunks)
+                                    self.cfg.backup_verify, chunks=self.cfg.backup_pipeline_chunks,
+                                    on_done=self.on_done)
             finally:  # the run is ours to close even when the batch failed
                 if started is not None:
                     self.run = Run(started.result())
@@ -282,6 +286,8 @@ class BackupWorker(StageWorker):
         self.backup = Backup(core, cfg)
         super().__init__(stage(cfg), bookkeeping_url(core.database_url), process_batch=self.backup.upload_batch,
                          **kwargs)
+        # a file's flag is set as soon as its evidence is complete, not when the whole batch is
+        self.backup.on_done = lambda assets: self.complete_early([a.id for a in assets])
 
     def work_once(self) -> bool:
         if not self.backup.remote_usable():

@@ -22,6 +22,17 @@ class Asset:
     attempts: int = 0
 
 
+@dataclass(frozen=True)
+class Companions:
+    """What belongs to one photo: its sidecars, its extracted motion video and where in the
+    original that video's bytes are (the ``PF:MotionPhoto`` entry: ``offset``, ``length``)."""
+
+    asset_id: int
+    sidecars: list[str]
+    motion_video: str | None
+    motion: dict | None
+
+
 class BackupStore:
     def __init__(self, database_url: str, application_name: str = "backup"):
         self.db = db.Database(database_url, application_name, QUERIES)
@@ -214,6 +225,13 @@ class RestoreStore:
     def mark_sidecars_backed_up(self, ids: list[int]) -> None:
         if ids:
             self.db.execute("mark_sidecars_backed_up", {"ids": ids})
+
+    def companions(self, library_path: str) -> Companions | None:
+        """The sidecars and motion video of the photo at ``library_path`` (None: no such photo)."""
+        row = self.db.fetchone("photo_companions", {"path": library_path})
+        if row is None:
+            return None
+        return Companions(int(row["id"]), list(row["sidecars"]), row["motion_video"], row["motion"] or None)
 
     def backed_up_assets(self) -> dict[str, str]:
         return {r["library_path"]: r["sha256"].strip() for r in self.db.fetchall("backed_up_assets")}

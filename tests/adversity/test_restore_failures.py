@@ -265,3 +265,59 @@ def test_a_database_of_another_application_is_never_replaced_not_even_with_force
                     words=("not Photo Factory's", "invoices"))
     finally:
         drop_scratch_database(pg_server_url, name)
+
+
+# -- the drill: the same failures, one line, exit 3, recorded failed, nothing else changed ----------
+def run_drill_failure(env, database_url, storage, assets, tmp_dir: Path, *words: str) -> None:
+    """A drill that cannot restore: one line naming the cause, exit 3, the verdict recorded
+    ``failed`` (the Overview shows it), nothing else in the live database or storage changed, and
+    no scratch folder left behind."""
+    live_before = bs.db_state(database_url)
+    tree_before = bs.tree_state(storage["storage"])
+    proc = restore_cli({**env, "TMPDIR": str(tmp_dir)}, "--drill")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert "FAILED, could not restore" in line, line
+    for w in words:
+        assert w in line, line
+    [(result, detail)] = bs.query(database_url, "SELECT result, detail->>'error' FROM restore_drills")
+    assert result == "failed" and detail and detail in line
+    after = bs.db_state(database_url)
+    assert {t: r for t, r in after.items() if t != "restore_drills"} == {
+        t: r for t, r in live_before.items() if t != "restore_drills"}
+    assert bs.tree_state(storage["storage"]) == tree_before
+    assert not [p for p in tmp_dir.iterdir() if p.name.startswith(("pf-drill-", "pf-restore-"))]
+    invariants.check(database_url, storage["inbox"], storage["storage"], {a["sha256"] for a in assets})
+
+
+def test_a_drill_against_a_remote_whose_folder_is_gone_fails_loudly_and_changes_nothing(
+        env, database_url, storage, backed_up, tmp_path, remote):
+    os.rename(remote.folder, remote.folder.with_name("moved-away"))
+    (tmp_path / "tmp").mkdir()
+    run_drill_failure(env, database_url, storage, backed_up, tmp_path / "tmp", "does not exist")
+
+
+def test_a_drill_against_a_remote_that_is_not_configured_fails_loudly_and_changes_nothing(
+        env, database_url, storage, backed_up, tmp_path):
+    (tmp_path / "tmp").mkdir()
+    run_drill_failure({**env, "PF_BACKUP_REMOTE": "nosuch:"}, database_url, storage, backed_up, tmp_path / "tmp",
+                      "nosuch:")
+
+
+def test_a_drill_of_a_corrupt_dump_fails_loudly_and_changes_nothing(
+        env, database_url, storage, backed_up, tmp_path, remote):
+    name = _dump_name(env)
+    garbage = tmp_path / "garbage.dump"
+    garbage.write_bytes(b"PGDMP but not really" * 100)
+    subprocess.run(["rclone", "copyto", str(garbage), f"{remote.name}db/{name}"], env=env, check=True)
+    (tmp_path / "tmp").mkdir()
+    run_drill_failure(env, database_url, storage, backed_up, tmp_path / "tmp", name, "SHA-256")
+
+
+def test_a_drill_without_room_for_its_scratch_copy_fails_loudly_and_changes_nothing(
+        env, database_url, storage, remote, mount):
+    assets = [bs.add_asset(database_url, storage["storage"], n, size=700_000) for n in range(3)]
+    BackupWorker(CoreSettings(database_url=database_url, storage_dir=storage["storage"]),
+                 BackupSettings(backup_remote=remote.name)).drain()
+    run_drill_failure(env, database_url, storage, assets, mount("size=1m"), "free", "need")

@@ -349,3 +349,64 @@ def test_a_restore_holds_alerts_while_it_fetches_the_files_and_releases_them_aft
     assert [(a, who) for a, who, _ in actions] == [("maintenance_on", "restore"), ("maintenance_off", "restore")]
     assert "restore" in actions[0][2]
     assert bs.query(empty_db, "SELECT count(*) FROM maintenance WHERE until > now()") == [(0,)]
+
+
+# -- one photo restored alone brings what belongs to it ---------------------------------------------
+def _photo_with_companions(database_url: str, storage: Path) -> dict:
+    """A motion photo with an XMP sidecar: the video (and its poster) under Derivatives/motion/."""
+    import hashlib
+    import json
+
+    photo = bs.add_asset(database_url, storage, 5, size=20_000)
+    xmp = photo["library_path"][: -len(".JPG")] + ".xmp"
+    (storage / xmp).write_bytes(b"<x:xmpmeta>rating 5</x:xmpmeta>")
+    video_rel = "Derivatives/motion/" + photo["library_path"].removeprefix("Library/") + ".mp4"
+    offset, length = 4_000, 9_000
+    (storage / video_rel).parent.mkdir(parents=True)
+    (storage / video_rel).write_bytes(photo["data"][offset:offset + length])
+    (storage / f"{video_rel}.jpg").write_bytes(b"poster")
+    side = (storage / xmp).read_bytes()
+    bs.query(database_url, "INSERT INTO asset_sidecars (asset_id, library_path, kind, original_name, size_bytes,"
+             " sha256) VALUES (%s, %s, 'xmp', %s, %s, %s)",
+             (photo["id"], xmp, xmp.rsplit("/", 1)[-1], len(side), hashlib.sha256(side).hexdigest()))
+    bs.query(database_url, "UPDATE media_assets SET motion_video = %s, is_thumbnailed = true,"
+             " metadata = jsonb_build_object('PF:MotionPhoto', %s::jsonb) WHERE id = %s",
+             (video_rel, json.dumps({"source": "test", "problem": None, "offset": offset, "length": length}),
+              photo["id"]))
+    return {**photo, "xmp": xmp, "video": video_rel, "poster": f"{video_rel}.jpg",
+            "backup": {p: (storage / p).read_bytes() for p in (photo["library_path"], xmp, video_rel,
+                                                               f"{video_rel}.jpg")}}
+
+
+def test_one_photo_restored_alone_brings_its_sidecars_and_motion_video(database_url, storage, remote, pf_env):
+    photo = _photo_with_companions(database_url, storage["storage"])
+    other = bs.add_asset(database_url, storage["storage"], 6)
+    BackupWorker(CoreSettings(database_url=database_url, storage_dir=storage["storage"]),
+                 BackupSettings(backup_remote=remote.name, backup_derivatives=True, backup_dumps=False)).drain()
+    for rel in photo["backup"]:
+        (storage["storage"] / rel).unlink()
+    proc = cli({**pf_env, **remote.env()}, "--files-only", "--storage-dir", str(storage["storage"]),
+               "--file", photo["library_path"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for rel, data in photo["backup"].items():
+        assert (storage["storage"] / rel).read_bytes() == data, rel
+    said = [ln for ln in proc.stdout.splitlines() if ln.startswith("restored with it:")]
+    assert [ln.split()[-1] for ln in said] == [photo["xmp"], photo["video"], photo["poster"]], proc.stdout
+    assert "SHA-256 verified:     3 (1 of them sidecars)" in proc.stdout  # photo, sidecar, video (by its range)
+    assert other["path"].is_file()
+    assert bs.query(database_url, "SELECT is_thumbnailed FROM media_assets WHERE id = %s", (photo["id"],)) == [(True,)]
+
+
+def test_a_motion_video_the_backup_does_not_hold_is_extracted_again(database_url, storage, remote, pf_env):
+    photo = _photo_with_companions(database_url, storage["storage"])
+    BackupWorker(CoreSettings(database_url=database_url, storage_dir=storage["storage"]),
+                 BackupSettings(backup_remote=remote.name, backup_dumps=False)).drain()  # originals and sidecars
+    for rel in photo["backup"]:
+        (storage["storage"] / rel).unlink()
+    proc = cli({**pf_env, **remote.env()}, "--files-only", "--storage-dir", str(storage["storage"]),
+               "--file", photo["library_path"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (storage["storage"] / photo["xmp"]).read_bytes() == photo["backup"][photo["xmp"]]
+    assert f"motion video:         {photo['video']} is not in the backup: queued" in proc.stdout
+    # the thumbnails stage extracts it again from the restored photo
+    assert bs.query(database_url, "SELECT is_thumbnailed FROM media_assets WHERE id = %s", (photo["id"],)) == [(False,)]
