@@ -8,7 +8,6 @@ file's tags come from Pillow (EXIF + GPS IFD mapped to the same names) or are le
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -140,10 +139,6 @@ class MetadataReader:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        with self._lock:  # one that finished starting meanwhile (warm) is stopped too
-            procs, self._all = self._all, []
-        for et in procs:
-            et.kill()
         self._local = threading.local()
         self.aliases.close()
         self._closing.clear()  # usable again (a new process starts on the next read)
@@ -152,22 +147,6 @@ class MetadataReader:
         """Pids of the running ExifTool processes (tests and diagnostics)."""
         with self._lock:
             return [et.pid for et in self._all if et.pid is not None]
-
-    def warm(self) -> None:
-        """Start the ExifTool processes now, in the reader threads, without waiting for them:
-        Perl loading ExifTool takes a few hundred milliseconds, better spent while the caller
-        does other start-up work than when the first files wait for their tags. A process that
-        does not start is retried (and reported) by the first real read."""
-        if not self.available:
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.processes, thread_name_prefix="exiftool")
-        for _ in range(self.processes):
-            self._pool.submit(self._warm_one)
-
-    def _warm_one(self) -> None:
-        with contextlib.suppress(Exception):
-            self._et()
 
     def submit(self, paths: Sequence[Path]) -> Future[list[dict[str, Any]]]:
         """Read ``paths`` in a reader thread; the future gives one tag dict per path, in order."""

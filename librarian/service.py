@@ -74,8 +74,6 @@ class Librarian:
             self.watcher = inbox.Watcher(self.root, self.candidates, self.stopper.wake, self.fence)
             self.watcher.start()
         self.scan()
-        if len(self.candidates):
-            self.reader.warm()  # ExifTool starts while the journal and the library are checked
         if self.once:
             self._initial = set(self.candidates.pending())
 
