@@ -15,13 +15,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import pillow_heif
 from PIL import Image
 
 from librarian import completeness
@@ -29,11 +29,10 @@ from photo_factory import decoding
 
 log = logging.getLogger(__name__)
 
-pillow_heif.register_heif_opener()
-
 #: Image types whose header (and, where it helps, pixels) the librarian checks.
 DECODE_CHECKED = {"JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIC", "HEIF", "AVIF"}
 _TAIL = 64
+_HEIF = {"HEIC", "HEIF", "AVIF"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,18 @@ def _tail_ok(path: Path, kind: str) -> bool:
     return kind in ("TIFF", "BMP")  # no end marker to look for: a malformed HEIC/WebP is decoded
 
 
+@functools.cache
+def _heif_opener() -> None:
+    """Pillow opens HEIF/AVIF once pillow-heif is registered: imported on the first such file
+    (importing it costs every start, most of whose files are JPEGs, a few tens of milliseconds)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
 def _problem(path: Path, kind: str, vouched: bool, budget_bytes: int) -> tuple[str, str] | None:
+    if kind in _HEIF:
+        _heif_opener()
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None  # replaced by the decode plan's budget
     try:

@@ -130,7 +130,7 @@ def _zero_tail(f: BinaryIO, pos: int, size: int) -> bool:
 # -- JPEG ------------------------------------------------------------------------------------
 def _jpeg_file(f: BinaryIO, size: int) -> None:
     """The primary image, then any images (MPF, gain maps) or video (motion photos) behind it."""
-    end = _jpeg(f, 0, size)
+    end = _jpeg(f, 0, size, primary=True)
     for _ in range(_MAX_PIECES):
         if size - end < 8:
             return
@@ -147,11 +147,13 @@ def _jpeg_file(f: BinaryIO, size: int) -> None:
             return  # other trailers (zero padding, vendor blocks): nothing to tell
 
 
-def _jpeg(f: BinaryIO, start: int, size: int) -> int:
-    """Walk one JPEG from its SOI; the offset just past its EOI."""
+def _jpeg(f: BinaryIO, start: int, size: int, primary: bool = False) -> int:
+    """Walk one JPEG from its SOI; the offset just past its EOI. ``primary``: the file's first
+    image, which may end at the file's own end marker without a scan (see :class:`_Header`)."""
     if _read(f, start, 2, size, "SOI") != b"\xff\xd8":
         raise Malformed("no SOI")
     pos = start + 2
+    header = _Header() if primary else None
     while True:
         head = _read(f, pos, 2, size, "marker")
         if head[0] != 0xFF:
@@ -173,9 +175,57 @@ def _jpeg(f: BinaryIO, start: int, size: int) -> int:
         end = pos + 2 + length
         if end > size:
             raise Short(f"segment {marker:#x} needs {end - size} more bytes")
+        if header is not None:
+            if header.ends_at_file_end(f, marker, pos + 4, length - 2, size):
+                return size
+            header = None if marker == 0xDA else header
         pos = end
         if marker == 0xDA:  # entropy-coded data up to the next marker
             pos = _next_marker(f, pos, size)
+
+
+class _Header:
+    """What a primary JPEG's header segments say, to skip the scan of its entropy-coded data.
+
+    Finding the end of a scan means looking at every byte of it (a 12 MP photo: ~4 MB, as long
+    as its SHA-256 and all of it holding the GIL). It can be skipped when the file's last two
+    bytes are the EOI marker and the header shows a single-scan sequential image (SOF0/SOF1, one
+    scan with every component, a height in the frame header: no DNL) that declares nothing
+    behind it (no MPF APP2 segment, no XMP naming a container, motion photo or micro video).
+    Then a file cut anywhere after the first SOS cannot end in EOI: inside entropy-coded data an
+    ``FF`` is always followed by ``00`` or a restart marker, so ``FF D9`` is the real end of
+    the scan, and every header segment before the SOS was checked to be inside the file.
+
+    What it does not see: an *undeclared* trailer (an appended image or blob the header does not
+    mention) cut exactly after an ``FF D9`` inside the trailer's own header bytes. The photo
+    itself is whole in that case; the full scan would have walked into the trailer.
+    """
+
+    _SEQUENTIAL = (0xC0, 0xC1)
+    #: Words in an XMP packet that announce data behind the primary image.
+    _PIECES = re.compile(rb"Container|MotionPhoto|MicroVideo|GainMap|hdrgm")
+
+    def __init__(self) -> None:
+        self.components = 0  # of the frame (0: no sequential SOF seen yet)
+        self.pieces = False
+
+    def ends_at_file_end(self, f: BinaryIO, marker: int, at: int, n: int, size: int) -> bool:
+        """Note the segment ``marker`` (payload of ``n`` bytes at ``at``); at the first SOS, True
+        when the image can be taken to end at the file's end (the class docstring)."""
+        if marker in self._SEQUENTIAL or (0xC2 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC)):
+            head = _read(f, at, min(n, 6), size, "frame header")
+            sequential = marker in self._SEQUENTIAL and len(head) == 6 and head[1:3] != b"\0\0"
+            self.components = head[5] if sequential else -1
+        elif marker == 0xE2:
+            self.pieces |= _read(f, at, min(n, 4), size, "APP2") == b"MPF\0"
+        elif marker == 0xE1 and not _read(f, at, min(n, 6), size, "APP1").startswith(b"Exif\0"):
+            self.pieces |= self._PIECES.search(_read(f, at, n, size, "APP1")) is not None
+        elif marker == 0xDA:
+            scan = _read(f, at, 1, size, "scan header")[0] if n else 0
+            if self.components <= 0 or scan != self.components or self.pieces or size < 4:
+                return False
+            return _read(f, size - 2, 2, size, "end") == b"\xff\xd9"
+        return False
 
 
 def _next_marker(f: BinaryIO, pos: int, size: int) -> int:

@@ -129,6 +129,8 @@ class Ingestor:
         self.storage = core.storage_dir.resolve()
         self.stats = Stats()
         self._batch_shas: set[str] = set()
+        #: batch files fsynced when they were hashed (:meth:`_hash`)
+        self._synced: set[Path] = set()
         self._exdev_seen = False
         self.waiting = waiting.Waiting(settings.incomplete_grace_seconds)
         self.sidecars = attach.Sidecars(self, settings.sidecar_wait_seconds)
@@ -173,8 +175,9 @@ class Ingestor:
         planned: list[Planned] = []
         self._batch_shas = set()
         chunks = [regular[i:i + _CHUNK] for i in range(0, len(regular), _CHUNK)]
+        self._synced = set()
         try:
-            digests = [hasher.submit(organize.sha256_file, p) for p, _ in regular]
+            digests = [hasher.submit(self._hash, p) for p, _ in regular]
             tag_futures = [self.reader.submit([p for p, _ in chunk]) for chunk in chunks]
             done = 0
             for chunk, tag_future in zip(chunks, tag_futures, strict=True):
@@ -192,6 +195,14 @@ class Ingestor:
         outcomes.extend(self._file_planned(planned))
         outcomes.extend(self.sidecars.finish(side))
         return outcomes
+
+    def _hash(self, path: Path) -> tuple[str, int]:
+        """SHA-256 of a batch file, made durable first in the hashing thread (fsyncs of several
+        files overlap there, and share journal commits), not one by one before its link."""
+        sha, size, synced = organize.sha256_synced(path)
+        if synced:
+            self._synced.add(path)
+        return sha, size
 
     def _ingest_one(self, path: Path, st: os.stat_result, tags: dict[str, Any],
                     digest: Future[tuple[str, int]], known: dict[str, dict],
@@ -385,7 +396,8 @@ class Ingestor:
             dest = self.abs_storage(p.row["library_path"])
             try:
                 organize.make_dirs(dest.parent)
-                organize.fsync_file(p.path)
+                if p.path not in self._synced:  # durable before the link (synced when hashed)
+                    organize.fsync_file(p.path)
                 organize.place(p.path, dest, sync_dirs=False, expect=p.snap)
             except organize.SourceChanged:
                 changed.append((p, jid))  # not what was hashed: nothing moved, next round

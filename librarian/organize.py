@@ -73,6 +73,25 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return files.sha256_file(open_regular(path))
 
 
+def sha256_synced(path: Path) -> tuple[str, int, bool]:
+    """:func:`sha256_file` of a file first made durable: ``(digest, size, synced)``.
+
+    The fsync comes before the read, on the same descriptor: a file that was already on disk is
+    then still clean (reading it marks its access time dirty, and an fsync after the read would
+    wait for a journal commit just for that), and a file still in the page cache is written out.
+    What the caller links later is durable if it is still this file then (the :class:`Snapshot`
+    check before the link: a write after the fsync changes the mtime). ``synced`` is False when
+    the fsync failed (the caller syncs again, and fails, before the file is linked)."""
+    fd = open_regular(path)
+    try:
+        os.fsync(fd)
+        synced = True
+    except OSError:
+        synced = False
+    digest, size = files.sha256_file(fd)
+    return digest, size, synced
+
+
 def safe_name(name: str | bytes) -> str:
     """A library name for any file name: valid UTF-8 in NFC, printable (control characters,
     ``/`` and ``\\`` become ``_``), never starting with ``-`` or ``.``, never empty or only

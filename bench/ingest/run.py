@@ -1,24 +1,32 @@
 """Ingest speed: ``photo-factory librarian --once`` next to ExifTool's own one-liner, same files, same run.
 
-N camera-like 12 MP JPEGs (default 500; ``--n``) with DateTimeOriginal over several days are made
-once and cached under ``var/bench-cache/`` (generation is not timed). Each side gets its own inbox
-holding copies of the same files (copied before the clock starts; not hard links, which the
-librarian rightly copies instead of moving), storage on the same filesystem, and the page cache is
-flushed to disk (``sync``) before the clock starts:
+N camera-like 12 MP JPEGs (``--n``, default 100 and 300: each size is its own measurement) with
+DateTimeOriginal over several days are made once and cached under ``var/bench-cache/``
+(generation is not timed). Each side gets its own inbox holding copies of the same files (copied
+before the clock starts; not hard links, which the librarian rightly copies instead of moving),
+storage on the same filesystem, and the page cache is flushed to disk (``sync``) before the clock
+starts:
 
 * ours: ``photo-factory librarian --once`` (PF_STABILITY_SECONDS=0.5) against a fresh migrated
   database (``PF_BENCH_DATABASE_URL``, a superuser URL; default: the test suite's private
   cluster) — it waits for the files to settle, reads metadata, hashes, deduplicates, journals,
   moves and records every file;
-* baseline: ``exiftool '-Directory<DateTimeOriginal' -d <lib>/%Y/%Y-%m-%d -r <inbox>``.
+* baseline: ``exiftool '-Directory<DateTimeOriginal' -d <lib>/%Y/%Y-%m-%d -r <inbox>``;
+* fixed cost: the same two commands on an empty inbox (``exiftool -ver`` for the baseline): start-up
+  and shut-down; (time - fixed) / N is the per-file cost.
 
-Prints files/s for both and the ratio ours/baseline (> 1: ours is faster). Target: >= 1.
+The project's own modules are compiled to bytecode first, as ``pip install`` does in the image
+(a checkout run with PYTHONDONTWRITEBYTECODE=1 would compile them on every start).
+Prints, per size, files/s for both and the ratio ours/baseline (> 1: ours is faster; target
+>= 1), wall and CPU seconds (user+sys of each command and every process it started), and the
+load average, since the box may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from photo_factory import localpg, migrate
@@ -112,37 +121,58 @@ def _drop_database(server: str, name: str) -> None:
     drop_scratch_database(server, name)
 
 
-def run_ours(inbox: Path, storage: Path, database_url: str, profile: Path | None) -> float:
+@dataclass
+class Timing:
+    wall: float
+    cpu: float  # user + sys of the command and everything it started (and waited for)
+
+
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> Timing:
+    subprocess.run(["sync"], check=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Timing(wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+
+
+def run_ours(inbox: Path, storage: Path, database_url: str, profile: Path | None) -> Timing:
+    inbox.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PF_DATABASE_URL": database_url, "PF_INBOX_DIR": str(inbox),
            "PF_STORAGE_DIR": str(storage), "PF_STABILITY_SECONDS": "0.5", "PF_LOG_LEVEL": "WARNING"}
     exe = Path(sys.executable).with_name("photo-factory")
     cmd = [str(exe), "librarian", "--once"]
     if profile:
         cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), str(exe), "librarian", "--once"]
-    subprocess.run(["sync"], check=True)
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True)
-    return time.perf_counter() - start
+    return _timed(cmd, env)
 
 
-def run_exiftool(inbox: Path, library: Path) -> float:
-    subprocess.run(["sync"], check=True)
-    start = time.perf_counter()
-    subprocess.run(["exiftool", "-q", "-q", "-Directory<DateTimeOriginal", "-d", f"{library}/%Y/%Y-%m-%d",
-                    "-r", str(inbox)], check=True)
-    return time.perf_counter() - start
+def run_exiftool(inbox: Path, library: Path) -> Timing:
+    return _timed(["exiftool", "-q", "-q", "-Directory<DateTimeOriginal", "-d", f"{library}/%Y/%Y-%m-%d",
+                   "-r", str(inbox)])
+
+
+def _compile_project() -> None:
+    """Bytecode for the project's modules, as ``pip install`` writes it in the image."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0",
+                    *(str(REPO / d) for d in ("photo_factory", "librarian"))], check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def _count(root: Path) -> int:
     return sum(1 for p in root.rglob("*") if p.is_file())
 
 
-def _one_round(files: list[Path], server: str, profile: Path | None, ours_first: bool) -> tuple[float, float]:
+def _one_round(files: list[Path], server: str, profile: Path | None, ours_first: bool) -> dict[str, Timing]:
     work = Path(tempfile.mkdtemp(prefix="pf-bench-ingest-", dir=CACHE.parent))
     name, url = _fresh_database(server)
     try:
         _link_copy(files, work / "ours-inbox")
         _link_copy(files, work / "exiftool-inbox")
+        # fixed costs first, on the fresh database: the same commands with nothing to do
+        fixed = {"ours_fixed": run_ours(work / "empty-inbox", work / "empty-storage", url, None),
+                 "base_fixed": _timed(["exiftool", "-ver"])}
         time.sleep(1.0)  # the files are already sitting in the inbox, as for a real --once run
         runs = [("ours", lambda: run_ours(work / "ours-inbox", work / "ours-storage", url, profile)),
                 ("base", lambda: run_exiftool(work / "exiftool-inbox", work / "exiftool-library"))]
@@ -151,36 +181,49 @@ def _one_round(files: list[Path], server: str, profile: Path | None, ours_first:
         moved = _count(work / "exiftool-library")
         if filed != len(files) or moved != len(files):
             raise SystemExit(f"incomplete: ours filed {filed}, exiftool moved {moved} of {len(files)}")
-        return times["ours"], times["base"]
+        return {**times, **fixed}
     finally:
         _drop_database(server, name)
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _median(runs: list[dict[str, Timing]], key: str) -> Timing:
+    return Timing(statistics.median(r[key].wall for r in runs), statistics.median(r[key].cpu for r in runs))
+
+
+def _report(n: int, runs: list[dict[str, Timing]], size_mb: float) -> None:
+    ours, base = _median(runs, "ours"), _median(runs, "base")
+    ours_fixed, base_fixed = _median(runs, "ours_fixed"), _median(runs, "base_fixed")
+    print(f"ingest of {n} camera JPEGs ({size_mb:.1f} MB each, {size_mb * n:.0f} MB), "
+          f"median of {len(runs)} rounds (wall s / cpu s = user+sys of all its processes):")
+    for label, t, fixed, key in (("photo-factory librarian --once", ours, ours_fixed, "ours"),
+                                 ("exiftool one-liner (baseline) ", base, base_fixed, "base")):
+        per_file = (t.wall - fixed.wall) / n * 1000
+        per_file_cpu = (t.cpu - fixed.cpu) / n * 1000
+        print(f"  {label} : {t.wall:6.2f} s {n / t.wall:6.1f} files/s  cpu {t.cpu:6.2f} s"
+              f"  | fixed {fixed.wall:4.2f} s (cpu {fixed.cpu:4.2f})  per file {per_file:5.2f} ms"
+              f" (cpu {per_file_cpu:5.2f})  (runs: {', '.join(f'{r[key].wall:.2f}' for r in runs)})")
+    print(f"  ratio ours/baseline at {n} files : {base.wall / ours.wall:5.2f}  (> 1: ours is faster);"
+          f" cpu ratio {base.cpu / ours.cpu:4.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=int(os.environ.get("PF_BENCH_INGEST_FILES", "500")))
+    default_n = [int(x) for x in os.environ.get("PF_BENCH_INGEST_FILES", "100,300").split(",")]
+    ap.add_argument("--n", type=int, nargs="+", default=default_n, help="file counts, each measured")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("PF_BENCH_ROUNDS", "3")),
                     help="rounds, alternating which side runs first; medians are reported")
     ap.add_argument("--profile", type=Path, help="write a cProfile of our run to this file")
     args = ap.parse_args(argv)
-    files = ensure_files(args.n)
+    all_files = ensure_files(max(args.n))
+    _compile_project()
     server = _server_url()
-    ours, base = [], []
-    for i in range(args.rounds):
-        o, b = _one_round(files, server, args.profile, ours_first=i % 2 == 0)
-        ours.append(o)
-        base.append(b)
-    ours_s, base_s = statistics.median(ours), statistics.median(base)
-    ours_rate, base_rate = args.n / ours_s, args.n / base_s
-    size_mb = sum(f.stat().st_size for f in files) / 1e6
-    print(f"ingest of {args.n} camera JPEGs ({size_mb / args.n:.1f} MB each, {size_mb:.0f} MB), "
-          f"median of {args.rounds} rounds:")
-    print(f"  photo-factory librarian --once : {ours_s:7.2f} s  {ours_rate:7.1f} files/s"
-          f"  (runs: {', '.join(f'{t:.2f}' for t in ours)})")
-    print(f"  exiftool one-liner (baseline)  : {base_s:7.2f} s  {base_rate:7.1f} files/s"
-          f"  (runs: {', '.join(f'{t:.2f}' for t in base)})")
-    print(f"  ratio ours/baseline            : {ours_rate / base_rate:7.2f}  (> 1: ours is faster)")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cpus)")
+    for n in args.n:
+        files = all_files[:n]
+        runs = [_one_round(files, server, args.profile, ours_first=i % 2 == 0) for i in range(args.rounds)]
+        _report(n, runs, sum(f.stat().st_size for f in files) / 1e6 / n)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -161,7 +161,7 @@ _STORE = "librarian.store:LibrarianStore."
 _ORG = "librarian.organize:"
 FAULTS = [  # (crash points in successive runs, inbox on another filesystem)
     ([_STORE + "journal_add_many|after|1"], False),  # same-fs moves are journaled per batch
-    ([_ORG + "fsync_file|after|2"], False),
+    ([_ORG + "sha256_synced|after|2"], False),  # sources are synced as they are hashed
     ([_ORG + "place|after|3"], False),
     ([_STORE + "record_assets|before|1", _STORE + "record_assets|before|1"], False),  # 2nd: in reconcile
     ([_ORG + "fsync_dir|before|1"], False),  # moved, folders not yet synced, nothing recorded

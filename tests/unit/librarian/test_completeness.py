@@ -118,3 +118,52 @@ def test_a_vendor_trailer_after_a_whole_movie_is_not_a_missing_box(whole, tmp_pa
     assert completeness.state(f, kind)[0] is True
     f.write_bytes(content + b"\x00\x00\x10\x00mdat" + b"x" * 100)  # a box we know, cut short
     assert completeness.state(f, kind)[0] is False
+
+
+# -- the end-marker shortcut for single-scan JPEGs (completeness._Header) ----------------------
+def test_a_whole_camera_jpeg_is_vouched_for_without_scanning_its_image_data(tmp_path, monkeypatch):
+    """The scan of a 12 MP photo's entropy-coded data cost as much as its SHA-256 (~4 MB at regex
+    speed, holding the GIL): a single-scan JPEG ending in EOI that declares nothing behind it is
+    whole without it. (Fails on the old walk, which always scanned.)"""
+    f = samples.photo(tmp_path / "a.jpg", size=(640, 480))
+    samples.exif(f, "-ThumbnailImage<=" + str(samples.image(tmp_path / "t.jpg", size=(160, 120))))
+
+    def no_scan(*_args: object) -> int:
+        raise AssertionError("the image data was scanned")
+
+    monkeypatch.setattr(completeness, "_next_marker", no_scan)
+    assert completeness.state(f, "JPEG") == (True, "")
+
+
+def _with_exif_thumbnail(tmp_path: Path, name: str) -> bytes:
+    f = samples.photo(tmp_path / name, size=(320, 240))
+    thumb = samples.image(tmp_path / f"thumb-{name}", size=(160, 120))
+    return samples.exif(f, f"-ThumbnailImage<={thumb}").read_bytes()
+
+
+def test_a_jpeg_cut_right_after_an_embedded_end_marker_is_never_whole(tmp_path):
+    """Every ``FF D9`` of the file that is not its real end: the EXIF thumbnail's (in the header),
+    and each one behind an image whose header declares more (MPF, a motion photo's XMP): a file
+    cut right after any of them ends in an end marker, and must still be incomplete."""
+    from tests.support import motion_samples
+
+    primary = _with_exif_thumbnail(tmp_path, "a.jpg")
+    second = _with_exif_thumbnail(tmp_path, "b.jpg")
+    video = samples.video(tmp_path / "v.mp4").read_bytes()
+    mpf_app2 = b"\xff\xe2" + (4 + 2 + 8).to_bytes(2, "big") + b"MPF\x00" + b"MM\x00\x2a\x00\x00\x00\x08"
+    motion = motion_samples.with_xmp(primary, motion_samples.xmp_container(len(video) + 2))
+    files = {  # name: (content, where its primary image ends: a cut there leaves a whole photo)
+        "thumbnail": (primary, len(primary)),
+        "mpf": (primary[:2] + mpf_app2 + primary[2:] + second, len(primary) + len(mpf_app2)),
+        "motion": (motion + video + b"\xff\xd9", len(motion)),
+    }
+    for name, (content, primary_end) in files.items():
+        ends = [i + 2 for i in range(len(content) - 1) if content[i:i + 2] == b"\xff\xd9"]
+        assert ends[-1] == len(content) and len(ends) >= 2, name
+        for cut in ends[:-1]:
+            if cut == primary_end:
+                continue
+            f = tmp_path / f"cut-{name}-{cut}.jpg"
+            f.write_bytes(content[:cut])
+            assert completeness.state(f, "JPEG")[0] is False, (name, cut)
+            assert checks.examine(f, "JPEG", BUDGET).incomplete, (name, cut)

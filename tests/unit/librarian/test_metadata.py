@@ -30,3 +30,33 @@ def test_curated_metadata_drops_binary_long_and_maker_note_values():
                     "XMP:Long": "x" * 1000, "File:FileName": "a.jpg", "Composite:GPSLatitude": 1.5,
                     "EXIF:Nul": "a\x00b", "EXIF:List": [1, 2]})
     assert kept == {"EXIF:Make": "Canon", "Composite:GPSLatitude": 1.5, "EXIF:List": "[1, 2]"}
+
+
+def test_every_tag_read_whole_and_filtered_is_what_the_tag_list_returned(tmp_path):
+    """ExifTool is asked for everything and the kept names are filtered here (a tag list made it
+    match each name against every tag of the file: more work than the whole extraction). Same
+    answer on the sample photos, videos, Live Photos, motion photos and sidecars."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from librarian import metadata
+    from tests.support import samples
+
+    root = Path(__file__).resolve().parents[2] / "samples"
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() != ".md")
+    files += [samples.photo(tmp_path / "gps.jpg", offset="+02:00", gps=(48.85, 2.35)),
+              samples.video(tmp_path / "v.mov")]
+    assert len(files) > 20
+    names = [f"-{t}" for t in metadata.TAGS + metadata.SIDECAR_TAGS]
+    args = ["exiftool", "-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1"]
+    listed = json.loads(subprocess.run([*args, *names, *map(str, files)], capture_output=True).stdout)
+    reader = metadata.MetadataReader(processes=1)
+    try:
+        read = reader.read_many(files)
+    finally:
+        reader.close()
+    for path, want, got in zip(files, listed, read, strict=True):
+        want.pop("SourceFile")
+        assert got.pop("PF:Reader") == "exiftool", path
+        assert got == want, path
