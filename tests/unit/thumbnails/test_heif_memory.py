@@ -1,0 +1,57 @@
+"""A HEIC thumbnail never holds the full-size frame in Pillow beside libheif's own buffer.
+
+libheif decodes HEVC at full size only; pillow-heif's plugin then copied the whole frame into
+Pillow (4 bytes a pixel), so a worker's peak was libheif's decode plus a second full frame (a
+user measured 323 MB for one thumbnail worker). The peak is measured in fresh child processes
+(VmHWM): the decode alone, then the render; the render may add well under half a full Pillow
+frame to what libheif itself needs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pillow_heif
+from PIL import Image
+
+W, H = 3000, 2000
+
+_CHILD = """
+import json, sys
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) * 1024
+import pillow_heif
+from processor.thumbnails import render
+pillow_heif.options.DECODE_THREADS = 1
+path, what = sys.argv[1], sys.argv[2]
+before = hwm()
+if what == "decode":
+    frame = pillow_heif.open_heif(path)[0]
+    frame.data
+    size = frame.size
+else:
+    out = render.render(path, (256,), 200_000_000)
+    size = out[256].size
+print(json.dumps({"grew": hwm() - before, "size": size}))
+"""
+
+
+def _peak_growth(path: Path, what: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path), what], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[3])
+    return json.loads(done.stdout)
+
+
+def test_a_heic_render_adds_far_less_than_a_full_frame_to_libheifs_own_decode(tmp_path: Path):
+    pillow_heif.register_heif_opener()
+    src = tmp_path / "big.heic"
+    Image.linear_gradient("L").resize((W, H)).convert("RGB").save(src, "HEIF", quality=50)
+    decode = _peak_growth(src, "decode")
+    rendered = _peak_growth(src, "render")
+    assert rendered["size"] == [256, 171]
+    full_frame = W * H * 4  # Pillow's RGB image
+    assert rendered["grew"] < decode["grew"] + full_frame // 2, (decode, rendered)
