@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
@@ -140,6 +140,9 @@ class Result:
     cpu: dict[str, float]
     others_cpu_s: float
     memory: dict[str, dict[str, float]]
+    #: fill / steady / drain: when the first asset was recorded and thumbnailed, when the last was
+    #: recorded, and the idle core-seconds of the machine in each phase
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_min(self) -> float:
@@ -214,6 +217,14 @@ class Pipeline:
         geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
         return self.scalar(f"SELECT count(*) FROM media_assets WHERE is_thumbnailed {geo}")
 
+    def counts(self) -> tuple[int, int]:
+        """(assets recorded, assets finished by every stage that applies to them)."""
+        geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT count(*), count(*) FILTER (WHERE is_thumbnailed {geo}) FROM media_assets")
+            rows, done = cur.fetchone()
+        return int(rows), int(done)
+
     def roots(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.procs.items()}
 
@@ -240,13 +251,21 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         busy0 = machine_busy_s()
         t0 = time.perf_counter()
         pipe.arrive(tmp, "batch")
-        if not procstat.wait_until(lambda: pipe.done() >= len(files), 1800, 0.1):
+        timeline: list[tuple[float, int, int, float]] = []  # (s since t0, rows, done, machine busy s)
+
+        def finished() -> bool:
+            rows, done = pipe.counts()
+            timeline.append((time.perf_counter() - t0, rows, done, machine_busy_s() - busy0))
+            return done >= len(files)
+
+        if not procstat.wait_until(finished, 1800, 0.05):
             pipe._dump_logs()
             raise SystemExit(f"only {pipe.done()} of {len(files)} files went through")
         seconds = time.perf_counter() - t0
         cpu = sampler.cpu_since_mark()
         others = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()))
         memory = {name: t.summary() for name, t in sampler.trees.items()}
+        phases = fill_and_drain(timeline, len(files), os.cpu_count() or 1)
         lat = []
         for i, f in enumerate(latency_files):
             before = pipe.done()
@@ -257,7 +276,27 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
             if not procstat.wait_until(lambda b=before: pipe.done() > b, 120, 0.02):
                 raise SystemExit("a single photo did not go through")
             lat.append(time.perf_counter() - t)
-        return Result(len(files), seconds, cpu, others, memory), lat
+        return Result(len(files), seconds, cpu, others, memory, phases), lat
+
+
+def fill_and_drain(timeline: list[tuple[float, int, int, float]], n: int, cores: int) -> dict[str, float]:
+    """Where the machine idled: before the first asset was recorded (the quiet period and the
+    librarian's first batch), while the librarian was still recording, and after its last row
+    (the thumbnail workers' drain). Idle = cores x time - CPU used by every process."""
+    def first(pred) -> tuple[float, float]:
+        for t, rows, done, busy in timeline:
+            if pred(rows, done):
+                return t, busy
+        return timeline[-1][0], timeline[-1][3]
+
+    end_t, end_busy = timeline[-1][0], timeline[-1][3]
+    row1_t, row1_busy = first(lambda rows, _done: rows > 0)
+    done1_t, _ = first(lambda _rows, done: done > 0)
+    rows_t, rows_busy = first(lambda rows, _done: rows >= n)
+    return {"first_row_s": row1_t, "first_done_s": done1_t, "last_row_s": rows_t, "end_s": end_t,
+            "idle_fill": cores * row1_t - row1_busy,
+            "idle_steady": cores * (rows_t - row1_t) - (rows_busy - row1_busy),
+            "idle_drain": cores * (end_t - rows_t) - (end_busy - rows_busy)}
 
 
 def report(label: str, r: Result, cores: int) -> float:
@@ -270,6 +309,12 @@ def report(label: str, r: Result, cores: int) -> float:
           f" the rest of the machine took {r.others_cpu_s / r.seconds:.2f} cores meanwhile: ceiling on the "
           f"{left:.2f} cores left = {r.ceiling(left):.0f} files/min -> ratio {r.per_min / r.ceiling(left):.2f}",
           flush=True)
+    ph = r.phases
+    if ph:
+        print(f"    fill: first asset recorded at {ph['first_row_s']:.2f} s, first done at {ph['first_done_s']:.2f} s; "
+              f"last recorded at {ph['last_row_s']:.2f} s, all done at {ph['end_s']:.2f} s; idle core-s: "
+              f"fill {ph['idle_fill']:.1f}, steady {ph['idle_steady']:.1f}, drain {ph['idle_drain']:.1f} "
+              f"(of {cores * ph['end_s']:.0f})", flush=True)
     return r.per_min / r.ceiling(left)
 
 
