@@ -87,27 +87,91 @@ def jpegs(n: int) -> list[Path]:
     return paths
 
 
-def mix(n_heic: int, n_video: int) -> list[Path]:
-    """12 MP HEICs (each its own encode) and 3 s 4K H.264 videos, cached."""
-    sys.path.insert(0, str(REPO))
-    from tests.support import samples
+def _base_heic() -> Path:
+    """ONE 12 MP HEIC (the JPEG bench's first camera-like base, re-encoded by x265; ~1 min, once)."""
+    path = CACHE / ".base-12mp.HEIC"
+    if not path.exists():
+        import pillow_heif
+        from PIL import Image
 
-    out = []
-    for i in range(n_heic):
-        p = CACHE / f"HEIC_{i:04d}.HEIC"
+        print("encoding one 12 MP HEIC (once) …", flush=True)
+        pillow_heif.register_heif_opener()
+        ingest_bench._base_jpegs()
+        with Image.open(ingest_bench.CACHE / ".base-0.jpg") as im:
+            tmp = path.with_name(".tmp-base.HEIC")
+            im.convert("RGB").save(tmp, "HEIF", quality=60)
+        tmp.rename(path)
+    return path
+
+
+def _base_video() -> Path:
+    """ONE 3 s 4K H.264 video (testsrc), once."""
+    path = CACHE / ".base-4k.MP4"
+    if not path.exists():
+        sys.path.insert(0, str(REPO))
+        from tests.support import samples
+
+        tmp = path.with_name(".tmp-base.MP4")
+        samples.video(tmp, "2024-08-02T10:00:00Z", seconds=3.0, size="3840x2160")
+        tmp.rename(path)
+    return path
+
+
+def mix(n_heic: int, n_video: int) -> list[Path]:
+    """``n_heic`` 12 MP HEICs and ``n_video`` 3 s 4K videos, cached: each a copy of one base with
+    its own tags (ExifTool rewrites a HEIC's EXIF and ffmpeg remuxes a video with ``-c copy``), so
+    every file has its own SHA-256 without a new encode."""
+    heics = [CACHE / f"HEIC_{i:04d}.HEIC" for i in range(n_heic)]
+    videos = [CACHE / f"VID_{i:04d}.MP4" for i in range(n_video)]
+    todo = [(i, p) for i, p in enumerate(heics) if not p.exists()]
+    if todo:
+        base = _base_heic()
+        args = []
+        for i, p in todo:  # one ExifTool process for every copy (-execute between them)
+            args += [f"-DateTimeOriginal=2024:08:01 10:{i % 60:02d}:{i // 60 % 60:02d}", f"-SerialNumber={i:08d}",
+                     "-Make=Apple", "-Model=iPhone 12", "-o", str(CACHE / f".tmp-{p.name}"), str(base), "-execute"]
+        subprocess.run(["exiftool", "-@", "-", "-common_args", "-q", "-q", "-m"], input="\n".join(args) + "\n",
+                       text=True, check=True)
+        for _, p in todo:
+            (CACHE / f".tmp-{p.name}").rename(p)
+    for i, p in enumerate(videos):
         if not p.exists():
             tmp = CACHE / f".tmp-{p.name}"
-            samples.image(tmp, "HEIF", size=(4000, 3000), seed=100 + i, quality=80)
-            samples.exif(tmp, f"-DateTimeOriginal=2024:08:01 10:{i % 60:02d}:00")
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", f"file:{_base_video()}", "-c", "copy",
+                            "-metadata", f"creation_time=2024-08-02T10:{i % 60:02d}:00Z",
+                            "-metadata", f"comment=pf-bench {i}", f"file:{tmp}"], check=True)
             tmp.rename(p)
-        out.append(p)
-    for i in range(n_video):
-        p = CACHE / f"VID_{i:04d}.MP4"
-        if not p.exists():
-            tmp = CACHE / f".tmp-{p.name}"
-            samples.video(tmp, f"2024-08-02T10:{i:02d}:00Z", seconds=3.0, size="3840x2160")
-            tmp.rename(p)
-        out.append(p)
+    return heics + videos
+
+
+def kind(path: Path) -> str:
+    return {".JPG": "12 MP JPEG", ".HEIC": "12 MP HEIC", ".MP4": "4K video"}.get(path.suffix.upper(), path.suffix)
+
+
+def thumbnail_cpu_by_kind(files: list[Path], per_kind: int = 2) -> dict[str, float]:
+    """CPU seconds (this process + its ffmpeg children) of the thumbnail path for one file of
+    each kind, measured here on ``per_kind`` files each, outside the timed run."""
+    import resource
+
+    from processor.thumbnails import render
+    from processor.thumbnails.settings import ThumbnailSettings
+    from processor.thumbnails.thumbnails import Thumbnailer
+
+    def cpu() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    cfg = ThumbnailSettings()
+    out: dict[str, float] = {}
+    for k in dict.fromkeys(kind(f) for f in files):
+        sample = [f for f in files if kind(f) == k][:per_kind]
+        thumbs = Thumbnailer(sample[0].parent, cfg)
+        t = cpu()
+        for f in sample:
+            asset = {"library_path": f.name, "media_type": "video" if k == "4K video" else "image"}
+            for img in thumbs.images(asset).values():
+                render.encode(img, thumbs.encoding)
+        out[k] = (cpu() - t) / len(sample)
     return out
 
 
@@ -333,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.mix:
         batch = batch + mix(max(1, args.n // 10), 2)
     server = server_url()
+    if args.mix:
+        counts = {k: sum(1 for f in batch if kind(f) == k) for k in dict.fromkeys(kind(f) for f in batch)}
+        by_kind = thumbnail_cpu_by_kind(batch)
+        print("mix: " + ", ".join(f"{n} x {k}" for k, n in counts.items()) + "; thumbnail CPU per file: "
+              + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in by_kind.items())
+              + f" (measured outside the run; HEIC {_base_heic().stat().st_size / 2**20:.1f} MB)", flush=True)
     print(f"pipeline: {len(batch)} files ({'12 MP JPEG + HEIC + 4K video' if args.mix else '12 MP JPEG'}), "
           f"librarian + thumbnails{'' if args.no_geocode else ' + geocode (offline)'}, quiet period "
           f"{QUIET_S:.0f} s, {cores} cores", flush=True)
