@@ -7,9 +7,12 @@ smaller size is resized from the next larger one, never from the original.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pillow_heif
@@ -122,6 +125,24 @@ def _heif_reduced(img: Image.Image, longest: int) -> Image.Image | None:
     del data
     img.close()
     return out
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim): nothing to give back
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Give the freed decode buffers back to the system after an item. glibc keeps freed heap
+    memory for reuse: after one 12 MP HEIC a worker stayed ~35 MB above its idle size until it
+    exited (libheif's and Pillow's frame buffers, spread over the decoder threads' arenas)."""
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 def orientation(img: Image.Image) -> int:

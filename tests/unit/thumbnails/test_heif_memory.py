@@ -55,3 +55,35 @@ def test_a_heic_render_adds_far_less_than_a_full_frame_to_libheifs_own_decode(tm
     assert rendered["size"] == [256, 171]
     full_frame = W * H * 4  # Pillow's RGB image
     assert rendered["grew"] < decode["grew"] + full_frame // 2, (decode, rendered)
+
+
+_WORKER = """
+import json, sys
+from pathlib import Path
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS")) * 1024
+import pillow_heif
+from processor.thumbnails.settings import ThumbnailSettings
+from processor.thumbnails.thumbnails import Thumbnailer
+pillow_heif.options.DECODE_THREADS = 2
+storage = Path(sys.argv[1])
+thumbs = Thumbnailer(storage, ThumbnailSettings(), None)
+idle = rss()
+for i in range(4):
+    thumbs.process({"id": i, "library_path": "Library/big.heic", "media_type": "image"})
+print(json.dumps({"idle": idle, "after": rss()}))
+"""
+
+
+def test_a_thumbnail_worker_returns_to_its_idle_size_between_items(tmp_path: Path):
+    """glibc keeps freed heap memory: without giving it back, a worker stayed a frame or more
+    above its idle size after a HEIC until it exited (the steady RSS users see)."""
+    pillow_heif.register_heif_opener()
+    lib = tmp_path / "Library"
+    lib.mkdir()
+    Image.linear_gradient("L").resize((W, H)).convert("RGB").save(lib / "big.heic", "HEIF", quality=50)
+    done = subprocess.run([sys.executable, "-c", _WORKER, str(tmp_path)], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[3])
+    got = json.loads(done.stdout.splitlines()[-1])
+    assert got["after"] - got["idle"] < W * H * 4 // 2, got
