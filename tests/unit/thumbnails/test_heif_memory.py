@@ -1,4 +1,6 @@
-"""A HEIC thumbnail never holds the full-size frame in Pillow beside libheif's own buffer.
+"""Memory of a thumbnail worker: a HEIC never holds the full-size frame in Pillow beside
+libheif's own buffer, freed buffers go back between items, an idle worker has not loaded what
+only videos need.
 
 libheif decodes HEVC at full size only; pillow-heif's plugin then copied the whole frame into
 Pillow (4 bytes a pixel), so a worker's peak was libheif's decode plus a second full frame (a
@@ -87,3 +89,12 @@ def test_a_thumbnail_worker_returns_to_its_idle_size_between_items(tmp_path: Pat
                           check=True, cwd=Path(__file__).resolve().parents[3])
     got = json.loads(done.stdout.splitlines()[-1])
     assert got["after"] - got["idle"] < W * H * 4 // 2, got
+
+
+def test_an_idle_thumbnail_worker_has_not_loaded_ffmpegs_libraries():
+    """PyAV (only the video path reads a duration with it) maps FFmpeg's libraries: +17 MB in a
+    worker that never sees a video. It is imported at the first video."""
+    code = "import sys, processor.thumbnails.service; print('av' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[3])
+    assert done.stdout.strip() == "False"
