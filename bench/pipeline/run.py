@@ -281,13 +281,14 @@ class Pipeline:
         geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
         return self.scalar(f"SELECT count(*) FROM media_assets WHERE is_thumbnailed {geo}")
 
-    def counts(self) -> tuple[int, int]:
-        """(assets recorded, assets finished by every stage that applies to them)."""
+    def counts(self) -> tuple[int, int, int]:
+        """(assets recorded, thumbnailed, finished by every stage that applies to them)."""
         geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
         with self.conn.cursor() as cur:
-            cur.execute(f"SELECT count(*), count(*) FILTER (WHERE is_thumbnailed {geo}) FROM media_assets")
-            rows, done = cur.fetchone()
-        return int(rows), int(done)
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE is_thumbnailed), "
+                        f"count(*) FILTER (WHERE is_thumbnailed {geo}) FROM media_assets")
+            rows, thumbed, done = cur.fetchone()
+        return int(rows), int(thumbed), int(done)
 
     def roots(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.procs.items()}
@@ -315,11 +316,11 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         busy0 = machine_busy_s()
         t0 = time.perf_counter()
         pipe.arrive(tmp, "batch")
-        timeline: list[tuple[float, int, int, float]] = []  # (s since t0, rows, done, machine busy s)
+        timeline: list[tuple[float, int, int, int, float]] = []  # s since t0, rows, thumbed, done, busy s
 
         def finished() -> bool:
-            rows, done = pipe.counts()
-            timeline.append((time.perf_counter() - t0, rows, done, machine_busy_s() - busy0))
+            rows, thumbed, done = pipe.counts()
+            timeline.append((time.perf_counter() - t0, rows, thumbed, done, machine_busy_s() - busy0))
             return done >= len(files)
 
         if not procstat.wait_until(finished, 1800, 0.05):
@@ -329,7 +330,7 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         cpu = sampler.cpu_since_mark()
         others = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()))
         memory = {name: t.summary() for name, t in sampler.trees.items()}
-        phases = fill_and_drain(timeline, len(files), os.cpu_count() or 1)
+        phases = fill_and_drain(timeline, len(files), os.cpu_count() or 1, replicas)
         lat = []
         for i, f in enumerate(latency_files):
             before = pipe.done()
@@ -343,24 +344,36 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         return Result(len(files), seconds, cpu, others, memory, phases), lat
 
 
-def fill_and_drain(timeline: list[tuple[float, int, int, float]], n: int, cores: int) -> dict[str, float]:
-    """Where the machine idled: before the first asset was recorded (the quiet period and the
-    librarian's first batch), while the librarian was still recording, and after its last row
-    (the thumbnail workers' drain). Idle = cores x time - CPU used by every process."""
+def fill_and_drain(timeline: list[tuple[float, int, int, int, float]], n: int, cores: int,
+                   replicas: int) -> dict[str, float]:
+    """Fill and drain, from ``(seconds, rows, thumbnailed, done, machine busy s)`` samples: when
+    the first asset was recorded and done, when the last was recorded, and per phase (before the
+    first row: the quiet period and the librarian's first chunk; while the librarian records;
+    after its last row: the drain) the machine's idle core-seconds (cores x time - CPU used by
+    every process: meaningful on a quiet box only) and the thumbnail workers' starved
+    worker-seconds (a worker with nothing to claim: ``replicas`` minus the assets recorded and
+    not yet thumbnailed, whatever else runs on the box)."""
     def first(pred) -> tuple[float, float]:
-        for t, rows, done, busy in timeline:
-            if pred(rows, done):
+        for t, rows, thumbed, done, busy in timeline:
+            if pred(rows, thumbed, done):
                 return t, busy
-        return timeline[-1][0], timeline[-1][3]
+        return timeline[-1][0], timeline[-1][4]
 
-    end_t, end_busy = timeline[-1][0], timeline[-1][3]
-    row1_t, row1_busy = first(lambda rows, _done: rows > 0)
-    done1_t, _ = first(lambda _rows, done: done > 0)
-    rows_t, rows_busy = first(lambda rows, _done: rows >= n)
+    end_t, end_busy = timeline[-1][0], timeline[-1][4]
+    row1_t, row1_busy = first(lambda rows, _t, _d: rows > 0)
+    done1_t, _ = first(lambda _r, _t, done: done > 0)
+    rows_t, rows_busy = first(lambda rows, _t, _d: rows >= n)
+    starved = {"fill": 0.0, "steady": 0.0, "drain": 0.0}
+    prev_t = 0.0
+    for t, rows, thumbed, _done, _busy in timeline:
+        phase = "fill" if t <= row1_t else "steady" if t <= rows_t else "drain"
+        starved[phase] += (t - prev_t) * max(0, replicas - (rows - thumbed))
+        prev_t = t
     return {"first_row_s": row1_t, "first_done_s": done1_t, "last_row_s": rows_t, "end_s": end_t,
             "idle_fill": cores * row1_t - row1_busy,
             "idle_steady": cores * (rows_t - row1_t) - (rows_busy - row1_busy),
-            "idle_drain": cores * (end_t - rows_t) - (end_busy - rows_busy)}
+            "idle_drain": cores * (end_t - rows_t) - (end_busy - rows_busy),
+            **{f"starved_{k}": v for k, v in starved.items()}}
 
 
 def report(label: str, r: Result, cores: int) -> float:
@@ -378,7 +391,8 @@ def report(label: str, r: Result, cores: int) -> float:
         print(f"    fill: first asset recorded at {ph['first_row_s']:.2f} s, first done at {ph['first_done_s']:.2f} s; "
               f"last recorded at {ph['last_row_s']:.2f} s, all done at {ph['end_s']:.2f} s; idle core-s: "
               f"fill {ph['idle_fill']:.1f}, steady {ph['idle_steady']:.1f}, drain {ph['idle_drain']:.1f} "
-              f"(of {cores * ph['end_s']:.0f})", flush=True)
+              f"(of {cores * ph['end_s']:.0f}); thumbnail workers starved (worker-s): fill {ph['starved_fill']:.1f}, "
+              f"steady {ph['starved_steady']:.1f}, drain {ph['starved_drain']:.1f}", flush=True)
     return r.per_min / r.ceiling(left)
 
 
