@@ -49,6 +49,8 @@ class Tree:
     rss_samples: list[float] = field(default_factory=list)  # the whole tree, MB
     main_samples: list[float] = field(default_factory=list)  # the root process alone, MB
     main_hwm: float = 0.0
+    #: the root process's RSS when the measured run started (after start-up, before any work)
+    idle_mb: float = 0.0
 
     @property
     def cpu_s(self) -> float:
@@ -57,7 +59,8 @@ class Tree:
     def summary(self) -> dict[str, float]:
         rss = self.rss_samples or [0.0]
         main = self.main_samples or [0.0]
-        return {"cpu_s": self.cpu_s, "steady_mb": statistics.median(main), "peak_mb": self.main_hwm or max(main),
+        return {"cpu_s": self.cpu_s, "idle_mb": self.idle_mb, "steady_mb": statistics.median(main),
+                "peak_mb": self.main_hwm or max(main),
                 "tree_steady_mb": statistics.median(rss), "tree_peak_mb": max(rss)}
 
 
@@ -114,6 +117,7 @@ class Sampler:
         self.sample()
         self._base = {name: t.cpu_s for name, t in self.trees.items()}
         for t in self.trees.values():
+            t.idle_mb = t.main_samples[-1] if t.main_samples else 0.0
             t.rss_samples.clear()
             t.main_samples.clear()
 

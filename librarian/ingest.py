@@ -190,9 +190,12 @@ class Ingestor:
                     outcome = self._ingest_one(path, st, tags, digest, known, planned)
                     if outcome is not None:
                         outcomes.append((path, outcome))
+                # filed and recorded chunk by chunk: the stage workers get the first assets
+                # after one chunk, not after the whole batch (the reader threads keep going)
+                outcomes.extend(self._file_planned(planned))
+                planned = []
         finally:
             hasher.shutdown(wait=True, cancel_futures=True)
-        outcomes.extend(self._file_planned(planned))
         outcomes.extend(self.sidecars.finish(side))
         return outcomes
 

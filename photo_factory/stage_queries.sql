@@ -41,13 +41,27 @@ SELECT max(id) AS last, count(*) AS looked FROM candidates;
 -- pick then walks stage_jobs_pending in its order and stops after n rows. A join was planned as a
 -- hash join over every pending job of the stage, sorted (a backup claim of 200 from 5,000
 -- pending: 250 ms).
-WITH picked AS MATERIALIZED (
+-- At the tail of a queue a worker takes its fair share, not a whole batch: with n items due and w
+-- live workers, ceil(n / w) (at least 1, at most the batch). A batch of 4 once left one worker
+-- with the last four items (four 12 MP HEICs: ~5 s of one core) while the other idled. The count
+-- stops at batch x workers rows, so it costs the same at any queue length.
+WITH live AS MATERIALIZED (
+    SELECT GREATEST(1, count(*)) AS n
+      FROM stage_workers
+     WHERE stage = %(stage)s AND last_seen > now() - make_interval(secs => %(lease)s::float8)),
+share AS MATERIALIZED (
+    SELECT LEAST(%(limit)s, GREATEST(1, ceil(
+               (SELECT count(*) FROM (SELECT 1 FROM stage_jobs d
+                                       WHERE d.stage = %(stage)s AND d.state = 'pending' AND d.not_before <= now()
+                                       LIMIT %(limit)s * live.n) due)::numeric / live.n)))::int AS n
+      FROM live),
+picked AS MATERIALIZED (
     SELECT p.asset_id
       FROM stage_jobs p
      WHERE p.stage = %(stage)s AND p.state = 'pending' AND p.not_before <= now()
        AND (SELECT NOT a.{flag} AND ({where}) FROM media_assets a WHERE a.id = p.asset_id)
      ORDER BY p.not_before, p.asset_id
-     LIMIT %(limit)s
+     LIMIT (SELECT n FROM share)
        FOR UPDATE OF p SKIP LOCKED),
 claimed AS (
     -- by primary key (= ANY of an array): joined to picked, this too became a hash join over

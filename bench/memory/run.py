@@ -2,8 +2,9 @@
 
 Runs ``bench/pipeline`` (librarian + two thumbnail workers + geocode, N 12 MP JPEGs; ``--mix``
 adds HEICs and 4K videos) and prints, per service: the median RSS of its main process over the
-run (steady), its peak (VmHWM, exact), and the same for the whole process tree (ExifTool and
-ffmpeg children included; the tree peak is sampled every 0.2 s).
+run (steady: the services are busy most of the run), its peak (VmHWM, exact), its RSS when the
+run started (idle, after start-up), and the same for the whole process tree (ExifTool and ffmpeg
+children included; the tree peak is sampled every 0.2 s).
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         if replicas == "latency":
             continue
         print(f"memory with {replicas} thumbnail worker(s), MB:")
-        print(f"  {'service':14} {'steady':>7} {'peak':>7} {'tree steady':>12} {'tree peak':>10}")
+        print(f"  {'service':14} {'idle':>6} {'steady':>7} {'peak':>7} {'tree steady':>12} {'tree peak':>10}")
         for name, m in sorted(r["memory"].items()):
-            print(f"  {name:14} {m['steady_mb']:7.0f} {m['peak_mb']:7.0f} {m['tree_steady_mb']:12.0f} "
-                  f"{m['tree_peak_mb']:10.0f}")
+            print(f"  {name:14} {m.get('idle_mb', 0):6.0f} {m['steady_mb']:7.0f} {m['peak_mb']:7.0f} "
+                  f"{m['tree_steady_mb']:12.0f} {m['tree_peak_mb']:10.0f}")
     return 0
 
 

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
@@ -87,27 +87,91 @@ def jpegs(n: int) -> list[Path]:
     return paths
 
 
-def mix(n_heic: int, n_video: int) -> list[Path]:
-    """12 MP HEICs (each its own encode) and 3 s 4K H.264 videos, cached."""
-    sys.path.insert(0, str(REPO))
-    from tests.support import samples
+def _base_heic() -> Path:
+    """ONE 12 MP HEIC (the JPEG bench's first camera-like base, re-encoded by x265; ~1 min, once)."""
+    path = CACHE / ".base-12mp.HEIC"
+    if not path.exists():
+        import pillow_heif
+        from PIL import Image
 
-    out = []
-    for i in range(n_heic):
-        p = CACHE / f"HEIC_{i:04d}.HEIC"
+        print("encoding one 12 MP HEIC (once) …", flush=True)
+        pillow_heif.register_heif_opener()
+        ingest_bench._base_jpegs()
+        with Image.open(ingest_bench.CACHE / ".base-0.jpg") as im:
+            tmp = path.with_name(".tmp-base.HEIC")
+            im.convert("RGB").save(tmp, "HEIF", quality=60)
+        tmp.rename(path)
+    return path
+
+
+def _base_video() -> Path:
+    """ONE 3 s 4K H.264 video (testsrc), once."""
+    path = CACHE / ".base-4k.MP4"
+    if not path.exists():
+        sys.path.insert(0, str(REPO))
+        from tests.support import samples
+
+        tmp = path.with_name(".tmp-base.MP4")
+        samples.video(tmp, "2024-08-02T10:00:00Z", seconds=3.0, size="3840x2160")
+        tmp.rename(path)
+    return path
+
+
+def mix(n_heic: int, n_video: int) -> list[Path]:
+    """``n_heic`` 12 MP HEICs and ``n_video`` 3 s 4K videos, cached: each a copy of one base with
+    its own tags (ExifTool rewrites a HEIC's EXIF and ffmpeg remuxes a video with ``-c copy``), so
+    every file has its own SHA-256 without a new encode."""
+    heics = [CACHE / f"HEIC_{i:04d}.HEIC" for i in range(n_heic)]
+    videos = [CACHE / f"VID_{i:04d}.MP4" for i in range(n_video)]
+    todo = [(i, p) for i, p in enumerate(heics) if not p.exists()]
+    if todo:
+        base = _base_heic()
+        args = []
+        for i, p in todo:  # one ExifTool process for every copy (-execute between them)
+            args += [f"-DateTimeOriginal=2024:08:01 10:{i % 60:02d}:{i // 60 % 60:02d}", f"-SerialNumber={i:08d}",
+                     "-Make=Apple", "-Model=iPhone 12", "-o", str(CACHE / f".tmp-{p.name}"), str(base), "-execute"]
+        subprocess.run(["exiftool", "-@", "-", "-common_args", "-q", "-q", "-m"], input="\n".join(args) + "\n",
+                       text=True, check=True)
+        for _, p in todo:
+            (CACHE / f".tmp-{p.name}").rename(p)
+    for i, p in enumerate(videos):
         if not p.exists():
             tmp = CACHE / f".tmp-{p.name}"
-            samples.image(tmp, "HEIF", size=(4000, 3000), seed=100 + i, quality=80)
-            samples.exif(tmp, f"-DateTimeOriginal=2024:08:01 10:{i % 60:02d}:00")
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", f"file:{_base_video()}", "-c", "copy",
+                            "-metadata", f"creation_time=2024-08-02T10:{i % 60:02d}:00Z",
+                            "-metadata", f"comment=pf-bench {i}", f"file:{tmp}"], check=True)
             tmp.rename(p)
-        out.append(p)
-    for i in range(n_video):
-        p = CACHE / f"VID_{i:04d}.MP4"
-        if not p.exists():
-            tmp = CACHE / f".tmp-{p.name}"
-            samples.video(tmp, f"2024-08-02T10:{i:02d}:00Z", seconds=3.0, size="3840x2160")
-            tmp.rename(p)
-        out.append(p)
+    return heics + videos
+
+
+def kind(path: Path) -> str:
+    return {".JPG": "12 MP JPEG", ".HEIC": "12 MP HEIC", ".MP4": "4K video"}.get(path.suffix.upper(), path.suffix)
+
+
+def thumbnail_cpu_by_kind(files: list[Path], per_kind: int = 2) -> dict[str, float]:
+    """CPU seconds (this process + its ffmpeg children) of the thumbnail path for one file of
+    each kind, measured here on ``per_kind`` files each, outside the timed run."""
+    import resource
+
+    from processor.thumbnails import render
+    from processor.thumbnails.settings import ThumbnailSettings
+    from processor.thumbnails.thumbnails import Thumbnailer
+
+    def cpu() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    cfg = ThumbnailSettings()
+    out: dict[str, float] = {}
+    for k in dict.fromkeys(kind(f) for f in files):
+        sample = [f for f in files if kind(f) == k][:per_kind]
+        thumbs = Thumbnailer(sample[0].parent, cfg)
+        t = cpu()
+        for f in sample:
+            asset = {"library_path": f.name, "media_type": "video" if k == "4K video" else "image"}
+            for img in thumbs.images(asset).values():
+                render.encode(img, thumbs.encoding)
+        out[k] = (cpu() - t) / len(sample)
     return out
 
 
@@ -140,6 +204,9 @@ class Result:
     cpu: dict[str, float]
     others_cpu_s: float
     memory: dict[str, dict[str, float]]
+    #: fill / steady / drain: when the first asset was recorded and thumbnailed, when the last was
+    #: recorded, and the idle core-seconds of the machine in each phase
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_min(self) -> float:
@@ -214,6 +281,15 @@ class Pipeline:
         geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
         return self.scalar(f"SELECT count(*) FROM media_assets WHERE is_thumbnailed {geo}")
 
+    def counts(self) -> tuple[int, int, int]:
+        """(assets recorded, thumbnailed, finished by every stage that applies to them)."""
+        geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE is_thumbnailed), "
+                        f"count(*) FILTER (WHERE is_thumbnailed {geo}) FROM media_assets")
+            rows, thumbed, done = cur.fetchone()
+        return int(rows), int(thumbed), int(done)
+
     def roots(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.procs.items()}
 
@@ -240,13 +316,21 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         busy0 = machine_busy_s()
         t0 = time.perf_counter()
         pipe.arrive(tmp, "batch")
-        if not procstat.wait_until(lambda: pipe.done() >= len(files), 1800, 0.1):
+        timeline: list[tuple[float, int, int, int, float]] = []  # s since t0, rows, thumbed, done, busy s
+
+        def finished() -> bool:
+            rows, thumbed, done = pipe.counts()
+            timeline.append((time.perf_counter() - t0, rows, thumbed, done, machine_busy_s() - busy0))
+            return done >= len(files)
+
+        if not procstat.wait_until(finished, 1800, 0.05):
             pipe._dump_logs()
             raise SystemExit(f"only {pipe.done()} of {len(files)} files went through")
         seconds = time.perf_counter() - t0
         cpu = sampler.cpu_since_mark()
         others = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()))
         memory = {name: t.summary() for name, t in sampler.trees.items()}
+        phases = fill_and_drain(timeline, len(files), os.cpu_count() or 1, replicas)
         lat = []
         for i, f in enumerate(latency_files):
             before = pipe.done()
@@ -257,7 +341,39 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
             if not procstat.wait_until(lambda b=before: pipe.done() > b, 120, 0.02):
                 raise SystemExit("a single photo did not go through")
             lat.append(time.perf_counter() - t)
-        return Result(len(files), seconds, cpu, others, memory), lat
+        return Result(len(files), seconds, cpu, others, memory, phases), lat
+
+
+def fill_and_drain(timeline: list[tuple[float, int, int, int, float]], n: int, cores: int,
+                   replicas: int) -> dict[str, float]:
+    """Fill and drain, from ``(seconds, rows, thumbnailed, done, machine busy s)`` samples: when
+    the first asset was recorded and done, when the last was recorded, and per phase (before the
+    first row: the quiet period and the librarian's first chunk; while the librarian records;
+    after its last row: the drain) the machine's idle core-seconds (cores x time - CPU used by
+    every process: meaningful on a quiet box only) and the thumbnail workers' starved
+    worker-seconds (a worker with nothing to claim: ``replicas`` minus the assets recorded and
+    not yet thumbnailed, whatever else runs on the box)."""
+    def first(pred) -> tuple[float, float]:
+        for t, rows, thumbed, done, busy in timeline:
+            if pred(rows, thumbed, done):
+                return t, busy
+        return timeline[-1][0], timeline[-1][4]
+
+    end_t, end_busy = timeline[-1][0], timeline[-1][4]
+    row1_t, row1_busy = first(lambda rows, _t, _d: rows > 0)
+    done1_t, _ = first(lambda _r, _t, done: done > 0)
+    rows_t, rows_busy = first(lambda rows, _t, _d: rows >= n)
+    starved = {"fill": 0.0, "steady": 0.0, "drain": 0.0}
+    prev_t = 0.0
+    for t, rows, thumbed, _done, _busy in timeline:
+        phase = "fill" if t <= row1_t else "steady" if t <= rows_t else "drain"
+        starved[phase] += (t - prev_t) * max(0, replicas - (rows - thumbed))
+        prev_t = t
+    return {"first_row_s": row1_t, "first_done_s": done1_t, "last_row_s": rows_t, "end_s": end_t,
+            "idle_fill": cores * row1_t - row1_busy,
+            "idle_steady": cores * (rows_t - row1_t) - (rows_busy - row1_busy),
+            "idle_drain": cores * (end_t - rows_t) - (end_busy - rows_busy),
+            **{f"starved_{k}": v for k, v in starved.items()}}
 
 
 def report(label: str, r: Result, cores: int) -> float:
@@ -270,6 +386,13 @@ def report(label: str, r: Result, cores: int) -> float:
           f" the rest of the machine took {r.others_cpu_s / r.seconds:.2f} cores meanwhile: ceiling on the "
           f"{left:.2f} cores left = {r.ceiling(left):.0f} files/min -> ratio {r.per_min / r.ceiling(left):.2f}",
           flush=True)
+    ph = r.phases
+    if ph:
+        print(f"    fill: first asset recorded at {ph['first_row_s']:.2f} s, first done at {ph['first_done_s']:.2f} s; "
+              f"last recorded at {ph['last_row_s']:.2f} s, all done at {ph['end_s']:.2f} s; idle core-s: "
+              f"fill {ph['idle_fill']:.1f}, steady {ph['idle_steady']:.1f}, drain {ph['idle_drain']:.1f} "
+              f"(of {cores * ph['end_s']:.0f}); thumbnail workers starved (worker-s): fill {ph['starved_fill']:.1f}, "
+              f"steady {ph['starved_steady']:.1f}, drain {ph['starved_drain']:.1f}", flush=True)
     return r.per_min / r.ceiling(left)
 
 
@@ -288,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.mix:
         batch = batch + mix(max(1, args.n // 10), 2)
     server = server_url()
+    if args.mix:
+        counts = {k: sum(1 for f in batch if kind(f) == k) for k in dict.fromkeys(kind(f) for f in batch)}
+        by_kind = thumbnail_cpu_by_kind(batch)
+        print("mix: " + ", ".join(f"{n} x {k}" for k, n in counts.items()) + "; thumbnail CPU per file: "
+              + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in by_kind.items())
+              + f" (measured outside the run; HEIC {_base_heic().stat().st_size / 2**20:.1f} MB)", flush=True)
     print(f"pipeline: {len(batch)} files ({'12 MP JPEG + HEIC + 4K video' if args.mix else '12 MP JPEG'}), "
           f"librarian + thumbnails{'' if args.no_geocode else ' + geocode (offline)'}, quiet period "
           f"{QUIET_S:.0f} s, {cores} cores", flush=True)

@@ -67,6 +67,8 @@ class Thumbnailer:
             with contextlib.suppress(ItemError):
                 self.motion.process(asset)
             raise
+        finally:
+            render.release_memory()  # a worker's resident size returns to idle between items
         if self.motion is not None:
             self.motion.process(asset)
 

@@ -136,3 +136,21 @@ def test_the_monitor_claims_at_most_fifty_notifications_per_round(database_url):
         store.close()
     assert (len(opened), len(resolved)) == (50, 0)
     assert query(database_url, "SELECT count(*) FROM alert_incidents WHERE open_notified_at IS NOT NULL") == [(50,)]
+
+
+def test_at_the_tail_of_the_queue_each_live_worker_claims_its_fair_share(database_url):
+    """Two live workers, batch 4, 13 items: whole batches while the queue is long, then shares
+    of what is left (4, 4, 3, 1, 1), not 4, 4, 4, 1 (a batch of 4 left one worker with the last
+    four heavy items while the other idled)."""
+    _bulk_assets(database_url, 13)
+    a = StageStore(db.Database(database_url, "test"), THUMBS, "a")
+    b = StageStore(db.Database(database_url, "test"), THUMBS, "b")
+    try:
+        a.touch_worker()
+        b.touch_worker()
+        got = [len(s.claim(THUMBS.batch_size)) for s in (a, b, a, b, a)]
+        assert got == [4, 4, 3, 1, 1]
+        assert _states(database_url, "thumbnails") == {"claimed": 13}
+    finally:
+        a.db.close()
+        b.db.close()
