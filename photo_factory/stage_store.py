@@ -136,6 +136,14 @@ class StageStore:
         self._pruned_after = int(row["last"]) if row["last"] is not None and row["looked"] >= limit else 0
         return int(row["pruned"])
 
+    def prune_pass(self) -> int:
+        """One whole pass over the stage's job rows (round by round), from the first."""
+        self._pruned_after = 0
+        total = self.prune_jobs()
+        while self._pruned_after != 0:
+            total += self.prune_jobs()
+        return total
+
     def queue_depth(self, cap: int = COUNT_CAP) -> dict[str, int]:
         """``{pending, backing_off, claimed, failed}`` for this stage (pending includes backing_off),
         each counted up to ``cap`` (a count equal to ``cap`` means at least that many)."""

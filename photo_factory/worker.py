@@ -375,6 +375,13 @@ class StageWorker:
         try:
             loop.run(work, stopper=self.stopper, heartbeat=beat, idle_seconds=self.stage.poll_s,
                      once=once, db_wait_seconds=db_wait_seconds)
+            if once and not stop.is_set():
+                # Another replica's enqueue that raced this one's completion can leave a pending
+                # row for an asset that is done (READ COMMITTED: its insert waited for our delete,
+                # then went in). A long-running worker's prune drops it within 30 s; a --once run
+                # leaves none behind: its own enqueues all came before this pass.
+                with contextlib.suppress(*db.UNAVAILABLE):
+                    self.store.prune_pass()
         finally:
             stop.set()
             self._shutdown(beat)
