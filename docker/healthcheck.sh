@@ -12,23 +12,23 @@ grace_tenths=${2:-25}
 min_age=${3:-15}
 file="${PF_HEALTH_DIR:-${TMPDIR:-/tmp}/photo-factory-health}/$service"
 if [ ! -r "$file" ]; then
-  echo "$service: no heartbeat yet"
+  printf '%s\n' "$service: no heartbeat yet"
   exit 1
 fi
 tab=$(printf '\t')
 IFS="$tab" read -r status interval written message < "$file" || true
 case "$interval$written" in
-  ''|*[!0-9]*) echo "$service: unreadable health file"; exit 1 ;;
+  ''|*[!0-9]*) printf '%s\n' "$service: unreadable health file"; exit 1 ;;
 esac
 age=$(( $(date +%s) - written ))
 limit=$(( interval * grace_tenths / 10 ))
 [ "$limit" -ge "$min_age" ] || limit=$min_age
 if [ "$age" -gt "$limit" ]; then
-  echo "$service: heartbeat is ${age}s old (limit ${limit}s)"
+  printf '%s\n' "$service: heartbeat is ${age}s old (limit ${limit}s)"
   exit 1
 fi
 case "$status" in
-  error|stopping|stopped) echo "$service: status $status: $message"; exit 1 ;;
+  error|stopping|stopped) printf '%s\n' "$service: status $status: $message"; exit 1 ;;
 esac
-echo "$service: $status, heartbeat ${age}s old"
+printf '%s\n' "$service: $status, heartbeat ${age}s old"
 exit 0
