@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from photo_factory import files
+
 log = logging.getLogger(__name__)
 _failed_once: set[str] = set()
 
@@ -33,10 +35,7 @@ def write(service: str, status: str, interval: float, message: str, now: float |
     line = "\t".join((status, str(math.ceil(interval)), str(int(now if now is not None else time.time())),
                       " ".join(message.split())[:300]))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{service}.{os.getpid()}"
-        tmp.write_text(line + "\n", encoding="utf-8")
-        os.replace(tmp, folder / service)
+        files.write_atomically(folder / service, (line + "\n").encode())
     except OSError as exc:
         if service not in _failed_once:
             _failed_once.add(service)
