@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,16 +14,10 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from processor.backup.store import create_scratch_database, drop_scratch_database
 from tests.support import backup_samples as bs
+from tests.support.cli import run_cli
 
 scenarios("backup.feature")
-CLI = str(Path(sys.executable).with_name("photo-factory"))
 
-
-def run_cli(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=300)
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 @pytest.fixture
@@ -187,7 +180,7 @@ def thumbnails_on_restored(env: dict[str, str], ctx: dict, fresh_db: str) -> Non
 
 @when("the restore drill runs")
 def drill(env: dict[str, str], ctx: dict) -> None:
-    ctx["drill"] = run_cli(env, "restore", "--drill", ok=False)
+    ctx["drill"] = run_cli(env, "restore", "--drill", check=False)
 
 
 @then("the drill passes and is recorded")

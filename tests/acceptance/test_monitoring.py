@@ -4,15 +4,15 @@ receiver, and the real dashboard app driven by Streamlit's AppTest."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from tests.support.cli import run_cli
 from tests.support.dashboard_pages import open_page
 from tests.support.monitoring_samples import (
+    SCENARIO_ENV,
     WebhookReceiver,
     fetch,
     seed_assets,
@@ -22,15 +22,7 @@ from tests.support.monitoring_samples import (
 )
 
 scenarios("monitoring.feature")
-CLI = [str(Path(sys.executable).with_name("photo-factory"))]
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-
-
-def run_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 @pytest.fixture
@@ -41,9 +33,7 @@ def hook():
 
 @pytest.fixture
 def env(pf_env: dict[str, str]) -> dict[str, str]:
-    return {**pf_env, "PF_DISK_MIN_FREE_PERCENT": "0", "PF_DISK_MIN_FREE_GB": "0",
-            "PF_DOCKER_URL": "unix:///nonexistent/docker.sock", "PF_DASHBOARD_REFRESH_S": "0",
-            "PF_ALERT_RECOVERY_SECONDS": "0"}
+    return {**pf_env, **SCENARIO_ENV}
 
 
 @given("an alert webhook is listening")

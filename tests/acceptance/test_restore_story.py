@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from tests.support import backup_samples as bs
 from tests.support import readme
+from tests.support.cli import run_cli
 from tests.support.deploy_samples import make_photo, sha256_of
 from tests.support.pano_samples import write_overlapping_shots
 
@@ -27,16 +27,9 @@ scenarios("restore_story.feature")
 pytestmark = [pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = str(Path(sys.executable).with_name("photo-factory"))
 #: photos whose library paths the README's one-file and one-range examples name
 PHOTOS = {"IMG_0001.JPG": datetime(2024, 1, 31, 12, 0), "IMG_0002.JPG": datetime(2024, 1, 15, 9, 30),
           "IMG_0003.JPG": datetime(2024, 3, 2, 18, 45)}
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"photo-factory {' '.join(args)}: {proc.stdout}{proc.stderr}"
-    return proc
 
 
 def run_readme(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:

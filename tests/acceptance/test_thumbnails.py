@@ -6,7 +6,6 @@ import collections
 import hashlib
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,12 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from processor.thumbnails import video
 from tests.support import thumbnail_samples as samples
+from tests.support.cli import CLI, run_cli
 
 pytestmark = pytest.mark.integration
 
 scenarios("thumbnails.feature")
 
-EXE = str(Path(sys.executable).with_name("photo-factory"))
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, (f"photo-factory {' '.join(args)} exited {proc.returncode}:\n"
-                                  f"{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def _thumb(storage: Path, library_path: str, size: int) -> Image.Image:
@@ -87,7 +79,7 @@ def repair_and_retry(ctx: dict, pf_env: dict[str, str], storage: dict[str, Path]
 @when("four thumbnail workers run at the same time")
 def four_workers(ctx: dict, pf_env: dict[str, str]) -> None:
     env = {**pf_env, "PF_THUMBNAIL_BATCH_SIZE": "3", "PF_LOG_LEVEL": "INFO"}
-    procs = [subprocess.Popen([EXE, "thumbnails", "--once"], env=env, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([CLI, "thumbnails", "--once"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True) for _ in range(4)]
     ctx["logs"] = [p.communicate(timeout=240)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], "\n".join(ctx["logs"])

@@ -41,7 +41,8 @@ def find_engine() -> tuple[list[str] | None, str]:
     """``(compose command, "")`` when an engine answers, else ``(None, reason)``.
 
     When no engine answers and ``docker-offline`` (or ``PF_DOCKER_OFFLINE``) exists, it is run once
-    to start one and to provide the base images.
+    to start one and to provide the base images. ``PF_E2E_COMPOSE=v1`` or ``v2`` picks the compose
+    to test when both are installed.
     """
     if not _ok(["docker", "info"]):
         tool = Path(os.environ.get("PF_DOCKER_OFFLINE", DOCKER_OFFLINE))
@@ -50,10 +51,15 @@ def find_engine() -> tuple[list[str] | None, str]:
         subprocess.run([str(tool), "all"], capture_output=True, timeout=1800)
         if not _ok(["docker", "info"]):
             return None, f"no Docker engine could be started (tried {tool.name} all)"
-    if _ok(["docker", "compose", "version"]):
+    wanted = os.environ.get("PF_E2E_COMPOSE", "")  # "v2", "v1" or "" (v2 when installed, else v1)
+    if wanted not in ("", "v1", "v2"):
+        return None, f"PF_E2E_COMPOSE={wanted!r}: use v2 (`docker compose`) or v1 (`docker-compose`)"
+    if wanted != "v1" and _ok(["docker", "compose", "version"]):
         return ["docker", "compose"], ""
-    if shutil.which("docker-compose"):
+    if wanted != "v2" and shutil.which("docker-compose"):
         return ["docker-compose"], ""
+    if wanted:
+        return None, f"PF_E2E_COMPOSE={wanted}: that compose is not installed"
     return None, "neither `docker compose` nor `docker-compose` is installed"
 
 

@@ -26,6 +26,12 @@ from typing import Any
 import psycopg2
 import psycopg2.extras
 
+#: settings for monitoring scenarios: no disk or Docker findings from the test machine itself, no
+#: refresh loop, alerts that recover at once
+SCENARIO_ENV = {"PF_DISK_MIN_FREE_PERCENT": "0", "PF_DISK_MIN_FREE_GB": "0",
+                "PF_DOCKER_URL": "unix:///nonexistent/docker.sock", "PF_DASHBOARD_REFRESH_S": "0",
+                "PF_ALERT_RECOVERY_SECONDS": "0"}
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -22,6 +22,7 @@ import numpy as np
 import psycopg2
 import psycopg2.extras
 
+from tests.support.cli import run_cli  # noqa: F401  (re-exported for the step modules)
 from tests.support.db import query  # noqa: F401  (re-exported for the panorama tests)
 
 T0 = datetime(2024, 7, 14, 10, 30, 0)
@@ -173,14 +174,5 @@ def insert_asset(database_url: str, storage: Path, file: Path, *, source_path: s
         conn.close()
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """Run the real ``photo-factory`` CLI (from this interpreter's venv); fail loudly on exit != 0."""
-    import sys
-
-    exe = Path(sys.executable).with_name("photo-factory")
-    proc = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, (f"photo-factory {' '.join(args)} exited {proc.returncode}:\n"
-                                  f"{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
