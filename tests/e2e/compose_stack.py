@@ -15,8 +15,12 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from processor.backup import rclone
 from tests.e2e.syncthing_peer import free_port
@@ -235,3 +239,23 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+@contextmanager
+def built_and_up(root: Path, up: Callable[[ComposeStack], float], label: str = "e2e", *,
+                 extra: dict[str, str] | None = None, network: str = "host") -> Iterator[ComposeStack]:
+    """A stack under ``root``: built, started by ``up`` (which returns the seconds it took), torn
+    down afterwards (kept with ``PF_E2E_KEEP=1``). Skips the test when no engine can be had."""
+    compose, reason = find_engine()
+    if compose is None:
+        pytest.skip(reason)
+    stack = ComposeStack(compose, root, extra=extra or {}, network=network)
+    started = time.monotonic()
+    stack.build()
+    print(f"\n[{label}] {' '.join(compose)}: build {time.monotonic() - started:.0f}s")
+    try:
+        print(f"[{label}] up -d: {up(stack):.0f}s")
+        yield stack
+    finally:
+        if os.environ.get("PF_E2E_KEEP") != "1":
+            stack.down()

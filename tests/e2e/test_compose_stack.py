@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.compose_stack import ALWAYS_UP, WORKERS, ComposeStack, find_engine
+from tests.e2e.compose_stack import ALWAYS_UP, WORKERS, ComposeStack, built_and_up
 from tests.e2e.conftest import library_file, rows, wait_until
 from tests.support.deploy_samples import make_album
 
@@ -32,19 +32,8 @@ PHOTOS = 4
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
-    compose, reason = find_engine()
-    if compose is None:
-        pytest.skip(reason)
-    s = ComposeStack(compose, tmp_path_factory.mktemp("compose"))
-    started = time.monotonic()
-    s.build()
-    print(f"\n[e2e] build: {time.monotonic() - started:.0f}s")
-    try:
-        print(f"[e2e] up -d until healthy: {s.up_until_healthy(ALWAYS_UP):.0f}s")
+    with built_and_up(tmp_path_factory.mktemp("compose"), lambda s: s.up_until_healthy(ALWAYS_UP)) as s:
         yield s
-    finally:
-        if os.environ.get("PF_E2E_KEEP") != "1":
-            s.down()
 
 
 def test_the_one_shot_migration_completes_and_every_service_becomes_healthy(stack: ComposeStack) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.compose_stack import ALWAYS_UP, WORKERS, ComposeStack, find_engine
+from tests.e2e.compose_stack import ALWAYS_UP, WORKERS, ComposeStack, built_and_up
 from tests.e2e.conftest import rows, wait_until
 from tests.support import readme
 from tests.support.deploy_samples import make_album, sha256_of
@@ -46,19 +46,9 @@ SETTINGS = {"PF_STITCH_SETTLE_SECONDS": "5", "PF_STITCH_MAX_INPUT_MEGAPIXELS": "
 
 @pytest.fixture(scope="module", params=NETWORKS)
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
-    compose, reason = find_engine()
-    if compose is None:
-        pytest.skip(reason)
-    s = ComposeStack(compose, tmp_path_factory.mktemp("restore-story"), extra=SETTINGS, network=request.param)
-    started = time.monotonic()
-    s.build()
-    print(f"\n[restore e2e] build: {time.monotonic() - started:.0f}s")
-    try:
-        print(f"[restore e2e] up -d until every worker beats: {_up(s):.0f}s")
+    with built_and_up(tmp_path_factory.mktemp("restore-story"), _up, "restore e2e",
+                      extra=SETTINGS, network=request.param) as s:
         yield s
-    finally:
-        if os.environ.get("PF_E2E_KEEP") != "1":
-            s.down()
 
 
 @pytest.fixture(scope="module")
