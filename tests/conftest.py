@@ -73,6 +73,17 @@ def database_url(pg_server_url: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_db(pg_server_url: str) -> Iterator[str]:
+    """An empty database (no migrations applied): what a restore targets; dropped afterwards."""
+    from processor.backup.store import create_scratch_database, drop_scratch_database
+
+    name = f"pf_e_{uuid.uuid4().hex[:12]}"
+    url = create_scratch_database(pg_server_url, name)
+    yield url
+    drop_scratch_database(pg_server_url, name)
+
+
+@pytest.fixture
 def storage(tmp_path: Path) -> dict[str, Path]:
     """An inbox and a storage root in the test's temporary folder."""
     inbox = tmp_path / "inbox"

@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from processor.backup.store import create_scratch_database, drop_scratch_database
 from tests.support import backup_samples as bs
 from tests.support.cli import run_cli
 
@@ -136,18 +134,10 @@ def lose_everything(storage: dict[str, Path], database_url: str, ctx: dict) -> N
     bs.query(database_url, "TRUNCATE media_assets, backup_runs, backup_dumps CASCADE")
 
 
-@pytest.fixture
-def fresh_db(pg_server_url: str):
-    name = f"pf_fresh_{uuid.uuid4().hex[:10]}"
-    url = create_scratch_database(pg_server_url, name)
-    yield url
-    drop_scratch_database(pg_server_url, name)
-
-
 @when("the backup is restored into a fresh folder and database")
-def restore_fresh(env: dict[str, str], tmp_path: Path, fresh_db: str, ctx: dict) -> None:
+def restore_fresh(env: dict[str, str], tmp_path: Path, empty_db: str, ctx: dict) -> None:
     ctx["fresh"] = tmp_path / "fresh-storage"
-    proc = run_cli(env, "restore", "--storage-dir", str(ctx["fresh"]), "--database-url", fresh_db)
+    proc = run_cli(env, "restore", "--storage-dir", str(ctx["fresh"]), "--database-url", empty_db)
     ctx["restore_out"] = proc.stdout
 
 
@@ -159,8 +149,8 @@ def every_file_verified(ctx: dict) -> None:
 
 
 @then("the fresh database has the same rows and the fresh folder the same bytes")
-def same_rows_and_bytes(ctx: dict, fresh_db: str) -> None:
-    assert bs.query(fresh_db, f"SELECT {ctx['cols']} FROM media_assets ORDER BY library_path") == ctx["rows"]
+def same_rows_and_bytes(ctx: dict, empty_db: str) -> None:
+    assert bs.query(empty_db, f"SELECT {ctx['cols']} FROM media_assets ORDER BY library_path") == ctx["rows"]
     fresh: Path = ctx["fresh"]
     got = {
         str(p.relative_to(fresh)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -171,11 +161,11 @@ def same_rows_and_bytes(ctx: dict, fresh_db: str) -> None:
 
 
 @then("the thumbnail worker runs on the restored library")
-def thumbnails_on_restored(env: dict[str, str], ctx: dict, fresh_db: str) -> None:
-    fresh_env = {**env, "PF_STORAGE_DIR": str(ctx["fresh"]), "PF_DATABASE_URL": fresh_db}
-    bs.query(fresh_db, "UPDATE media_assets SET is_thumbnailed = false RETURNING 1")
+def thumbnails_on_restored(env: dict[str, str], ctx: dict, empty_db: str) -> None:
+    fresh_env = {**env, "PF_STORAGE_DIR": str(ctx["fresh"]), "PF_DATABASE_URL": empty_db}
+    bs.query(empty_db, "UPDATE media_assets SET is_thumbnailed = false RETURNING 1")
     run_cli(fresh_env, "thumbnails", "--once")
-    assert bs.query(fresh_db, "SELECT bool_and(is_thumbnailed) FROM media_assets") == [(True,)]
+    assert bs.query(empty_db, "SELECT bool_and(is_thumbnailed) FROM media_assets") == [(True,)]
 
 
 @when("the restore drill runs")

@@ -26,14 +26,6 @@ SCHEMA = str(migrate.discover()[-1].version)
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def empty_db(pg_server_url: str):
-    name = f"pf_r_{uuid.uuid4().hex[:12]}"
-    url = create_scratch_database(pg_server_url, name)
-    yield url
-    drop_scratch_database(pg_server_url, name)
-
-
 def back_up(database_url: str, storage: Path, remote: bs.Remote) -> None:
     BackupWorker(
         CoreSettings(database_url=database_url, storage_dir=storage),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -17,25 +16,9 @@ from processor.backup.restore import Target, restore
 from processor.backup.selection import Selection
 from processor.backup.service import BackupWorker
 from processor.backup.settings import BackupSettings
-from processor.backup.store import create_scratch_database, drop_scratch_database
 from tests.support import backup_samples as bs
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bs.Remote:
-    r = bs.make_crypt_remote(tmp_path)
-    monkeypatch.setenv("RCLONE_CONFIG", str(r.config))
-    return r
-
-
-@pytest.fixture
-def empty_db(pg_server_url: str):
-    name = f"pf_r_{uuid.uuid4().hex[:12]}"
-    url = create_scratch_database(pg_server_url, name)
-    yield url
-    drop_scratch_database(pg_server_url, name)
 
 
 def add_sidecar(database_url: str, storage: Path, asset: dict, suffix: str, data: bytes) -> dict:
