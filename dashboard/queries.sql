@@ -119,23 +119,6 @@ SELECT id, original_name, library_path, captured_local
  ORDER BY captured_local NULLS LAST, library_path
  LIMIT 500;
 
--- name: request_panorama
--- The stitcher's manual sets: recorded once per choice; a rejected or failed one is asked again.
-INSERT INTO panoramas (set_key, detection, source_count)
-VALUES (%(set_key)s, 'manual', %(source_count)s)
-ON CONFLICT (set_key) DO UPDATE
-   SET status = 'pending', reason = NULL, detail = '', attempts = 0, not_before = now(),
-       updated_at = now()
- WHERE panoramas.status IN ('rejected', 'failed')
-RETURNING id;
-
--- name: replace_panorama_sources
-DELETE FROM panorama_sources WHERE panorama_id = %(panorama_id)s;
-
--- name: add_panorama_source
-INSERT INTO panorama_sources (panorama_id, asset_id, position)
-VALUES (%(panorama_id)s, %(asset_id)s, %(position)s);
-
 -- name: ingest_totals
 -- From the hourly rollup (migration 0019).
 SELECT kind, sum(n)::bigint AS n
@@ -171,10 +154,6 @@ SELECT pg_notify('pf_stage_' || %(stage)s, '');
 UPDATE quarantine SET status = 'retry_requested', updated_at = now()
  WHERE status = 'quarantined' AND id = ANY(%(ids)s)
 RETURNING id;
-
--- name: record_action
-INSERT INTO operator_actions (action, target, actor, detail)
-VALUES (%(action)s, %(target)s, %(actor)s, %(detail)s);
 
 -- name: recent_actions
 SELECT occurred_at, action, target, actor FROM operator_actions ORDER BY occurred_at DESC LIMIT 20;

@@ -11,7 +11,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from photo_factory import db
+from photo_factory import db, operator
+from processor.stitch import sets
 
 log = logging.getLogger(__name__)
 #: The page queries, plus the verdict's (relations, services, incidents, drill, …): one text each.
@@ -97,18 +98,11 @@ class DashboardStore:
 
         Returns the set's id, or None when the same choice was already asked and is not failed.
         """
-        key = "manual:" + ",".join(str(i) for i in sorted(asset_ids))
         with self.db.transaction() as cur:
-            cur.execute(self.db.sql("request_panorama"), {"set_key": key, "source_count": len(asset_ids)})
-            row = cur.fetchone()
-            if row is None:
+            row = sets.record_manual(cur, asset_ids)
+            if not row["new"]:
                 return None
-            cur.execute(self.db.sql("replace_panorama_sources"), {"panorama_id": row["id"]})
-            for position, asset_id in enumerate(asset_ids):
-                cur.execute(self.db.sql("add_panorama_source"), {
-                    "panorama_id": row["id"], "asset_id": asset_id, "position": position})
-            cur.execute(self.db.sql("record_action"), {"action": "stitch_panorama", "target": f"panorama:{row['id']}",
-                        "actor": actor, "detail": db.json({"assets": asset_ids})})
+            operator.record_action(cur, "stitch_panorama", f"panorama:{row['id']}", actor, assets=asset_ids)
         log.info("panorama %s requested from the dashboard: assets %s", row["id"], asset_ids)
         return int(row["id"])
 
@@ -147,8 +141,7 @@ class DashboardStore:
             done = [r["asset_id"] for r in cur.fetchall()]
             cur.execute(self.db.sql("notify_stage"), {"stage": stage})
             for asset_id in done:
-                cur.execute(self.db.sql("record_action"), {"action": "retry_stage_job", "target":
-                            f"{stage}:{asset_id}", "actor": actor, "detail": db.json({"stage": stage})})
+                operator.record_action(cur, "retry_stage_job", f"{stage}:{asset_id}", actor, stage=stage)
         log.info("retry requested for %d %s item(s): %s", len(done), stage, done)
         return len(done)
 
@@ -158,8 +151,7 @@ class DashboardStore:
             cur.execute(self.db.sql("retry_quarantine"), {"ids": ids})
             done = [r["id"] for r in cur.fetchall()]
             for qid in done:
-                cur.execute(self.db.sql("record_action"), {"action": "retry_quarantine",
-                            "target": f"quarantine:{qid}", "actor": actor, "detail": db.json({})})
+                operator.record_action(cur, "retry_quarantine", f"quarantine:{qid}", actor)
         log.info("retry requested for quarantined file(s): %s", done)
         return len(done)
 

@@ -29,16 +29,18 @@ def default_actor() -> str:
     return os.environ.get("PF_ACTOR") or os.environ.get("SUDO_USER") or os.environ.get("USER") or "cli"
 
 
+def record_action(cur: Any, action: str, target: str, actor: str, **detail: Any) -> None:
+    """Audit an operator's action in the caller's transaction (``operator_actions``)."""
+    cur.execute(QUERIES["record_action"], {"action": action, "target": target, "actor": actor,
+                                           "detail": db.json(detail)})
+
+
 class OperatorStore:
     def __init__(self, database_url: str, application_name: str = "operator"):
         self.db = db.Database(database_url, application_name, QUERIES)
 
     def close(self) -> None:
         self.db.close()
-
-    def _record(self, cur: Any, action: str, target: str, actor: str, **detail: Any) -> None:
-        cur.execute(self.db.sql("record_action"), {"action": action, "target": target, "actor": actor,
-                                                   "detail": db.json(detail)})
 
     # -- acknowledge ------------------------------------------------------------------------
     def acknowledge_failed(self, stage: str, asset_ids: list[int] | None, actor: str, note: str = "",
@@ -49,7 +51,7 @@ class OperatorStore:
             cur.execute(self.db.sql(name), {"stage": stage, "ids": asset_ids, "actor": actor})
             done = sorted(r["asset_id"] for r in cur.fetchall())
             for asset_id in done:
-                self._record(cur, "unacknowledge_stage_job" if undo else "acknowledge_stage_job",
+                record_action(cur, "unacknowledge_stage_job" if undo else "acknowledge_stage_job",
                              f"{stage}:{asset_id}", actor, note=note)
         log.info("%s %d failed %s item(s) by %s: %s", "un-acknowledged" if undo else "acknowledged",
                  len(done), stage, actor, done)
@@ -65,7 +67,7 @@ class OperatorStore:
                 cur.execute(self.db.sql("acknowledge_quarantine"), {"ids": ids, "actor": actor, "reason": reason})
             done = sorted(r["id"] for r in cur.fetchall())
             for qid in done:
-                self._record(cur, "unacknowledge_quarantine" if undo else "acknowledge_quarantine",
+                record_action(cur, "unacknowledge_quarantine" if undo else "acknowledge_quarantine",
                              f"quarantine:{qid}", actor, note=note)
         log.info("%s %d quarantined file(s) by %s: %s", "un-acknowledged" if undo else "acknowledged",
                  len(done), actor, done)
@@ -94,7 +96,7 @@ class OperatorStore:
                 except FileNotFoundError:
                     log.warning("quarantine #%s: %s was already gone", row["id"], path)
                 cur.execute(self.db.sql("mark_quarantine_deleted"), {"id": row["id"]})
-                self._record(cur, "delete_quarantine", f"quarantine:{row['id']}", actor, note=note,
+                record_action(cur, "delete_quarantine", f"quarantine:{row['id']}", actor, note=note,
                              name=row["original_name"], reason=row["reason"], sha256=digest,
                              path=row["quarantine_path"])
                 done.append(int(row["id"]))
@@ -116,7 +118,7 @@ class OperatorStore:
         with self.db.transaction() as cur:
             cur.execute(self.db.sql("set_maintenance"), {"seconds": seconds, "reason": reason, "actor": actor})
             until = cur.fetchone()["until"]  # type: ignore[index]
-            self._record(cur, "maintenance_on", "maintenance", actor, reason=reason, seconds=seconds)
+            record_action(cur, "maintenance_on", "maintenance", actor, reason=reason, seconds=seconds)
         log.info("maintenance on until %s by %s: %s", until, actor, reason)
         return until
 
@@ -124,7 +126,7 @@ class OperatorStore:
         with self.db.transaction() as cur:
             cur.execute(self.db.sql("clear_maintenance"))
             was = cur.fetchone() is not None
-            self._record(cur, "maintenance_off", "maintenance", actor)
+            record_action(cur, "maintenance_off", "maintenance", actor)
         log.info("maintenance off by %s", actor)
         return was
 

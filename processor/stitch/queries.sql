@@ -29,11 +29,6 @@ VALUES (%(set_key)s, %(detection)s, %(source_count)s)
 ON CONFLICT (set_key) DO NOTHING
 RETURNING id;
 
--- name: insert_source
-INSERT INTO panorama_sources (panorama_id, asset_id, position)
-VALUES (%(panorama_id)s, %(asset_id)s, %(position)s)
-ON CONFLICT DO NOTHING;
-
 -- name: mark_scanned
 UPDATE media_assets SET stitch_scanned = true, updated_at = now()
  WHERE id = ANY(%(ids)s) AND NOT stitch_scanned;
@@ -116,19 +111,3 @@ SELECT id, library_path, captured_at
    AND (library_path = ANY(%(paths)s) OR library_path LIKE ANY(%(prefixes)s))
  ORDER BY captured_at NULLS LAST, library_path, id;
 
--- name: insert_manual_panorama
--- A set chosen by hand: recorded once per choice of assets; asking again for a set that was
--- rejected or failed makes it pending again (a done one stays done).
-INSERT INTO panoramas (set_key, detection, source_count)
-VALUES (%(set_key)s, 'manual', %(source_count)s)
-ON CONFLICT (set_key) DO UPDATE
-   SET status = 'pending', reason = NULL, detail = '', attempts = 0, not_before = now(),
-       updated_at = now()
- WHERE panoramas.status IN ('rejected', 'failed')
-RETURNING id, status;
-
--- name: panorama_by_key
-SELECT id, status, output_path FROM panoramas WHERE set_key = %(set_key)s;
-
--- name: delete_sources
-DELETE FROM panorama_sources WHERE panorama_id = %(panorama_id)s;

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from photo_factory import db
+from processor.stitch import sets
 from processor.stitch.panorama import Detection, Shot, pano_folder, window
 
 log = logging.getLogger(__name__)
 
-QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
+QUERIES = db.merge_queries(db.load_queries(Path(__file__).with_name("queries.sql")), sets.QUERIES)
 
 
 @dataclass(frozen=True)
@@ -109,20 +110,8 @@ class StitchStore:
 
     def record_manual(self, asset_ids: list[int]) -> dict:
         """Record a set of chosen assets (in the given order) to stitch; returns id, status, new."""
-        key = "manual:" + ",".join(str(i) for i in sorted(asset_ids))
         with self.db.transaction() as cur:
-            cur.execute(self.db.sql("insert_manual_panorama"), {"set_key": key, "source_count": len(asset_ids)})
-            row = cur.fetchone()
-            if row is None:  # asked before and not failed: leave it as it is
-                cur.execute(self.db.sql("panorama_by_key"), {"set_key": key})
-                existing = cur.fetchone()
-                return {**existing, "new": False}
-            cur.execute(self.db.sql("delete_sources"), {"panorama_id": row["id"]})
-            for position, asset_id in enumerate(asset_ids):
-                cur.execute(self.db.sql("insert_source"), {
-                    "panorama_id": row["id"], "asset_id": asset_id, "position": position})
-            log.info("panorama %s: manual set of %d (assets %s)", row["id"], len(asset_ids), key[7:])
-            return {**row, "new": True}
+            return sets.record_manual(cur, asset_ids)
 
     def claim(self, worker: str, claim_timeout_s: float) -> dict | None:
         """Claim the next set to stitch (status becomes 'stitching'), or None."""
