@@ -153,13 +153,17 @@ class ComposeStack:
 
     def containers(self) -> dict[str, list[dict]]:
         """Service name -> the ``docker inspect`` state of each of its containers."""
-        ids = self.run("ps", "-q").stdout.split()
+        # -a: compose v2's `ps` lists running containers only (1.29's lists exited ones too)
+        ids = self.run("ps", "-a", "-q").stdout.split()
         if not ids:
             return {}
         out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True).stdout
         services: dict[str, list[dict]] = {}
         for c in json.loads(out):
-            services.setdefault(c["Config"]["Labels"]["com.docker.compose.service"], []).append(c["State"])
+            labels = c["Config"]["Labels"]
+            if labels.get("com.docker.compose.oneoff") == "True":  # `run` containers are not the service's
+                continue
+            services.setdefault(labels["com.docker.compose.service"], []).append(c["State"])
         return services
 
     def unhealthy(self, services: list[str], *, health: bool = True) -> dict[str, str]:
