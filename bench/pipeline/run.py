@@ -181,7 +181,7 @@ def thumbnail_cpu_by_kind(files: list[Path], per_kind: int = 2) -> dict[str, flo
 BENCH_PG = Path(tempfile.gettempdir()) / "photo-factory-bench-pg"
 BENCH_PG_PORT = 54339
 BENCH_PG_OPTS = ("-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
-                 " -c pg_stat_statements.max=5000 -c track_io_timing=on")
+                 " -c pg_stat_statements.max=5000 -c pg_stat_statements.track_planning=on -c track_io_timing=on")
 
 
 def server_url() -> str:
@@ -211,11 +211,11 @@ def postmaster_pid(server: str) -> int | None:
 
 #: per statement over the run: calls, rows, exec ms; toplevel = sent by a client (else run by a trigger)
 STATEMENTS_SQL = """
-SELECT toplevel, calls, rows, total_exec_time, regexp_replace(query, '\\s+', ' ', 'g')
+SELECT toplevel, calls, rows, total_exec_time + total_plan_time, regexp_replace(query, '\\s+', ' ', 'g')
   FROM pg_stat_statements
  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
    AND query NOT LIKE '%%pg_stat_statements%%' AND query NOT LIKE '%%bench-probe%%'
- ORDER BY total_exec_time DESC
+ ORDER BY total_exec_time + total_plan_time DESC
 """
 
 
@@ -245,6 +245,8 @@ class Result:
     pg_cpu_s: float | None = None
     #: (toplevel, calls, rows, exec ms, query) from pg_stat_statements over the run
     statements: list[tuple] = field(default_factory=list)
+    #: PostgreSQL CPU seconds by client (application name) or process kind
+    pg_by: dict[str, float] = field(default_factory=dict)
     #: fill / steady / drain: when the first asset was recorded and thumbnailed, when the last was
     #: recorded, and the idle core-seconds of the machine in each phase
     phases: dict[str, float] = field(default_factory=dict)
@@ -347,6 +349,12 @@ class Pipeline:
             with self.conn.cursor() as cur:
                 cur.execute("SELECT pg_stat_statements_reset()")
 
+    def backends(self) -> dict[int, str]:
+        """pid -> application name (or backend type) of the bench cluster's live processes."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity")
+            return {int(pid): str(name) for pid, name in cur.fetchall()}
+
     def statements(self) -> list[tuple]:
         if self.postmaster is None:
             return []
@@ -391,6 +399,15 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         seconds = time.perf_counter() - t0
         statements = pipe.statements()
         cpu = sampler.cpu_since_mark()
+        pg_by = {}
+        if "postgres" in sampler.trees:
+            names, base = pipe.backends(), sampler.pid_base.get("postgres", {})
+            probe_pid = sampler.trees["bench-probe"].root
+            for pid, s in sampler.trees["postgres"].cpu.items():
+                if pid == probe_pid:
+                    continue
+                key = names.get(pid, "exited (autovacuum, …)").split("@")[0].split(":")[0]
+                pg_by[key] = pg_by.get(key, 0.0) + s - base.get(pid, 0.0)
         probe = cpu.pop("bench-probe", 0.0)  # the bench's polling backend (in the postgres tree)
         pg = cpu.pop("postgres", None)
         pg_cpu = None if pg is None else max(0.0, pg - probe)
@@ -409,7 +426,7 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
                 raise SystemExit("a single photo did not go through")
             lat.append(time.perf_counter() - t)
         return Result(len(files), seconds, cpu, others, memory, phases=phases, pg_cpu_s=pg_cpu,
-                      statements=statements), lat
+                      statements=statements, pg_by=pg_by), lat
 
 
 def fill_and_drain(timeline: list[tuple[float, int, int, int, float]], n: int, cores: int,
@@ -460,7 +477,9 @@ def report(label: str, r: Result, cores: int, statements: int = 10) -> float:
               f"{r.pg_cpu_s / r.files * 1000:.1f} ms per file, {r.pg_cpu_s / r.seconds:.2f} cores; statements "
               f"per file: {sum(st[1] for st in top) / r.files:.1f} sent, "
               f"{sum(st[1] for st in r.statements if not st[0]) / r.files:.1f} run by triggers and functions; "
-              f"executor time {sum(st[3] for st in top) / r.files:.2f} ms per file", flush=True)
+              f"plan + executor time {sum(st[3] for st in top) / r.files:.2f} ms per file", flush=True)
+        print("      CPU ms per file by client: " + ", ".join(
+            f"{k} {v / r.files * 1000:.1f}" for k, v in sorted(r.pg_by.items(), key=lambda kv: -kv[1]) if v > 0.005))
         for toplevel, calls, _rows, ms, query in r.statements[:statements]:
             print(f"      {ms / r.files:6.3f} ms/file {calls / r.files:6.2f} calls/file "
                   f"{'' if toplevel else '(nested) '}{query[:110]}")
