@@ -399,7 +399,7 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         seconds = time.perf_counter() - t0
         statements = pipe.statements()
         cpu = sampler.cpu_since_mark()
-        pg_by = {}
+        pg_by: dict[str, float] = {}
         if "postgres" in sampler.trees:
             names, base = pipe.backends(), sampler.pid_base.get("postgres", {})
             probe_pid = sampler.trees["bench-probe"].root
