@@ -118,3 +118,27 @@ def test_the_statements_of_an_item_are_planned_once_a_connection_not_once_an_ite
     assert worker.stats.done == n + 3
     assert rows(database_url, "SELECT count(*) AS n FROM media_assets WHERE NOT is_thumbnailed")[0]["n"] == 0
     worker.store.db.close()
+
+
+def test_a_busy_worker_counts_its_queue_once_a_half_beat_interval_not_every_two_seconds(database_url, tmp_path: Path):
+    """The heartbeat's queue counts (four capped index walks) were taken every 2 s while busy,
+    though the beat writes them once an interval (60 s by default): now at most twice an
+    interval. Counted: a run of at least 5 s (25 items of >= 0.2 s) with a one-hour beat takes
+    them for its first round and when it runs dry (the old code: at least 3 times more)."""
+    import time
+
+    for _ in range(25):
+        insert_asset(database_url, tmp_path)
+    stage = Stage(name="thumbnails", flag="is_thumbnailed", batch_size=4)
+    worker = StageWorker(stage, database_url, process=lambda a: time.sleep(0.2))
+    calls = []
+    counted = worker.beat_details
+
+    def beat_details() -> dict:
+        calls.append(1)
+        return counted()
+
+    worker.beat_details = beat_details  # type: ignore[method-assign]
+    worker.run(once=True, heartbeat_seconds=3600)
+    assert worker.stats.done == 25
+    assert len(calls) <= 2, len(calls)
