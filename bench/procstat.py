@@ -72,6 +72,8 @@ class Sampler:
         self.interval = interval
         self._stop = threading.Event()
         self._base: dict[str, float] = {}
+        #: per tree, each process's CPU seconds at mark()
+        self.pid_base: dict[str, dict[int, float]] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Sampler:
@@ -116,6 +118,7 @@ class Sampler:
         """Start counting CPU (and memory samples) from now."""
         self.sample()
         self._base = {name: t.cpu_s for name, t in self.trees.items()}
+        self.pid_base = {name: dict(t.cpu) for name, t in self.trees.items()}
         for t in self.trees.values():
             t.idle_mb = t.main_samples[-1] if t.main_samples else 0.0
             t.rss_samples.clear()

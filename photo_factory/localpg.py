@@ -32,8 +32,10 @@ def _as_owner(cmd: list[str], owner: str | None) -> list[str]:
     return ["runuser", "-u", owner, "--", *cmd] if owner else cmd
 
 
-def ensure_cluster(datadir: Path, port: int) -> str:
-    """Start (initialising if needed) a cluster in ``datadir`` on ``127.0.0.1:port``; return its URL."""
+def ensure_cluster(datadir: Path, port: int, extra_opts: str = "") -> str:
+    """Start (initialising if needed) a cluster in ``datadir`` on ``127.0.0.1:port``; return its URL.
+    ``extra_opts``: more ``-c name=value`` server options (a benchmark's own cluster loads
+    ``pg_stat_statements``); a cluster already running keeps the options it was started with."""
     datadir = datadir.absolute()
     owner = "postgres" if os.geteuid() == 0 else None
     datadir.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +61,7 @@ def ensure_cluster(datadir: Path, port: int) -> str:
         if owner:
             shutil.chown(sockdir, owner, owner)
         opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockdir}"
-                " -c fsync=on -c max_connections=200 -c shared_buffers=64MB")
+                " -c fsync=on -c max_connections=200 -c shared_buffers=64MB" + (f" {extra_opts}" if extra_opts else ""))
         subprocess.run(
             _as_owner([str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l",
                        str(datadir / "server.log"), "-w", "-t", "60", "start"], owner),

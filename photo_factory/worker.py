@@ -13,7 +13,10 @@ State (migration ``0002_stage_engine.sql``):
   UPDATE stage_jobs … FROM picked RETURNING …`` (partial index ``stage_jobs_pending``); the
   materialized CTE makes ``n`` a hard limit (an ``IN (subquery)`` may be rescanned per row and
   claim far more). A claim is not an attempt: starting an item (``start``) counts one.
-- Success: the job row is deleted and the flag set to true, in one transaction.
+- Success: the job row is deleted and the flag set to true, in one transaction (with the stage's
+  own writes of the outcome, a :data:`~photo_factory.stage_store.Finish` its ``process`` returns,
+  and the start of the next item: a durable commit is most of PostgreSQL's cost of an item). A
+  round's look for new assets, its claim and its first start are one transaction too.
 - :class:`ItemError` ``(reason_code, message, retryable)``: a retryable error goes back to
   ``pending`` with ``not_before = now() + backoff_base_s * 2**(attempts-1)`` (capped at
   ``backoff_max_s``) until ``max_attempts``; a non-retryable one, or the last attempt, ends in
@@ -67,7 +70,7 @@ from dataclasses import dataclass, field
 from photo_factory import db, loop, tools
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.notify import Listener
-from photo_factory.stage_store import COUNT_CAP, StageStore
+from photo_factory.stage_store import COUNT_CAP, Finish, StageStore
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,9 @@ log = logging.getLogger(__name__)
 NEW_ASSET_CHANNEL = "pf_new_asset"
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
-Process = Callable[[dict], None]
+#: one asset's work; it may return a :data:`~photo_factory.stage_store.Finish` (the stage's own
+#: writes of the outcome, run in the transaction that completes the item)
+Process = Callable[[dict], "Finish | None"]
 ProcessBatch = Callable[[list[dict]], "dict[int, ItemError | None]"]
 
 
@@ -187,15 +192,16 @@ class StageWorker:
             self._registered = True
         self._recover_if_due()
         s = self.stage
-        self.store.enqueue_pending(max(100, s.batch_size * 10))
-        assets = self.store.claim(s.batch_size)
+        # one transaction: look for new assets, claim, start the first item (a batch: every item)
+        assets, started = self.store.claim_round(s.batch_size, max(100, s.batch_size * 10),
+                                                 s.batch_size if self.process_batch is not None else 1)
         if not assets:
             return False
         self._held = [a["id"] for a in assets]
         if self.process_batch is not None:
-            self._run_batch(assets)
+            self._run_batch(assets, started)
         else:
-            self._run_each(assets)
+            self._run_each(assets, started)
         return True
 
     def _recover_if_due(self) -> None:
@@ -210,20 +216,27 @@ class StageWorker:
                         self.stage.name, "started" if row["started"] else "not started", row["state"])
         self.store.prune_jobs()
 
-    def _run_each(self, assets: list[dict]) -> None:
-        for asset in assets:
+    def _run_each(self, assets: list[dict], started: set[int]) -> None:
+        """One item after the other. A success is recorded in the same transaction that starts
+        the next item (one durable commit per item instead of two)."""
+        for n, asset in enumerate(assets):
             if self.stopper.stop.is_set():
                 log.info("stopping: giving back %d unstarted %s item(s)", len(self._held), self.stage.name)
-                self.store.release(self._held)
+                self.store.release(self._held)  # a started one gets its attempt back
                 self._held = []
                 return
-            if not self._start([asset["id"]]):
+            if asset["id"] not in started and not self._start([asset["id"]]):
                 continue
             self._progress(f"processing asset {asset['id']}")
-            error = self._call(asset)
+            error, finish = self._call(asset)
             if error is not None and error.reason_code == "tool_stopped":
                 continue  # abandoned because we are stopping: given back above
-            self._record(asset["id"], error)
+            if error is not None:
+                self._record(asset["id"], error)
+                started = set()
+                continue
+            following = [assets[n + 1]["id"]] if n + 1 < len(assets) and not self.stopper.stop.is_set() else []
+            started = self._complete([asset["id"]], start=following, finish=finish)
 
     def _progress(self, what: str) -> None:
         if self._beat is not None:
@@ -240,24 +253,28 @@ class StageWorker:
                             asset_id, self.stage.name)
         return [i for i in asset_ids if i in held]
 
-    def _call(self, asset: dict) -> ItemError | None:
+    def _call(self, asset: dict) -> tuple[ItemError | None, Finish | None]:
+        """(None, the stage's finishing writes or None) on success, (the error, None) on failure."""
         try:
             assert self.process is not None
-            self.process(asset)
-            return None
+            finish = self.process(asset)
+            return None, finish if callable(finish) else None
         except ItemError as exc:
-            return exc
+            return exc, None
         except tools.ToolError as exc:  # a tool timed out, died, is missing, or we are stopping
-            return ItemError(exc.reason, exc.detail, retryable=True)
+            return ItemError(exc.reason, exc.detail, retryable=True), None
         except db.UNAVAILABLE:
             raise
         except Exception as exc:
             log.exception("asset %s: %s failed unexpectedly", asset["id"], self.stage.name)
-            return ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True)
+            return ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True), None
 
-    def _run_batch(self, assets: list[dict]) -> None:
+    def _run_batch(self, assets: list[dict], started: set[int]) -> None:
         assert self.process_batch is not None
-        started = set(self._start([a["id"] for a in assets]))
+        for a in assets:  # started with the claim, in its transaction: a missing one was not held
+            if a["id"] not in started:
+                self._held.remove(a["id"])
+                log.warning("asset %s: %s claim was lost before the item started; skipped", a["id"], self.stage.name)
         assets = [a for a in assets if a["id"] in started]
         if not assets:
             return
@@ -313,8 +330,23 @@ class StageWorker:
                         self.stage.name, outcome.attempts, error.reason_code, error.message,
                         outcome.not_before.isoformat(timespec="seconds"))
 
-    def _complete(self, asset_ids: list[int]) -> None:
-        done = set(self.store.complete(asset_ids))
+    def _complete(self, asset_ids: list[int], start: list[int] | None = None,
+                  finish: Finish | None = None) -> set[int]:
+        """Record the success of ``asset_ids`` (with the stage's ``finish`` writes) and start the
+        items ``start`` in the same transaction; returns the ids started (still held)."""
+        try:
+            done_ids, started = self.store.step(asset_ids, start or [], finish)
+        except db.UNAVAILABLE:
+            raise
+        except Exception as exc:  # the stage's own writes failed (rolled back): not done
+            if finish is None:
+                raise
+            log.exception("%s: recording the outcome of %s failed", self.stage.name, asset_ids)
+            for asset_id in asset_ids:
+                self._record(asset_id, ItemError("internal_error", f"recording the outcome failed: "
+                                                 f"{type(exc).__name__}: {exc}", retryable=True))
+            return set()
+        done = set(done_ids)
         now = time.monotonic()
         for asset_id in asset_ids:
             self._held.remove(asset_id)
@@ -325,6 +357,7 @@ class StageWorker:
             else:
                 log.warning("asset %s: %s done, but the claim had been lost (another worker "
                             "may repeat it)", asset_id, self.stage.name)
+        return started
 
     # -- lifecycle -----------------------------------------------------------
     def beat_details(self) -> dict:
@@ -366,7 +399,9 @@ class StageWorker:
         def work() -> bool:
             nonlocal last_beat
             did = self.work_once()
-            if beat is not None and (not did or time.monotonic() - last_beat > 2.0):
+            # the queue counts cost a few index walks: while busy, counted twice a beat interval
+            # (the beat writes them once an interval), not every 2 s whatever the interval
+            if beat is not None and (not did or time.monotonic() - last_beat > max(2.0, heartbeat_seconds / 2)):
                 last_beat = time.monotonic()
                 details = self.beat_details()
                 beat.set(*self.beat_status(details), **details)

@@ -176,11 +176,47 @@ def thumbnail_cpu_by_kind(files: list[Path], per_kind: int = 2) -> dict[str, flo
 
 
 # -- the database ------------------------------------------------------------------------------
+#: The bench's own cluster (not the tests' shared one): every process of it is the bench's, so its
+#: whole CPU is PostgreSQL's cost of the pipeline, and it loads pg_stat_statements.
+BENCH_PG = Path(tempfile.gettempdir()) / "photo-factory-bench-pg"
+BENCH_PG_PORT = 54339
+BENCH_PG_OPTS = ("-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+                 " -c pg_stat_statements.max=5000 -c pg_stat_statements.track_planning=on -c track_io_timing=on")
+
+
 def server_url() -> str:
+    """``PF_BENCH_DATABASE_URL`` (PostgreSQL's CPU is then not measured), or the bench's own cluster."""
     url = os.environ.get("PF_BENCH_DATABASE_URL")
     if url:
         return url
-    return localpg.ensure_cluster(Path(tempfile.gettempdir()) / "photo-factory-test-pg", 54329)
+    return localpg.ensure_cluster(BENCH_PG, BENCH_PG_PORT, BENCH_PG_OPTS)
+
+
+def postmaster_pid(server: str) -> int | None:
+    """The bench cluster's postmaster (its process tree is PostgreSQL's whole CPU), None when the
+    server is not the bench's own or lacks pg_stat_statements."""
+    if os.environ.get("PF_BENCH_DATABASE_URL"):
+        return None
+    with psycopg2.connect(server) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_setting('shared_preload_libraries')")
+        if "pg_stat_statements" not in cur.fetchone()[0]:
+            print("note: the bench cluster runs without pg_stat_statements (started by an older bench): "
+                  f"stop it (pg_ctl -D {BENCH_PG} stop) to measure statements", flush=True)
+            return None
+    try:
+        return int((BENCH_PG / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: per statement over the run: calls, rows, exec ms; toplevel = sent by a client (else run by a trigger)
+STATEMENTS_SQL = """
+SELECT toplevel, calls, rows, total_exec_time + total_plan_time, regexp_replace(query, '\\s+', ' ', 'g')
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND query NOT LIKE '%%pg_stat_statements%%' AND query NOT LIKE '%%bench-probe%%'
+ ORDER BY total_exec_time + total_plan_time DESC
+"""
 
 
 #: a new migrated database (name, url) and its removal: the ingest bench's, shared by every bench
@@ -204,6 +240,13 @@ class Result:
     cpu: dict[str, float]
     others_cpu_s: float
     memory: dict[str, dict[str, float]]
+    #: CPU seconds of the bench cluster's processes (backends, WAL writer, checkpointer,
+    #: autovacuum) minus the bench's own probe connection; None when not measured
+    pg_cpu_s: float | None = None
+    #: (toplevel, calls, rows, exec ms, query) from pg_stat_statements over the run
+    statements: list[tuple] = field(default_factory=list)
+    #: PostgreSQL CPU seconds by client (application name) or process kind
+    pg_by: dict[str, float] = field(default_factory=dict)
     #: fill / steady / drain: when the first asset was recorded and thumbnailed, when the last was
     #: recorded, and the idle core-seconds of the machine in each phase
     phases: dict[str, float] = field(default_factory=dict)
@@ -235,6 +278,10 @@ class Pipeline:
         self.procs: dict[str, subprocess.Popen] = {}
         self.conn = psycopg2.connect(self.url)
         self.conn.autocommit = True
+        self.postmaster = postmaster_pid(server)
+        if self.postmaster is not None:
+            with self.conn.cursor() as cur:
+                cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
     def __enter__(self) -> Pipeline:
         exe = str(Path(sys.executable).with_name("photo-factory"))
@@ -285,13 +332,35 @@ class Pipeline:
         """(assets recorded, thumbnailed, finished by every stage that applies to them)."""
         geo = "AND (is_geocoded OR location IS NULL)" if self.geocode else ""
         with self.conn.cursor() as cur:
-            cur.execute("SELECT count(*), count(*) FILTER (WHERE is_thumbnailed), "
+            cur.execute("SELECT /* bench-probe */ count(*), count(*) FILTER (WHERE is_thumbnailed), "
                         f"count(*) FILTER (WHERE is_thumbnailed {geo}) FROM media_assets")
             rows, thumbed, done = cur.fetchone()
         return int(rows), int(thumbed), int(done)
 
     def roots(self) -> dict[str, int]:
-        return {name: p.pid for name, p in self.procs.items()}
+        roots = {name: p.pid for name, p in self.procs.items()}
+        if self.postmaster is not None:  # measured apart from the services (not in the ceiling)
+            roots["postgres"] = self.postmaster
+            roots["bench-probe"] = self.conn.get_backend_pid()  # our own polling, subtracted
+        return roots
+
+    def reset_statements(self) -> None:
+        if self.postmaster is not None:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_stat_statements_reset()")
+
+    def backends(self) -> dict[int, str]:
+        """pid -> application name (or backend type) of the bench cluster's live processes."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity")
+            return {int(pid): str(name) for pid, name in cur.fetchall()}
+
+    def statements(self) -> list[tuple]:
+        if self.postmaster is None:
+            return []
+        with self.conn.cursor() as cur:
+            cur.execute(STATEMENTS_SQL)
+            return [tuple(r) for r in cur.fetchall()]
 
     def stage(self, files: list[Path], tag: str) -> Path:
         """Copies of ``files`` next to the inbox (not hard links: the librarian copies those
@@ -312,6 +381,7 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
     with Pipeline(server, replicas, geocode) as pipe, procstat.Sampler(pipe.roots()) as sampler:
         time.sleep(1.0)  # settle: start-up CPU is not the pipeline's
         tmp = pipe.stage(files, "batch")  # copied before the clock starts
+        pipe.reset_statements()
         sampler.mark()
         busy0 = machine_busy_s()
         t0 = time.perf_counter()
@@ -327,9 +397,23 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
             pipe._dump_logs()
             raise SystemExit(f"only {pipe.done()} of {len(files)} files went through")
         seconds = time.perf_counter() - t0
+        statements = pipe.statements()
         cpu = sampler.cpu_since_mark()
-        others = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()))
-        memory = {name: t.summary() for name, t in sampler.trees.items()}
+        pg_by: dict[str, float] = {}
+        if "postgres" in sampler.trees:
+            names, base = pipe.backends(), sampler.pid_base.get("postgres", {})
+            probe_pid = sampler.trees["bench-probe"].root
+            for pid, s in sampler.trees["postgres"].cpu.items():
+                if pid == probe_pid:
+                    continue
+                key = names.get(pid, "exited (autovacuum, …)").split("@")[0].split(":")[0]
+                pg_by[key] = pg_by.get(key, 0.0) + s - base.get(pid, 0.0)
+        probe = cpu.pop("bench-probe", 0.0)  # the bench's polling backend (in the postgres tree)
+        pg = cpu.pop("postgres", None)
+        pg_cpu = None if pg is None else max(0.0, pg - probe)
+        # the rest of the machine: everything but the services and PostgreSQL's work for them
+        others = max(0.0, machine_busy_s() - busy0 - sum(cpu.values()) - (pg_cpu or 0.0))
+        memory = {name: t.summary() for name, t in sampler.trees.items() if name not in ("postgres", "bench-probe")}
         phases = fill_and_drain(timeline, len(files), os.cpu_count() or 1, replicas)
         lat = []
         for i, f in enumerate(latency_files):
@@ -341,7 +425,8 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
             if not procstat.wait_until(lambda b=before: pipe.done() > b, 120, 0.02):
                 raise SystemExit("a single photo did not go through")
             lat.append(time.perf_counter() - t)
-        return Result(len(files), seconds, cpu, others, memory, phases), lat
+        return Result(len(files), seconds, cpu, others, memory, phases=phases, pg_cpu_s=pg_cpu,
+                      statements=statements, pg_by=pg_by), lat
 
 
 def fill_and_drain(timeline: list[tuple[float, int, int, int, float]], n: int, cores: int,
@@ -376,7 +461,7 @@ def fill_and_drain(timeline: list[tuple[float, int, int, int, float]], n: int, c
             **{f"starved_{k}": v for k, v in starved.items()}}
 
 
-def report(label: str, r: Result, cores: int) -> float:
+def report(label: str, r: Result, cores: int, statements: int = 10) -> float:
     ceiling = r.ceiling(cores)
     left = max(cores - r.others_cpu_s / r.seconds, 0.1)
     per = " + ".join(f"{k} {v / r.files * 1000:.0f}" for k, v in sorted(r.cpu.items()))
@@ -386,6 +471,18 @@ def report(label: str, r: Result, cores: int) -> float:
           f" the rest of the machine took {r.others_cpu_s / r.seconds:.2f} cores meanwhile: ceiling on the "
           f"{left:.2f} cores left = {r.ceiling(left):.0f} files/min -> ratio {r.per_min / r.ceiling(left):.2f}",
           flush=True)
+    if r.pg_cpu_s is not None:
+        top = [st for st in r.statements if st[0]]
+        print(f"    PostgreSQL CPU (the bench cluster's processes, not in the ceiling): {r.pg_cpu_s:.1f} s = "
+              f"{r.pg_cpu_s / r.files * 1000:.1f} ms per file, {r.pg_cpu_s / r.seconds:.2f} cores; statements "
+              f"per file: {sum(st[1] for st in top) / r.files:.1f} sent, "
+              f"{sum(st[1] for st in r.statements if not st[0]) / r.files:.1f} run by triggers and functions; "
+              f"plan + executor time {sum(st[3] for st in top) / r.files:.2f} ms per file", flush=True)
+        print("      CPU ms per file by client: " + ", ".join(
+            f"{k} {v / r.files * 1000:.1f}" for k, v in sorted(r.pg_by.items(), key=lambda kv: -kv[1]) if v > 0.005))
+        for toplevel, calls, _rows, ms, query in r.statements[:statements]:
+            print(f"      {ms / r.files:6.3f} ms/file {calls / r.files:6.2f} calls/file "
+                  f"{'' if toplevel else '(nested) '}{query[:110]}")
     ph = r.phases
     if ph:
         print(f"    fill: first asset recorded at {ph['first_row_s']:.2f} s, first done at {ph['first_done_s']:.2f} s; "
@@ -403,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mix", action="store_true", help="add 12 MP HEICs (n/10) and two 3 s 4K videos")
     ap.add_argument("--no-geocode", action="store_true")
     ap.add_argument("--latency", type=int, default=10, help="single photos timed drop -> thumbnailed")
+    ap.add_argument("--statements", type=int, default=10, help="the costliest statements to print")
     ap.add_argument("--json", type=Path, help="also write the results here (bench/memory reads them)")
     args = ap.parse_args(argv)
     cores = os.cpu_count() or 1
@@ -424,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, replicas in enumerate(args.replicas):
         lat_files = tuple(singles) if i == len(args.replicas) - 1 else ()
         r, lat = throughput(server, batch, replicas, not args.no_geocode, lat_files)
-        ratio = report(f"{replicas} thumbnail worker(s)", r, cores)
+        ratio = report(f"{replicas} thumbnail worker(s)", r, cores, args.statements)
         results[replicas] = {"files_per_min": r.per_min, "ratio_left": ratio, "cpu": r.cpu, "memory": r.memory}
         if lat:
             q = statistics.quantiles(lat, n=20) if len(lat) > 1 else lat * 19

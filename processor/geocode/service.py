@@ -12,8 +12,9 @@ is unavailable, and cached in ``geocode_cache`` by rounded coordinates.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 from pydantic import Field, field_validator
@@ -101,8 +102,10 @@ class Geocoder:
         self.store.cache_place(self.provider.name, key, place)
         return place
 
-    def process(self, asset: dict) -> None:
-        """Geocode one claimed asset; raise :class:`ItemError` with a reason code on failure."""
+    def process(self, asset: dict) -> Callable[[Any], None]:
+        """Geocode one claimed asset; raise :class:`ItemError` with a reason code on failure.
+        Returns the place's write, which the engine runs in the transaction that completes the
+        asset (one commit a photo)."""
         coords = places.valid_coordinates(asset.get("location"))
         if coords is None:
             raise ItemError("bad_location", f"asset {asset['id']}: unusable location "
@@ -111,11 +114,11 @@ class Geocoder:
             place = self.place_for(*coords)
         except places.ProviderUnavailable as exc:
             raise ItemError("provider_unavailable", f"asset {asset['id']}: {exc}", retryable=True) from exc
-        self.store.save_place(asset["id"], place, self.provider.name)
         log.info("asset %s: %s%s", asset["id"],
                  "no place here" if place.empty else ", ".join(
                      p for p in (place.city, place.region, place.country_code) if p),
                  f" ({place.kind})" if place.kind else "")
+        return self.store.place_writer(asset["id"], place, self.provider.name)
 
 
 def make_stage(cfg: GeocodeSettings) -> Stage:

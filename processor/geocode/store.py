@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from photo_factory import db
 from processor.geocode.places import Place
@@ -23,6 +25,17 @@ class GeocodeStore:
         The engine sets ``is_geocoded`` afterwards; running this twice is harmless.
         """
         self.db.execute("save_place", {"asset_id": asset_id, "provider": provider, **place.to_dict()})
+
+    def place_writer(self, asset_id: int, place: Place, provider: str) -> Callable[[Any], None]:
+        """:meth:`save_place` as the stage engine's ``Finish``: run on the engine's cursor in the
+        transaction that sets ``is_geocoded``, so a photo costs one durable commit, not two."""
+        query = self.db.sql("save_place")
+        params = {"asset_id": asset_id, "provider": provider, **place.to_dict()}
+
+        def write(cur: Any) -> None:
+            cur.execute(query, params)
+
+        return write
 
     def cached_place(self, provider: str, key: tuple[float, float]) -> Place | None:
         """The cached answer for rounded coordinates ``key``, or None when never asked."""
