@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from librarian import stayopen
+from librarian import early, stayopen
 
 log = logging.getLogger(__name__)
 # PyExifTool warns from __del__ about processes this module already terminated cleanly.
@@ -110,9 +110,7 @@ class MetadataReader:
                 self._problem(stayopen.ExifToolFailed("tool_died", "exiftool died between two calls"))
             if self._stopping():
                 raise stayopen.ExifToolFailed("tool_stopped", "not starting exiftool: the service is stopping")
-            # LargeFileSupport: videos over 2 GB (4K phone clips) are read whole
-            args = ["-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1"]
-            et = stayopen.BoundedExifTool(executable=self.executable, common_args=args,
+            et = stayopen.BoundedExifTool(executable=self.executable, common_args=list(early.COMMON_ARGS),
                                          stopping=self._stopping)
             et.timeout_s = max(self.timeout_s, 30.0)  # the start-up version check (Perl loading)
             try:
@@ -150,6 +148,7 @@ class MetadataReader:
             self._pool = None
         self._local = threading.local()
         self.aliases.close()
+        early.discard()  # started ahead for a batch that never came
         self._closing.clear()  # usable again (a new process starts on the next read)
 
     def pids(self) -> list[int]:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import exiftool  # PyExifTool
 
+from librarian import early
 from photo_factory import tools
 
 
@@ -107,7 +108,19 @@ class BoundedExifTool(exiftool.ExifTool):
         self.stopping = stopping  # True once the service stops: a running call is abandoned
 
     def run(self) -> None:
-        super().run()
+        """Start ExifTool, or adopt the process started ahead with this command line (early.py)."""
+        command = early.argv(self._executable, list(self._common_args or []))
+        proc = early.take(command) if self._config_file is None else None
+        if proc is None:
+            super().run()
+        else:
+            self._process = proc
+            self._running = True
+            try:
+                self._ver = self._parse_ver()  # what PyExifTool's run checks: it is ExifTool, and answers
+            except Exception:
+                self.kill()
+                raise
         tools._register(self._process)  # killed by a hard stop with every other tool
 
     @property

@@ -1,0 +1,87 @@
+"""What ``photo-factory librarian`` does before its first file, pinned without timing anything.
+
+* ExifTool is started ahead (librarian/early.py), before Python imports the service, and that very
+  process reads the first files; ``--help`` starts nothing; an unused one does not outlive the run.
+* The service imports no module it does not need to file a JPEG (each costs every start).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from librarian import early, metadata
+from librarian.settings import LibrarianSettings
+from tests.support import samples
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_exiftool_started_ahead_is_the_one_that_reads(tmp_path, monkeypatch):
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    early.prestart_from_env()
+    with early._lock:
+        ahead = [proc.pid for _, proc in early._spares]
+    assert len(ahead) == early.AHEAD == 1
+    defaults = LibrarianSettings.model_fields
+    reader = metadata.MetadataReader(defaults["exiftool_path"].default, 1)
+    try:
+        [tags] = reader.read_many([samples.photo(tmp_path / "a.jpg")])
+        assert tags["PF:Reader"] == "exiftool" and tags["EXIF:Model"] == "Pixel 8"
+        assert reader.pids() == ahead  # adopted: same command line as the settings' own
+    finally:
+        reader.close()
+    assert early._spares == []
+
+
+def _fake_exiftool(tmp_path: Path) -> Path:
+    """An "exiftool" that notes its pid when started and then waits for the end of its input."""
+    exe = tmp_path / "exiftool"
+    exe.write_text(f"#!{sys.executable}\nimport os, sys\n"
+                   f"open({str(tmp_path / 'started')!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+                   "sys.stdin.read()\n")
+    exe.chmod(0o755)
+    return exe
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return state != "Z"
+
+
+def test_help_starts_no_exiftool_and_a_run_leaves_none_behind(tmp_path):
+    exe = _fake_exiftool(tmp_path)
+    env = {**os.environ, "PF_EXIFTOOL_PATH": str(exe), "PF_DATABASE_URL": "postgresql://127.0.0.1:9/none",
+           "PF_DB_WAIT_SECONDS": "0.1", "PF_INBOX_DIR": str(tmp_path / "in"),
+           "PF_STORAGE_DIR": str(tmp_path / "storage")}
+    cli = [sys.executable, "-m", "photo_factory.cli", "librarian"]
+    subprocess.run([*cli, "--help"], env=env, check=True, capture_output=True, cwd=REPO)
+    assert not (tmp_path / "started").exists()
+    # no database: the run gives up (exit 1), and the process started ahead goes with it
+    run = subprocess.run([*cli, "--once"], env=env, capture_output=True, cwd=REPO, timeout=120)
+    assert run.returncode == 1, run.stderr
+    [pid] = (tmp_path / "started").read_text().split()
+    deadline = time.monotonic() + 30
+    while _alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(int(pid))
+
+
+#: Never imported by ``librarian.service``: imaging beyond Pillow's core, video, the dashboard,
+#: data science, geocoding, HEIF (loaded at the first HEIC), the file watcher (service mode only).
+HEAVY = ("av", "numpy", "pandas", "streamlit", "pillow_heif", "geopy", "cv2", "pyvips", "apprise",
+         "prometheus_client", "docker", "watchdog", "reverse_geocoder", "shapely", "plotly", "altair")
+
+
+def test_the_librarian_imports_nothing_heavy():
+    code = "import photo_factory.cli, librarian.service, sys; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    loaded = {m.split(".")[0] for m in out.stdout.split()}
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
