@@ -1,10 +1,16 @@
-"""ExifTool started first thing, before Python imports the librarian.
+"""ExifTool started first thing, before Python imports the librarian, and already reading.
 
 ExifTool is Perl: compiling it takes ~0.13 CPU-seconds, and a ``--once`` run used to pay that in
 series when its first batch arrived. :func:`prestart_from_env` (the CLI's prelude for
 ``photo-factory librarian``, see ``photo_factory/cli.py``) starts one process at once, so Perl
 compiles on the other core while Python imports the rest (~0.4 s); the metadata reader adopts it
 (:func:`take`) when its command line is the one the settings ask for, else it is killed at close.
+
+It also hands that process the first JPEGs of the inbox (:data:`READ_AHEAD`), which it reads
+while Python is still importing. An answer is used only for the very file it was read from: the
+file's identity (device, inode, size, mtime, ctime) noted before the read must be its identity
+when the answer is taken (:func:`answer_for`); any change (a write, a rename, a new file under
+the name) and the file is simply read again. Nothing is moved, opened for writing or decided here.
 
 Imports only the standard library's light modules: it runs before anything else is imported.
 An orphan cannot outlive the service: ExifTool exits at the end of its standard input, which the
@@ -13,10 +19,15 @@ kernel closes when this process ends, however it ends.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
+import stat
 import subprocess
 import threading
+from pathlib import Path
+from typing import Any
 
 #: What the librarian asks ExifTool for every file (``-common_args``): groups, numbers, JSON,
 #: no scan for trailers, and videos over 2 GB (4K phone clips) read whole.
@@ -26,8 +37,17 @@ COMMON_ARGS = ("-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1")
 #: the imports for the cores.
 AHEAD = 1
 
+#: JPEGs handed to the process started ahead: about what it reads while Python imports.
+READ_AHEAD = 64
+_JPEG = (".jpg", ".jpeg", ".jpe")
+_SEQ = 999_001  # the read-ahead call's sequence number (the reader's own are random 6-digit ones)
+
 _lock = threading.Lock()
 _spares: list[tuple[tuple[str, ...], subprocess.Popen]] = []
+#: process -> (the files it was asked to read ahead, their identities before the read)
+_pending: dict[subprocess.Popen, dict[bytes, tuple[int, ...]]] = {}
+#: path -> (identity before the read, ExifTool's answer), until taken
+_answers: dict[bytes, tuple[tuple[int, ...], dict[str, Any]]] = {}
 
 
 def argv(executable: str, common_args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -43,28 +63,105 @@ def prestart_from_env() -> None:
     found = shutil.which(os.environ.get("PF_EXIFTOOL_PATH", "exiftool"))
     if found is None:
         return
-    prestart(argv(found, COMMON_ARGS), AHEAD)
+    procs = prestart(argv(found, COMMON_ARGS), AHEAD)
+    if procs:
+        read_ahead(procs[0], Path(os.environ.get("PF_INBOX_DIR", "var/inbox")))
 
 
-def prestart(command: tuple[str, ...], n: int) -> None:
+def prestart(command: tuple[str, ...], n: int) -> list[subprocess.Popen]:
+    started = []
     for _ in range(n):
         try:
             proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
         except OSError:
-            return  # the reader starts its own and reports what is wrong
+            break  # the reader starts its own and reports what is wrong
+        started.append(proc)
         with _lock:
             _spares.append((command, proc))
+    return started
 
 
-def take(command: tuple[str, ...]) -> subprocess.Popen | None:
-    """A process started ahead with exactly this command line and still running, or None."""
+def identity(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _safe(path: bytes) -> bool:
+    """A name ExifTool can only read as a file name (as stayopen.safe_arg; the rest waits)."""
+    try:
+        return path.startswith(b"/") and path.decode("utf-8").isprintable()
+    except UnicodeDecodeError:
+        return False
+
+
+def read_ahead(proc: subprocess.Popen, inbox: Path) -> None:
+    """Ask ``proc`` for the tags of the first :data:`READ_AHEAD` regular JPEGs below ``inbox``
+    (ignored names skipped, as the librarian skips them); the answer waits in its pipe."""
+    from librarian.inbox import walk  # light: the standard library only
+
+    files: dict[bytes, tuple[int, ...]] = {}
+    try:
+        for path in walk(inbox.resolve()):
+            if path.suffix.lower() not in _JPEG:
+                continue
+            name = os.fsencode(path)
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and _safe(name):
+                files[name] = identity(st)
+                if len(files) >= READ_AHEAD:
+                    break
+        if not files:
+            return
+        assert proc.stdin is not None and proc.stdout is not None
+        fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # the whole answer fits
+        proc.stdin.write(b"\n".join([b"-e", *files, b"-echo4", b"post%d" % _SEQ, b"-execute%d" % _SEQ]) + b"\n")
+        proc.stdin.flush()
+    except OSError:
+        return  # e.g. no inbox yet, or a pipe size refused: the reader reads them later
+    with _lock:
+        _pending[proc] = files
+
+
+def take(command: tuple[str, ...]) -> tuple[subprocess.Popen, int | None] | None:
+    """A process started ahead with exactly this command line and still running, with the
+    sequence number of the answer waiting in its pipe (None: nothing asked), or None."""
     with _lock:
         for i, (cmd, proc) in enumerate(_spares):
             if cmd == command and proc.poll() is None:
                 del _spares[i]
-                return proc
+                return proc, (_SEQ if proc in _pending else None)
     return None
+
+
+def received(proc: subprocess.Popen, answer: bytes) -> None:
+    """The read-ahead answer of ``proc`` (its JSON), kept per file until :func:`answer_for`."""
+    with _lock:
+        files = _pending.pop(proc, {})
+    try:
+        data = json.loads(answer.decode("utf-8", errors="surrogateescape")) if answer.strip() else []
+    except ValueError:
+        return
+    with _lock:
+        for d in data:
+            name = os.fsencode(os.path.normpath(d.get("SourceFile", "")))
+            if name in files:
+                _answers[name] = (files[name], d)
+
+
+def answer_for(path: Path) -> dict[str, Any] | None:
+    """The read-ahead answer for ``path`` (once), if the file is still the one that was read."""
+    name = os.fsencode(path)
+    with _lock:
+        if not _answers:
+            return None
+        got = _answers.pop(name, None)
+    if got is None:
+        return None
+    try:
+        now = identity(os.lstat(path))
+    except OSError:
+        return None
+    return got[1] if now == got[0] else None
 
 
 def discard() -> None:
@@ -72,6 +169,8 @@ def discard() -> None:
     with _lock:
         procs = [proc for _, proc in _spares]
         _spares.clear()
+        _pending.clear()
+        _answers.clear()
     for proc in procs:
         proc.kill()
         proc.wait()

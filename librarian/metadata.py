@@ -225,7 +225,15 @@ class MetadataReader:
         args: list[bytes] = []
         aliases: list[bytes | None] = []
         try:
-            for p in paths:
+            if self._local.__dict__.get("et") is None and self.available:
+                self._et()  # (an adopted process brings the answers it read ahead: early.py)
+            for i, p in enumerate(paths):
+                ahead = early.answer_for(p)
+                if ahead is not None:
+                    results[i] = {**_kept(with_composites(ahead)), "PF:Reader": "exiftool"}
+                    args.append(b"")
+                    aliases.append(None)
+                    continue
                 try:
                     arg, alias = self.aliases.arg_for(p)
                 except OSError as exc:

@@ -110,15 +110,19 @@ class BoundedExifTool(exiftool.ExifTool):
     def run(self) -> None:
         """Start ExifTool, or adopt the process started ahead with this command line (early.py)."""
         command = early.argv(self._executable, list(self._common_args or []))
-        proc = early.take(command) if self._config_file is None else None
-        if proc is None:
+        ahead = early.take(command) if self._config_file is None else None
+        if ahead is None:
             super().run()
         else:
+            proc, seq = ahead
             self._process = proc
             self._running = True
             try:
+                if seq is not None:  # the files it was given to read ahead: their answer first
+                    out, _ = self._exchange(b"", b"{ready%d}" % seq, b"post%d" % seq)
+                    early.received(proc, out.strip()[: -len(b"{ready%d}" % seq)])
                 self._ver = self._parse_ver()  # what PyExifTool's run checks: it is ExifTool, and answers
-            except Exception:
+            except BaseException:
                 self.kill()
                 raise
         tools._register(self._process)  # killed by a hard stop with every other tool

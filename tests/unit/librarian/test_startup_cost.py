@@ -85,3 +85,43 @@ def test_the_librarian_imports_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     loaded = {m.split(".")[0] for m in out.stdout.split()}
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_files_read_ahead_are_used_only_while_they_are_the_file_that_was_read(tmp_path, monkeypatch):
+    """The process started ahead reads the inbox's first JPEGs while Python imports; an answer
+    is taken only for a file whose identity (inode, size, times) is unchanged since: a photo
+    rewritten in between (new inode), grown, or retouched in place is read again."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    names = ["same.jpg", "rewritten.jpg", "grown.jpg", "touched.jpg", ".hidden.jpg", "clip.mp4"]
+    paths = [samples.photo(inbox / n, model="Before") if n.endswith(".jpg") else inbox / n for n in names]
+    paths[-1].write_bytes(b"not read ahead")
+    monkeypatch.setenv("PF_INBOX_DIR", str(inbox))
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    early.prestart_from_env()
+    with early._lock:
+        [asked] = early._pending.values()
+    assert sorted(os.path.basename(os.fsdecode(p)) for p in asked) == sorted(names[:4])  # no hidden, no video
+    samples.exif(inbox / "rewritten.jpg", "-Model=After")  # ExifTool writes a new file: new inode
+    with open(inbox / "grown.jpg", "ab") as f:
+        f.write(b"\0" * 10)
+    os.utime(inbox / "touched.jpg", ns=(1, 1))
+    served = []
+    real = early.answer_for
+
+    def spy(path):
+        got = real(path)
+        if got is not None:
+            served.append(path.name)
+        return got
+
+    monkeypatch.setattr(early, "answer_for", spy)
+    reader = metadata.MetadataReader("exiftool", 1)
+    try:
+        got = dict(zip(names[:4], reader.read_many(paths[:4]), strict=True))
+    finally:
+        reader.close()
+    assert served == ["same.jpg"]
+    assert got["rewritten.jpg"]["EXIF:Model"] == "After"
+    assert all(t["PF:Reader"] == "exiftool" for t in got.values())
+    assert got["same.jpg"]["EXIF:Model"] == "Before" and got["same.jpg"]["Composite:ImageSize"] == "64 48"
