@@ -20,12 +20,14 @@ kernel closes when this process ends, however it ends.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import shutil
 import stat
 import subprocess
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +59,24 @@ def argv(executable: str, common_args: tuple[str, ...] | list[str]) -> tuple[str
 
 def prestart_from_env() -> None:
     """Start :data:`AHEAD` ExifTool processes with the executable the environment names
-    (``PF_EXIFTOOL_PATH``, default ``exiftool``); nothing when it is not installed."""
+    (``PF_EXIFTOOL_PATH``, default ``exiftool``) and give the first the inbox's first JPEGs
+    (``PF_INBOX_DIR``); nothing when ExifTool is not installed or the inbox holds nothing (it
+    then starts with the first file, as it always did)."""
     if os.environ.get("PF_EXIFTOOL_PROCESSES", "").strip() == "0":
         return
     found = shutil.which(os.environ.get("PF_EXIFTOOL_PATH", "exiftool"))
-    if found is None:
+    inbox = Path(os.environ.get("PF_INBOX_DIR", "var/inbox"))
+    if found is None or not inbox.is_dir():
+        return
+    from librarian.inbox import walk  # light: the standard library only
+
+    entries = walk(inbox.resolve())
+    first = next(entries, None)
+    if first is None:
         return
     procs = prestart(argv(found, COMMON_ARGS), AHEAD)
     if procs:
-        read_ahead(procs[0], Path(os.environ.get("PF_INBOX_DIR", "var/inbox")))
+        read_ahead(procs[0], itertools.chain([first], entries))
 
 
 def prestart(command: tuple[str, ...], n: int) -> list[subprocess.Popen]:
@@ -94,14 +105,12 @@ def _safe(path: bytes) -> bool:
         return False
 
 
-def read_ahead(proc: subprocess.Popen, inbox: Path) -> None:
-    """Ask ``proc`` for the tags of the first :data:`READ_AHEAD` regular JPEGs below ``inbox``
-    (ignored names skipped, as the librarian skips them); the answer waits in its pipe."""
-    from librarian.inbox import walk  # light: the standard library only
-
+def read_ahead(proc: subprocess.Popen, entries: Iterable[Path]) -> None:
+    """Ask ``proc`` for the tags of the first :data:`READ_AHEAD` regular JPEGs of ``entries``
+    (the inbox walk: ignored names are skipped there); the answer waits in its pipe."""
     files: dict[bytes, tuple[int, ...]] = {}
     try:
-        for path in walk(inbox.resolve()):
+        for path in entries:
             if path.suffix.lower() not in _JPEG:
                 continue
             name = os.fsencode(path)

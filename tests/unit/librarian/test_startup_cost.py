@@ -22,6 +22,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_the_exiftool_started_ahead_is_the_one_that_reads(tmp_path, monkeypatch):
     monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    monkeypatch.setenv("PF_INBOX_DIR", str(tmp_path / "inbox"))
+    (tmp_path / "inbox").mkdir()
+    early.prestart_from_env()
+    assert early._spares == []  # an empty inbox: ExifTool starts with the first file
+    (tmp_path / "inbox" / "later.png").write_bytes(b"x")
     early.prestart_from_env()
     with early._lock:
         ahead = [proc.pid for _, proc in early._spares]
@@ -61,6 +66,8 @@ def test_help_starts_no_exiftool_and_a_run_leaves_none_behind(tmp_path):
     env = {**os.environ, "PF_EXIFTOOL_PATH": str(exe), "PF_DATABASE_URL": "postgresql://127.0.0.1:9/none",
            "PF_DB_WAIT_SECONDS": "0.1", "PF_INBOX_DIR": str(tmp_path / "in"),
            "PF_STORAGE_DIR": str(tmp_path / "storage")}
+    (tmp_path / "in").mkdir()
+    samples.photo(tmp_path / "in" / "a.jpg")
     cli = [sys.executable, "-m", "photo_factory.cli", "librarian"]
     subprocess.run([*cli, "--help"], env=env, check=True, capture_output=True, cwd=REPO)
     assert not (tmp_path / "started").exists()
