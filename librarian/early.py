@@ -50,6 +50,14 @@ _spares: list[tuple[tuple[str, ...], subprocess.Popen]] = []
 _pending: dict[subprocess.Popen, dict[bytes, tuple[int, ...]]] = {}
 #: path -> (identity before the read, ExifTool's answer), until taken
 _answers: dict[bytes, tuple[tuple[int, ...], dict[str, Any]]] = {}
+#: files whose read-ahead answer an adopted process is being asked for right now: another reader
+#: thread waits for it (:data:`_arrived`) instead of reading them a second time
+_inflight: set[bytes] = set()
+_arrived = threading.Event()
+_arrived.set()
+#: longest wait for an answer in flight (the adopting call has its own deadline, and always ends
+#: with :func:`received`, even when it fails)
+_WAIT_S = 120.0
 
 
 def argv(executable: str, common_args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -138,28 +146,38 @@ def take(command: tuple[str, ...]) -> tuple[subprocess.Popen, int | None] | None
         for i, (cmd, proc) in enumerate(_spares):
             if cmd == command and proc.poll() is None:
                 del _spares[i]
-                return proc, (_SEQ if proc in _pending else None)
+                if proc not in _pending:
+                    return proc, None
+                _inflight.update(_pending[proc])
+                _arrived.clear()
+                return proc, _SEQ
     return None
 
 
 def received(proc: subprocess.Popen, answer: bytes) -> None:
-    """The read-ahead answer of ``proc`` (its JSON), kept per file until :func:`answer_for`."""
-    with _lock:
-        files = _pending.pop(proc, {})
+    """The read-ahead answer of ``proc`` (its JSON; empty when the call failed), kept per file
+    until :func:`answer_for`. Releases the threads waiting for it."""
     try:
         data = json.loads(answer.decode("utf-8", errors="surrogateescape")) if answer.strip() else []
     except ValueError:
-        return
+        data = []
     with _lock:
-        for d in data:
+        files = _pending.pop(proc, {})
+        for d in data if isinstance(data, list) else []:
             name = os.fsencode(os.path.normpath(d.get("SourceFile", "")))
             if name in files:
                 _answers[name] = (files[name], d)
+        _inflight.difference_update(files)
+        _arrived.set()
 
 
 def answer_for(path: Path) -> dict[str, Any] | None:
     """The read-ahead answer for ``path`` (once), if the file is still the one that was read."""
     name = os.fsencode(path)
+    with _lock:
+        wait = name in _inflight
+    if wait:
+        _arrived.wait(_WAIT_S)
     with _lock:
         if not _answers:
             return None
@@ -180,6 +198,8 @@ def discard() -> None:
         _spares.clear()
         _pending.clear()
         _answers.clear()
+        _inflight.clear()
+        _arrived.set()
     for proc in procs:
         proc.kill()
         proc.wait()

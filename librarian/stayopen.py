@@ -117,14 +117,18 @@ class BoundedExifTool(exiftool.ExifTool):
             proc, seq = ahead
             self._process = proc
             self._running = True
+            answer = b""
             try:
                 if seq is not None:  # the files it was given to read ahead: their answer first
                     out, _ = self._exchange(b"", b"{ready%d}" % seq, b"post%d" % seq)
-                    early.received(proc, out.strip()[: -len(b"{ready%d}" % seq)])
+                    answer = out.strip()[: -len(b"{ready%d}" % seq)]
                 self._ver = self._parse_ver()  # what PyExifTool's run checks: it is ExifTool, and answers
             except BaseException:
                 self.kill()
                 raise
+            finally:
+                if seq is not None:
+                    early.received(proc, answer)  # (empty when it failed: the files are read again)
         tools._register(self._process)  # killed by a hard stop with every other tool
 
     @property

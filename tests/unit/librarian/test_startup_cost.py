@@ -132,3 +132,38 @@ def test_files_read_ahead_are_used_only_while_they_are_the_file_that_was_read(tm
     assert got["rewritten.jpg"]["EXIF:Model"] == "After"
     assert all(t["PF:Reader"] == "exiftool" for t in got.values())
     assert got["same.jpg"]["EXIF:Model"] == "Before" and got["same.jpg"]["Composite:ImageSize"] == "64 48"
+
+
+def test_a_second_reader_thread_waits_for_the_answers_read_ahead(tmp_path, monkeypatch):
+    """Two ExifTool reader threads: the one that did not adopt the process started ahead waits
+    for its answers instead of reading the same files a second time."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    paths = [samples.photo(inbox / f"IMG_{i:02d}.jpg", seed=i) for i in range(16)]
+    monkeypatch.setenv("PF_INBOX_DIR", str(inbox))
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    early.prestart_from_env()
+    served = []
+    real = early.answer_for
+
+    def spy(path):
+        got = real(path)
+        if got is not None:
+            served.append(path.name)
+        return got
+
+    monkeypatch.setattr(early, "answer_for", spy)
+    late = early.received
+
+    def slow(proc, answer):  # the answer arrives well after the other thread's own ExifTool started
+        time.sleep(3.0)
+        late(proc, answer)
+
+    monkeypatch.setattr(early, "received", slow)
+    reader = metadata.MetadataReader("exiftool", 2)
+    try:
+        tags = reader.read_many(paths)
+    finally:
+        reader.close()
+    assert sorted(served) == sorted(p.name for p in paths)
+    assert all(t["PF:Reader"] == "exiftool" and t["EXIF:Model"] == "Pixel 8" for t in tags)
