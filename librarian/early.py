@@ -70,8 +70,6 @@ def prestart_from_env() -> None:
     (``PF_EXIFTOOL_PATH``, default ``exiftool``) and give the first the inbox's first JPEGs
     (``PF_INBOX_DIR``); nothing when ExifTool is not installed or the inbox holds nothing (it
     then starts with the first file, as it always did)."""
-    if os.environ.get("PF_EXIFTOOL_PROCESSES", "").strip() == "0":
-        return
     found = shutil.which(os.environ.get("PF_EXIFTOOL_PATH", "exiftool"))
     inbox = Path(os.environ.get("PF_INBOX_DIR", "var/inbox"))
     if found is None or not inbox.is_dir():
