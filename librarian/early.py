@@ -41,6 +41,8 @@ AHEAD = 1
 
 #: JPEGs handed to the process started ahead: about what it reads while Python imports.
 READ_AHEAD = 64
+#: Inbox entries looked at for them at most (an inbox of other files is not walked to its end).
+_LOOK_AT = 1024
 _JPEG = (".jpg", ".jpeg", ".jpe")
 _SEQ = 999_001  # the read-ahead call's sequence number (the reader's own are random 6-digit ones)
 
@@ -116,7 +118,7 @@ def read_ahead(proc: subprocess.Popen, entries: Iterable[Path]) -> None:
     (the inbox walk: ignored names are skipped there); the answer waits in its pipe."""
     files: dict[bytes, tuple[int, ...]] = {}
     try:
-        for path in entries:
+        for path in itertools.islice(entries, _LOOK_AT):
             if path.suffix.lower() not in _JPEG:
                 continue
             name = os.fsencode(path)
@@ -162,6 +164,8 @@ def received(proc: subprocess.Popen, answer: bytes) -> None:
     with _lock:
         files = _pending.pop(proc, {})
         for d in data if isinstance(data, list) else []:
+            if not isinstance(d, dict):
+                continue
             name = os.fsencode(os.path.normpath(d.get("SourceFile", "")))
             if name in files:
                 _answers[name] = (files[name], d)

@@ -6,6 +6,7 @@ Sub-commands are imported lazily (``COMMANDS`` maps a name to ``module:attribute
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import sys
@@ -51,7 +52,9 @@ class LazyGroup(click.Group):
         prelude = PRELUDES.get(args[0]) if args else None
         if prelude and not {"--help", "-h"} & set(args[1:]):
             module, attr = prelude.split(":")
-            getattr(importlib.import_module(module), attr)()
+            # only ever a head start: the command does everything itself anyway
+            with contextlib.suppress(Exception):
+                getattr(importlib.import_module(module), attr)()
         return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
