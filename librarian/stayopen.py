@@ -30,6 +30,7 @@ from pathlib import Path
 
 import exiftool  # PyExifTool
 
+from librarian import early
 from photo_factory import tools
 
 
@@ -107,7 +108,27 @@ class BoundedExifTool(exiftool.ExifTool):
         self.stopping = stopping  # True once the service stops: a running call is abandoned
 
     def run(self) -> None:
-        super().run()
+        """Start ExifTool, or adopt the process started ahead with this command line (early.py)."""
+        command = early.argv(self._executable, list(self._common_args or []))
+        ahead = early.take(command) if self._config_file is None else None
+        if ahead is None:
+            super().run()
+        else:
+            proc, seq = ahead
+            self._process = proc
+            self._running = True
+            answer = b""
+            try:
+                if seq is not None:  # the files it was given to read ahead: their answer first
+                    out, _ = self._exchange(b"", b"{ready%d}" % seq, b"post%d" % seq)
+                    answer = out.strip()[: -len(b"{ready%d}" % seq)]
+                self._ver = self._parse_ver()  # what PyExifTool's run checks: it is ExifTool, and answers
+            except BaseException:
+                self.kill()
+                raise
+            finally:
+                if seq is not None:
+                    early.received(proc, answer)  # (empty when it failed: the files are read again)
         tools._register(self._process)  # killed by a hard stop with every other tool
 
     @property

@@ -6,6 +6,7 @@ Sub-commands are imported lazily (``COMMANDS`` maps a name to ``module:attribute
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import sys
@@ -34,9 +35,27 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: name -> "module:function" called before the sub-command's module is imported, when it is about
+#: to run (not for --help): a child process started there does its own start-up on the other core
+#: while Python imports the service (the librarian's ExifTool: librarian/early.py).
+PRELUDES: dict[str, str] = {
+    "librarian": "librarian.early:prestart_from_env",
+}
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        prelude = PRELUDES.get(args[0]) if args else None
+        if prelude and not {"--help", "-h"} & set(args[1:]):
+            module, attr = prelude.split(":")
+            # only ever a head start: the command does everything itself anyway
+            with contextlib.suppress(Exception):
+                getattr(importlib.import_module(module), attr)()
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)

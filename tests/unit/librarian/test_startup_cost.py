@@ -1,0 +1,169 @@
+"""What ``photo-factory librarian`` does before its first file, pinned without timing anything.
+
+* ExifTool is started ahead (librarian/early.py), before Python imports the service, and that very
+  process reads the first files; ``--help`` starts nothing; an unused one does not outlive the run.
+* The service imports no module it does not need to file a JPEG (each costs every start).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from librarian import early, metadata
+from librarian.settings import LibrarianSettings
+from tests.support import samples
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_exiftool_started_ahead_is_the_one_that_reads(tmp_path, monkeypatch):
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    monkeypatch.setenv("PF_INBOX_DIR", str(tmp_path / "inbox"))
+    (tmp_path / "inbox").mkdir()
+    early.prestart_from_env()
+    assert early._spares == []  # an empty inbox: ExifTool starts with the first file
+    (tmp_path / "inbox" / "later.png").write_bytes(b"x")
+    early.prestart_from_env()
+    with early._lock:
+        ahead = [proc.pid for _, proc in early._spares]
+    assert len(ahead) == early.AHEAD == 1
+    defaults = LibrarianSettings.model_fields
+    reader = metadata.MetadataReader(defaults["exiftool_path"].default, 1)
+    try:
+        [tags] = reader.read_many([samples.photo(tmp_path / "a.jpg")])
+        assert tags["PF:Reader"] == "exiftool" and tags["EXIF:Model"] == "Pixel 8"
+        assert reader.pids() == ahead  # adopted: same command line as the settings' own
+    finally:
+        reader.close()
+    assert early._spares == []
+
+
+def _fake_exiftool(tmp_path: Path) -> Path:
+    """An "exiftool" that notes its pid when started and then waits for the end of its input."""
+    exe = tmp_path / "exiftool"
+    exe.write_text(f"#!{sys.executable}\nimport os, sys\n"
+                   f"open({str(tmp_path / 'started')!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+                   "sys.stdin.read()\n")
+    exe.chmod(0o755)
+    return exe
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return state != "Z"
+
+
+def test_help_starts_no_exiftool_and_a_run_leaves_none_behind(tmp_path):
+    exe = _fake_exiftool(tmp_path)
+    env = {**os.environ, "PF_EXIFTOOL_PATH": str(exe), "PF_DATABASE_URL": "postgresql://127.0.0.1:9/none",
+           "PF_DB_WAIT_SECONDS": "0.1", "PF_INBOX_DIR": str(tmp_path / "in"),
+           "PF_STORAGE_DIR": str(tmp_path / "storage")}
+    (tmp_path / "in").mkdir()
+    samples.photo(tmp_path / "in" / "a.jpg")
+    cli = [sys.executable, "-m", "photo_factory.cli", "librarian"]
+    subprocess.run([*cli, "--help"], env=env, check=True, capture_output=True, cwd=REPO)
+    assert not (tmp_path / "started").exists()
+    # no database: the run gives up (exit 1), and the process started ahead goes with it
+    run = subprocess.run([*cli, "--once"], env=env, capture_output=True, cwd=REPO, timeout=120)
+    assert run.returncode == 1, run.stderr
+    [pid] = (tmp_path / "started").read_text().split()
+    deadline = time.monotonic() + 30
+    while _alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(int(pid))
+
+
+#: Never imported by ``librarian.service``: imaging beyond Pillow's core, video, the dashboard,
+#: data science, geocoding, HEIF (loaded at the first HEIC), the file watcher (service mode only).
+HEAVY = ("av", "numpy", "pandas", "streamlit", "pillow_heif", "geopy", "cv2", "pyvips", "apprise",
+         "prometheus_client", "docker", "watchdog", "reverse_geocoder", "shapely", "plotly", "altair")
+
+
+def test_the_librarian_imports_nothing_heavy():
+    code = "import photo_factory.cli, librarian.service, sys; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    loaded = {m.split(".")[0] for m in out.stdout.split()}
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_files_read_ahead_are_used_only_while_they_are_the_file_that_was_read(tmp_path, monkeypatch):
+    """The process started ahead reads the inbox's first JPEGs while Python imports; an answer
+    is taken only for a file whose identity (inode, size, times) is unchanged since: a photo
+    rewritten in between (new inode), grown, or retouched in place is read again."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    names = ["same.jpg", "rewritten.jpg", "grown.jpg", "touched.jpg", ".hidden.jpg", "clip.mp4"]
+    paths = [samples.photo(inbox / n, model="Before") if n.endswith(".jpg") else inbox / n for n in names]
+    paths[-1].write_bytes(b"not read ahead")
+    monkeypatch.setenv("PF_INBOX_DIR", str(inbox))
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    early.prestart_from_env()
+    with early._lock:
+        [asked] = early._pending.values()
+    assert sorted(os.path.basename(os.fsdecode(p)) for p in asked) == sorted(names[:4])  # no hidden, no video
+    samples.exif(inbox / "rewritten.jpg", "-Model=After")  # ExifTool writes a new file: new inode
+    with open(inbox / "grown.jpg", "ab") as f:
+        f.write(b"\0" * 10)
+    os.utime(inbox / "touched.jpg", ns=(1, 1))
+    served = []
+    real = early.answer_for
+
+    def spy(path):
+        got = real(path)
+        if got is not None:
+            served.append(path.name)
+        return got
+
+    monkeypatch.setattr(early, "answer_for", spy)
+    reader = metadata.MetadataReader("exiftool", 1)
+    try:
+        got = dict(zip(names[:4], reader.read_many(paths[:4]), strict=True))
+    finally:
+        reader.close()
+    assert served == ["same.jpg"]
+    assert got["rewritten.jpg"]["EXIF:Model"] == "After"
+    assert all(t["PF:Reader"] == "exiftool" for t in got.values())
+    assert got["same.jpg"]["EXIF:Model"] == "Before" and got["same.jpg"]["Composite:ImageSize"] == "64 48"
+
+
+def test_a_second_reader_thread_waits_for_the_answers_read_ahead(tmp_path, monkeypatch):
+    """Two ExifTool reader threads: the one that did not adopt the process started ahead waits
+    for its answers instead of reading the same files a second time."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    paths = [samples.photo(inbox / f"IMG_{i:02d}.jpg", seed=i) for i in range(16)]
+    monkeypatch.setenv("PF_INBOX_DIR", str(inbox))
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    early.prestart_from_env()
+    served = []
+    real = early.answer_for
+
+    def spy(path):
+        got = real(path)
+        if got is not None:
+            served.append(path.name)
+        return got
+
+    monkeypatch.setattr(early, "answer_for", spy)
+    late = early.received
+
+    def slow(proc, answer):  # the answer arrives well after the other thread's own ExifTool started
+        time.sleep(3.0)
+        late(proc, answer)
+
+    monkeypatch.setattr(early, "received", slow)
+    reader = metadata.MetadataReader("exiftool", 2)
+    try:
+        tags = reader.read_many(paths)
+    finally:
+        reader.close()
+    assert sorted(served) == sorted(p.name for p in paths)
+    assert all(t["PF:Reader"] == "exiftool" and t["EXIF:Model"] == "Pixel 8" for t in tags)
