@@ -40,6 +40,34 @@ PREPARED: dict[str, dict[str, str]] = {
 }
 _PARAM = re.compile(r"%\((\w+)\)s")
 
+
+class PreparedStatements:
+    """Named queries run through server-side prepared statements, prepared at their first use on
+    a connection (and again on a new one: after a reconnect). ``types``: the parameters' SQL types
+    by name (None: PostgreSQL infers them, as it can for ``column = $n`` and assignments)."""
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+        self._order: dict[str, list[str]] = {}
+
+    def execute(self, cur: Any, statement: str, query: Any, params: dict[str, Any],
+                types: dict[str, str] | None = None) -> None:
+        conn = cur.connection
+        if conn is not self._conn:
+            self._conn, self._order = conn, {}
+        order = self._order.get(statement)
+        if order is None:
+            text = query if isinstance(query, str) else query.as_string(conn)
+            order = list(dict.fromkeys(_PARAM.findall(text)))
+            # PREPARE is not undone by a rollback: it may exist from a transaction that failed later
+            cur.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", (statement,))
+            if cur.fetchone() is None:
+                body = _PARAM.sub(lambda m: f"${order.index(m.group(1)) + 1}", text)
+                typed = f" ({', '.join(types[k] for k in order)})" if types else ""
+                cur.execute(f"PREPARE {statement}{typed} AS {body}")
+            self._order[statement] = order
+        cur.execute(f"EXECUTE {statement} ({', '.join(['%s'] * len(order))})", [params[k] for k in order])
+
 #: What a stage's ``process`` may return: more writes of the item's outcome (the geocoder's place),
 #: run on the engine's cursor in the transaction that completes the item, before the flag is set.
 #: The callable comes from the stage's own store (which holds its SQL).
@@ -76,9 +104,7 @@ class StageStore:
         self._enqueued_after = 0
         #: The last job row's asset id :meth:`prune_jobs` looked at (0: from the start).
         self._pruned_after = 0
-        #: the connection the statements below are prepared on, and their parameters in order
-        self._prepared_on: Any = None
-        self._prepared: dict[str, list[str]] = {}
+        self._prepared = PreparedStatements()
 
     def _execute(self, cur: Any, name: str, params: dict[str, Any]) -> None:
         """Run query ``name``: a :data:`PREPARED` one through its prepared statement (prepared
@@ -86,22 +112,8 @@ class StageStore:
         types = PREPARED.get(name)
         if types is None:
             cur.execute(self._q[name], params)
-            return
-        conn = cur.connection
-        if conn is not self._prepared_on:  # a new connection (first use, or reconnected)
-            self._prepared_on, self._prepared = conn, {}
-        statement = f"pf_{self.stage.name}_{name}"
-        order = self._prepared.get(name)
-        if order is None:
-            text = self._q[name].as_string(conn)
-            order = list(dict.fromkeys(_PARAM.findall(text)))
-            # PREPARE is not undone by a rollback: it may exist from a round that failed later
-            cur.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", (statement,))
-            if cur.fetchone() is None:
-                body = _PARAM.sub(lambda m: f"${order.index(m.group(1)) + 1}", text)
-                cur.execute(f"PREPARE {statement} ({', '.join(types[k] for k in order)}) AS {body}")
-            self._prepared[name] = order
-        cur.execute(f"EXECUTE {statement} ({', '.join(['%s'] * len(order))})", [params[k] for k in order])
+        else:
+            self._prepared.execute(cur, f"pf_{self.stage.name}_{name}", self._q[name], params, types)
 
     def _run(self, name: str, params: dict[str, Any]) -> list[dict]:
         base = {"stage": self.stage.name, "worker": self.worker_id}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from photo_factory import db
+from photo_factory.stage_store import PreparedStatements
 from processor.geocode.places import Place
 
 QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
@@ -15,6 +16,7 @@ QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
 class GeocodeStore:
     def __init__(self, database_url: str, application_name: str = "geocode"):
         self.db = db.Database(database_url, application_name, QUERIES)
+        self._prepared = PreparedStatements()
 
     def close(self) -> None:
         self.db.close()
@@ -32,8 +34,9 @@ class GeocodeStore:
         query = self.db.sql("save_place")
         params = {"asset_id": asset_id, "provider": provider, **place.to_dict()}
 
-        def write(cur: Any) -> None:
-            cur.execute(query, params)
+        def write(cur: Any) -> None:  # prepared once per connection (an UPDATE of media_assets
+            # takes ~1 ms to plan: its two dozen indexes)
+            self._prepared.execute(cur, "pf_geocode_save_place", query, params)
 
         return write
 

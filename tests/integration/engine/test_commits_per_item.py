@@ -82,6 +82,10 @@ def test_a_geocoded_photo_costs_one_durable_commit_with_its_place(database_url, 
     count.watch(store.db)
     while worker.work_once():
         pass
+    with worker.store.db.transaction() as cur:  # and the place's UPDATE is planned once, not per photo
+        cur.execute("SELECT generic_plans + custom_plans AS runs FROM pg_prepared_statements "
+                    "WHERE name = 'pf_geocode_save_place'")
+        assert [r["runs"] for r in cur.fetchall()] == [n]
     worker.store.db.close()
     store.close()
     placed = rows(database_url, PLACE)

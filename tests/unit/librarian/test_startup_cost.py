@@ -167,3 +167,53 @@ def test_a_second_reader_thread_waits_for_the_answers_read_ahead(tmp_path, monke
         reader.close()
     assert sorted(served) == sorted(p.name for p in paths)
     assert all(t["PF:Reader"] == "exiftool" and t["EXIF:Model"] == "Pixel 8" for t in tags)
+
+
+RECORDING = r'''
+import json, os, sys
+log = open(os.environ["PF_TEST_CALLS"], "a")
+args = []
+for line in sys.stdin:
+    arg = line.rstrip("\n")
+    if not arg.startswith("-execute"):
+        args.append(arg)
+        continue
+    seq = arg[len("-execute"):]
+    files = [a for a in args if a.startswith("/")]
+    log.write(json.dumps(args) + "\n")
+    log.flush()
+    if "-ver" in args:
+        sys.stdout.write("12.57\n")
+    else:
+        sys.stdout.write(json.dumps([{"SourceFile": f, "File:FileType": "JPEG"} for f in files]) + "\n")
+    sys.stdout.write("{ready%s}\n" % seq)
+    sys.stdout.flush()
+    sys.stderr.write("post%s\n" % seq)
+    sys.stderr.flush()
+    args = []
+'''
+
+
+def test_jpegs_are_read_without_composite_tags_other_types_with(tmp_path, monkeypatch):
+    """The speed-up itself: ``-e`` for JPEGs only (their Composites are made in Python); a HEIC, a
+    video or a PNG still gets ExifTool's own Composite tags."""
+    exe = tmp_path / "exiftool"
+    exe.write_text(f"#!{sys.executable}\n{RECORDING}")
+    exe.chmod(0o755)
+    calls = tmp_path / "calls"
+    monkeypatch.setenv("PF_TEST_CALLS", str(calls))
+    names = ["a.JPG", "b.jpeg", "c.heic", "d.mp4", "e.png", "f.jpg"]
+    for n in names:
+        (tmp_path / n).write_bytes(b"x")
+    reader = metadata.MetadataReader(str(exe), 1)
+    try:
+        reader.read_many([tmp_path / n for n in names])
+    finally:
+        reader.close()
+    import json
+
+    reads = [json.loads(line) for line in calls.read_text().splitlines() if "-ver" not in line]
+    by_options = {tuple(a for a in call if not a.startswith("/") and not a.startswith("post")):
+                  sorted(Path(a).name for a in call if a.startswith("/")) for call in reads}
+    assert by_options == {("-e", "-echo4"): ["a.JPG", "b.jpeg", "f.jpg"],
+                          ("-echo4",): ["c.heic", "d.mp4", "e.png"]}
