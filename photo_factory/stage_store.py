@@ -89,7 +89,7 @@ class StageStore:
     def claim(self, limit: int) -> list[dict]:
         """Claim up to ``limit`` due pending items (at the tail of the queue only this worker's
         fair share among the stage's live workers): the media_assets rows + ``stage_attempts``."""
-        return self._run("claim", {"limit": limit, "lease": self.stage.lease_s})
+        return self._run("claim", {"limit": limit, "lease": self.stage.lease_s, "start": self.stage.start_on_claim})
 
     def start(self, asset_ids: list[int]) -> set[int]:
         """Mark claimed items started (each counts an attempt); return those this worker still

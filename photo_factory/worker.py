@@ -111,6 +111,9 @@ class Stage:
     poll_s: float = 5.0
     #: the media_assets columns a claim returns (``id`` always); empty: every column
     columns: tuple[str, ...] = ()
+    #: a batch stage that starts every item it claims at once (the backup): the claim itself
+    #: counts the attempt, and no separate start statement rewrites the batch's rows again
+    start_on_claim: bool = False
 
     def __post_init__(self) -> None:
         for label, value in (("name", self.name), ("flag", self.flag), *(("column", c) for c in self.columns)):
@@ -257,8 +260,9 @@ class StageWorker:
 
     def _run_batch(self, assets: list[dict]) -> None:
         assert self.process_batch is not None
-        started = set(self._start([a["id"] for a in assets]))
-        assets = [a for a in assets if a["id"] in started]
+        if not self.stage.start_on_claim:  # else the claim started them (and counted the attempt)
+            started = set(self._start([a["id"] for a in assets]))
+            assets = [a for a in assets if a["id"] in started]
         if not assets:
             return
         self._progress(f"a batch of {len(assets)}")
