@@ -13,10 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 CHUNK = 1024 * 1024
+#: What sha256_file reads at a time: a chunk small enough to stay in the CPU's cache between the
+#: read's copy and the hash (1 MiB chunks cost 2.2 ms of CPU per MB of 256 KB files, 64 KiB
+#: 1.26 ms; 3 MB files 1.46 → 1.19 ms; SHA-256 itself is ~0.75 ms per MB here)
+HASH_CHUNK = 64 * 1024
 
 
 def sha256_file(path: Path | int) -> tuple[str, int]:
-    """Stream a file (a path, or an open descriptor it then closes) in 1 MiB chunks into one
+    """Stream a file (a path, or an open descriptor it then closes) in HASH_CHUNK chunks into one
     buffer per thread, reused from call to call (a fresh 1 MiB buffer per file was zeroed and
     page-faulted in again every time: 15-20 % of hashing 300 photos of 256 KB): (hex digest,
     bytes read)."""
@@ -39,7 +43,7 @@ _local = threading.local()
 def _buffer() -> tuple[bytearray, memoryview]:
     got = getattr(_local, "buffer", None)
     if got is None:
-        buf = bytearray(CHUNK)
+        buf = bytearray(HASH_CHUNK)
         got = _local.buffer = (buf, memoryview(buf))
     return got
 

@@ -36,7 +36,8 @@ SELECT max(id) AS last, count(*) AS looked FROM candidates;
 -- form, UPDATE … WHERE asset_id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED), let the planner
 -- rescan the subquery for every outer row (a nested loop): each rescan skipped the rows the
 -- statement had just updated and returned n more, so claim(4) claimed a hundred rows.
--- A claim is not an attempt: the attempt is counted when the item is started (start below).
+-- A claim is not an attempt: the attempt is counted when the item is started (start below),
+-- except for a stage that starts its whole batch at once (parameter start: the backup), started here.
 -- The asset is checked by a scalar subquery (one primary-key probe per job row), not a join: the
 -- pick then walks stage_jobs_pending in its order and stops after n rows. A join was planned as a
 -- hash join over every pending job of the stage, sorted (a backup claim of 200 from 5,000
@@ -66,12 +67,16 @@ picked AS MATERIALIZED (
 claimed AS (
     -- by primary key (= ANY of an array): joined to picked, this too became a hash join over
     -- every job of the stage
+    -- start: a batch stage that starts its whole batch at once (the backup) is started here,
+    -- attempt counted, instead of by a second statement rewriting every row (each row update
+    -- writes a new row version and an entry in three indexes: most of a claim's time)
     UPDATE stage_jobs j
-       SET state = 'claimed', claimed_by = %(worker)s, claimed_at = now(), started_at = NULL,
-           updated_at = now()
+       SET state = 'claimed', claimed_by = %(worker)s, claimed_at = now(),
+           started_at = CASE WHEN %(start)s THEN now() END,
+           attempts = j.attempts + CASE WHEN %(start)s THEN 1 ELSE 0 END, updated_at = now()
      WHERE j.stage = %(stage)s AND j.asset_id = ANY(ARRAY(SELECT asset_id FROM picked))
     RETURNING j.asset_id, j.attempts)
-SELECT {columns}, c.attempts + 1 AS stage_attempts
+SELECT {columns}, c.attempts + CASE WHEN %(start)s THEN 0 ELSE 1 END AS stage_attempts
   FROM claimed c JOIN media_assets a ON a.id = c.asset_id
  ORDER BY a.id;
 

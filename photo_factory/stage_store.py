@@ -34,7 +34,7 @@ PRUNE_BATCH = 1000
 #: item (an UPDATE of media_assets and its two dozen indexes took ~1 ms to plan, each time).
 PREPARED: dict[str, dict[str, str]] = {
     "enqueue_pending": {"stage": "text", "after": "bigint", "limit": "integer"},
-    "claim": {"stage": "text", "worker": "text", "limit": "integer", "lease": "float8"},
+    "claim": {"stage": "text", "worker": "text", "limit": "integer", "lease": "float8", "start": "boolean"},
     "start": {"stage": "text", "worker": "text", "ids": "bigint[]"},
     "complete": {"stage": "text", "worker": "text", "ids": "bigint[]"},
 }
@@ -145,16 +145,21 @@ class StageStore:
     def claim_round(self, limit: int, enqueue: int, start: int) -> tuple[list[dict], set[int]]:
         """:meth:`enqueue_pending` (``enqueue``), :meth:`claim` (``limit``) and :meth:`start` of
         the first ``start`` claimed items in ONE transaction: a round costs one commit (a
-        durable commit is most of PostgreSQL's CPU per item), not three. Returns the claimed
-        rows and the ids started."""
+        durable commit is most of PostgreSQL's CPU per item), not three. A stage that starts
+        on its claim (``Stage.start_on_claim``: the backup) has every claimed item started by the
+        claim itself (each job row written once, not twice). Returns the claimed rows and the ids
+        started."""
         base = {"stage": self.stage.name, "worker": self.worker_id}
         with self.db.transaction() as cur:
             self._execute(cur, "enqueue_pending", {**base, "limit": enqueue, "after": self._enqueued_after})
             last = cur.fetchone()["last"]
-            self._execute(cur, "claim", {**base, "limit": limit, "lease": self.stage.lease_s})
+            self._execute(cur, "claim", {**base, "limit": limit, "lease": self.stage.lease_s,
+                                         "start": self.stage.start_on_claim})
             assets = list(cur.fetchall())
             started: set[int] = set()
-            if assets and start > 0:
+            if self.stage.start_on_claim:
+                started = {a["id"] for a in assets}
+            elif assets and start > 0:
                 self._execute(cur, "start", {**base, "ids": [a["id"] for a in assets[:start]]})
                 started = {r["asset_id"] for r in cur.fetchall()}
         if last is not None:  # only once committed: a rolled-back round looks again
@@ -182,7 +187,7 @@ class StageStore:
     def claim(self, limit: int) -> list[dict]:
         """Claim up to ``limit`` due pending items (at the tail of the queue only this worker's
         fair share among the stage's live workers): the media_assets rows + ``stage_attempts``."""
-        return self._run("claim", {"limit": limit, "lease": self.stage.lease_s})
+        return self._run("claim", {"limit": limit, "lease": self.stage.lease_s, "start": self.stage.start_on_claim})
 
     def start(self, asset_ids: list[int]) -> set[int]:
         """Mark claimed items started (each counts an attempt); return those this worker still

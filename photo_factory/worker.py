@@ -116,6 +116,9 @@ class Stage:
     poll_s: float = 5.0
     #: the media_assets columns a claim returns (``id`` always); empty: every column
     columns: tuple[str, ...] = ()
+    #: a batch stage that starts every item it claims at once (the backup): the claim itself
+    #: counts the attempt, and no separate start statement rewrites the batch's rows again
+    start_on_claim: bool = False
 
     def __post_init__(self) -> None:
         for label, value in (("name", self.name), ("flag", self.flag), *(("column", c) for c in self.columns)):

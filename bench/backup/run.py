@@ -188,8 +188,9 @@ def bench_library(url: str, storage: Path, folder: Path, n_files: int, kb: int, 
     speeds = {"disk": ("disk speed", ""), "uplink": (f"uplink --bwlimit {BWLIMIT}", f"--bwlimit {BWLIMIT}")}
     for setting, flags in (speeds[s] for s in SPEEDS):
         results: dict[str, list[tuple[float, float, float]]] = {"baseline": [], **{c: [] for c in cases}}
-        for _ in range(RUNS):
-            for case in results:
+        for run in range(RUNS):
+            # alternate the order: on a shared box whatever runs first in a round meets other load
+            for case in (list(results) if run % 2 == 0 else list(reversed(results))):
                 reset(url, folder)
                 if case == "baseline":
                     results[case].append(time_baseline(storage, flags))
@@ -197,6 +198,7 @@ def bench_library(url: str, storage: Path, folder: Path, n_files: int, kb: int, 
                     results[case].append(time_ours(url, storage, case, flags))
                     assert query(url, "SELECT count(*) FROM media_assets WHERE is_backed_up") == [(n_files,)]
         report(setting, mb, results)
+        print("  load average now: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
 
 
 if __name__ == "__main__":

@@ -168,6 +168,7 @@ class _Finisher:
         self.on_done, self.most, self.wait_s = on_done, most, wait_s
         self.accepted: set[int] = set()
         self._queue: queue.Queue[Asset | None] = queue.Queue()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="backup-done", daemon=True)
         self._thread.start()
 
@@ -176,6 +177,7 @@ class _Finisher:
         self._queue.put(a)
 
     def close(self) -> None:
+        self._closing.set()
         self._queue.put(None)
         self._thread.join()
 
@@ -185,11 +187,13 @@ class _Finisher:
             first = self._queue.get()
             if first is None:
                 return
+            # then what arrives within wait_s (or until close), taken at once: waiting on the
+            # queue item by item woke this thread for every file
+            self._closing.wait(self.wait_s)
             batch = [first]
-            deadline = time.monotonic() + self.wait_s
-            while len(batch) < self.most:  # a few more: one statement for many files
+            while len(batch) < self.most:
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:

@@ -52,6 +52,9 @@ def stage(cfg: BackupSettings) -> Stage:
         poll_s=cfg.backup_idle_seconds,
         # what upload_batch reads: whole rows (50 columns) made 15,000 dict items per 300 claimed
         columns=("library_path", "sha256", "size_bytes"),
+        # the whole batch goes into one rclone call at once: started (attempt counted) by the
+        # claim, not by a second update of every row (half the database writes of a round)
+        start_on_claim=True,
     )
 
 
