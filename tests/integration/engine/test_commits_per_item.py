@@ -146,3 +146,41 @@ def test_a_busy_worker_counts_its_queue_once_a_half_beat_interval_not_every_two_
     worker.run(once=True, heartbeat_seconds=3600)
     assert worker.stats.done == 25
     assert len(calls) <= 2, len(calls)
+
+
+def test_a_claim_round_does_not_wait_for_its_wal_flush_but_a_completion_does(database_url, tmp_path: Path):
+    """A claim round (enqueue, claim, first start) is queue bookkeeping: its commit need not wait
+    for the disk (a lost round only returns the jobs to pending, unstarted). A completion (the
+    flag: the library's truth) and the start that shares its transaction always wait."""
+    for _ in range(6):
+        insert_asset(database_url, tmp_path)
+    stage = Stage(name="thumbnails", flag="is_thumbnailed", batch_size=3)
+    worker = StageWorker(stage, database_url, process=lambda a: None)
+    modes: list[tuple[str, str]] = []
+    plain = worker.store.db.transaction
+
+    @contextlib.contextmanager
+    def watched() -> Iterator:
+        with plain() as cur:
+            sent: list[str] = []
+            execute = cur.execute
+
+            def spy(query, params=None):
+                sent.append(str(query)[:40])
+                return execute(query, params)
+
+            cur.execute = spy
+            yield cur
+            execute("SHOW synchronous_commit")
+            setting = cur.fetchone()["synchronous_commit"]
+            kind = ("complete" if any("pf_thumbnails_complete" in q for q in sent)
+                    else "claim" if any("pf_thumbnails_claim" in q for q in sent) else "other")
+            modes.append((kind, setting))
+
+    worker.store.db.transaction = watched  # type: ignore[method-assign]
+    while worker.work_once():
+        pass
+    worker.store.db.close()
+    assert worker.stats.done == 6
+    assert {m for k, m in modes if k == "claim"} == {"off"}, modes
+    assert {m for k, m in modes if k == "complete"} == {"on"}, modes
