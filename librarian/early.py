@@ -13,19 +13,26 @@ when the answer is taken (:func:`answer_for`); any change (a write, a rename, a 
 the name) and the file is simply read again. Nothing is moved, opened for writing or decided here.
 
 Imports only the standard library's light modules: it runs before anything else is imported.
-An orphan cannot outlive the service: ExifTool exits at the end of its standard input, which the
-kernel closes when this process ends, however it ends.
+An orphan cannot outlive the service: in ``-stay_open`` mode ExifTool does NOT exit at the end of
+its standard input (it waits for more, polling, forever), so the process is started with the
+kernel's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGTERM)``, as PyExifTool does for the
+processes it starts): when this process ends, however it ends (``kill -9`` too), it is terminated.
+The prelude runs in the main thread before any other thread exists, so the signal is tied to the
+thread that lives as long as the process.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import itertools
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -87,12 +94,22 @@ def prestart_from_env() -> None:
         read_ahead(procs[0], itertools.chain([first], entries))
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the thread that started it ends (Linux)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def prestart(command: tuple[str, ...], n: int) -> list[subprocess.Popen]:
+    """Start ``n`` ExifTool processes (call from the main thread: see the module docstring)."""
     started = []
+    guard = _die_with_parent if sys.platform.startswith("linux") else None
     for _ in range(n):
         try:
             proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
+                                    stderr=subprocess.PIPE, preexec_fn=guard)
         except OSError:
             break  # the reader starts its own and reports what is wrong
         started.append(proc)
