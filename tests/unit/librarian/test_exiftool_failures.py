@@ -7,7 +7,6 @@ a file containing ``stall`` or ``crash``, so the culprit is known and the timing
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,40 +15,23 @@ import pytest
 from PIL import Image
 
 from librarian import metadata
+from tests.support import fake_exiftool as stand_in
 
-FAKE = r'''
-import json, os, sys, time
-args = []
-for line in sys.stdin:
-    arg = line.rstrip("\n")
-    if not arg.startswith("-execute"):
-        args.append(arg)
-        continue
-    seq = arg[len("-execute"):]
-    files = [a for a in args if a.startswith("/")]
-    if "-ver" in args:
-        sys.stdout.write("12.57\n")
-    elif any("crash" in os.path.basename(os.path.realpath(f)) for f in files):
-        os._exit(9)
-    elif any("stall" in os.path.basename(os.path.realpath(f)) for f in files):
-        time.sleep(3600)
-    else:
-        sys.stdout.write(json.dumps([{"SourceFile": f, "File:FileType": "JPEG", "EXIF:Make": "Fake"}
-                                     for f in files]) + "\n")
-    sys.stdout.write("{ready%s}\n" % seq)
-    sys.stdout.flush()
-    sys.stderr.write("=0=post%s\n" % seq)
-    sys.stderr.flush()
-    args = []
-'''
+#: dies on a file named *crash*, stalls on one named *stall*, else answers like ExifTool
+FAKE = """
+if any("crash" in os.path.basename(os.path.realpath(f)) for f in files):
+    os._exit(9)
+elif any("stall" in os.path.basename(os.path.realpath(f)) for f in files):
+    time.sleep(3600)
+else:
+    sys.stdout.write(json.dumps([{"SourceFile": f, "File:FileType": "JPEG", "EXIF:Make": "Fake"}
+                                 for f in files]) + "\\n")
+"""
 
 
 @pytest.fixture
 def fake_exiftool(tmp_path: Path) -> str:
-    exe = tmp_path / "exiftool"
-    exe.write_text(f"#!{sys.executable}\n{FAKE}")
-    exe.chmod(0o755)
-    return str(exe)
+    return stand_in.install(tmp_path / "exiftool", FAKE, post="=0=")
 
 
 def _photos(folder: Path, names: list[str]) -> list[Path]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from librarian import early, metadata
 from librarian.settings import LibrarianSettings
-from tests.support import samples
+from tests.support import fake_exiftool, samples
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -50,6 +50,21 @@ def _fake_exiftool(tmp_path: Path) -> Path:
                    "sys.stdin.read()\n")
     exe.chmod(0o755)
     return exe
+
+
+def _served_ahead(monkeypatch) -> list[str]:
+    """The names of the files whose read-ahead answer was used (filled as the reader takes them)."""
+    served: list[str] = []
+    real = early.answer_for
+
+    def spy(path):
+        got = real(path)
+        if got is not None:
+            served.append(path.name)
+        return got
+
+    monkeypatch.setattr(early, "answer_for", spy)
+    return served
 
 
 def _alive(pid: int) -> bool:
@@ -113,16 +128,7 @@ def test_files_read_ahead_are_used_only_while_they_are_the_file_that_was_read(tm
     with open(inbox / "grown.jpg", "ab") as f:
         f.write(b"\0" * 10)
     os.utime(inbox / "touched.jpg", ns=(1, 1))
-    served = []
-    real = early.answer_for
-
-    def spy(path):
-        got = real(path)
-        if got is not None:
-            served.append(path.name)
-        return got
-
-    monkeypatch.setattr(early, "answer_for", spy)
+    served = _served_ahead(monkeypatch)
     reader = metadata.MetadataReader("exiftool", 1)
     try:
         got = dict(zip(names[:4], reader.read_many(paths[:4]), strict=True))
@@ -143,16 +149,7 @@ def test_a_second_reader_thread_waits_for_the_answers_read_ahead(tmp_path, monke
     monkeypatch.setenv("PF_INBOX_DIR", str(inbox))
     monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
     early.prestart_from_env()
-    served = []
-    real = early.answer_for
-
-    def spy(path):
-        got = real(path)
-        if got is not None:
-            served.append(path.name)
-        return got
-
-    monkeypatch.setattr(early, "answer_for", spy)
+    served = _served_ahead(monkeypatch)
     late = early.received
 
     def slow(proc, answer):  # the answer arrives well after the other thread's own ExifTool started
@@ -169,43 +166,24 @@ def test_a_second_reader_thread_waits_for_the_answers_read_ahead(tmp_path, monke
     assert all(t["PF:Reader"] == "exiftool" and t["EXIF:Model"] == "Pixel 8" for t in tags)
 
 
-RECORDING = r'''
-import json, os, sys
-log = open(os.environ["PF_TEST_CALLS"], "a")
-args = []
-for line in sys.stdin:
-    arg = line.rstrip("\n")
-    if not arg.startswith("-execute"):
-        args.append(arg)
-        continue
-    seq = arg[len("-execute"):]
-    files = [a for a in args if a.startswith("/")]
-    log.write(json.dumps(args) + "\n")
-    log.flush()
-    if "-ver" in args:
-        sys.stdout.write("12.57\n")
-    else:
-        sys.stdout.write(json.dumps([{"SourceFile": f, "File:FileType": "JPEG"} for f in files]) + "\n")
-    sys.stdout.write("{ready%s}\n" % seq)
-    sys.stdout.flush()
-    sys.stderr.write("post%s\n" % seq)
-    sys.stderr.flush()
-    args = []
-'''
+#: records every command's arguments (one JSON list a line) to $PF_TEST_CALLS
+RECORDING = """
+with open(os.environ["PF_TEST_CALLS"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+sys.stdout.write(json.dumps([{"SourceFile": f, "File:FileType": "JPEG"} for f in files]) + "\\n")
+"""
 
 
 def test_jpegs_are_read_without_composite_tags_other_types_with(tmp_path, monkeypatch):
     """The speed-up itself: ``-e`` for JPEGs only (their Composites are made in Python); a HEIC, a
     video or a PNG still gets ExifTool's own Composite tags."""
-    exe = tmp_path / "exiftool"
-    exe.write_text(f"#!{sys.executable}\n{RECORDING}")
-    exe.chmod(0o755)
+    exe = fake_exiftool.install(tmp_path / "exiftool", RECORDING)
     calls = tmp_path / "calls"
     monkeypatch.setenv("PF_TEST_CALLS", str(calls))
     names = ["a.JPG", "b.jpeg", "c.heic", "d.mp4", "e.png", "f.jpg"]
     for n in names:
         (tmp_path / n).write_bytes(b"x")
-    reader = metadata.MetadataReader(str(exe), 1)
+    reader = metadata.MetadataReader(exe, 1)
     try:
         reader.read_many([tmp_path / n for n in names])
     finally:
