@@ -48,6 +48,15 @@ def merge_queries(*sets: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def without_commit_wait(url: str) -> str:
+    """``url`` for a connection whose commits do not wait for their WAL flush
+    (``synchronous_commit=off``): a PostgreSQL crash may forget its last fraction of a second of
+    commits, never write half of one. Only for writes that are redone when forgotten."""
+    params = psycopg2.extensions.parse_dsn(url)
+    params["options"] = f"{params.get('options', '')} -c synchronous_commit=off".strip()
+    return psycopg2.extensions.make_dsn(**params)
+
+
 def connect(url: str, application_name: str, *, autocommit: bool = False,
             connect_timeout: int = 5) -> psycopg2.extensions.connection:
     """Open a connection tagged with ``application_name`` (visible in ``pg_stat_activity``)."""

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from psycopg2.extensions import make_dsn, parse_dsn
 
 from photo_factory import db, loop
 from photo_factory.commands import core_settings, load_settings, run_service
@@ -55,6 +54,9 @@ def stage(cfg: BackupSettings) -> Stage:
         # the whole batch goes into one rclone call at once: started (attempt counted) by the
         # claim, not by a second update of every row (half the database writes of a round)
         start_on_claim=True,
+        # a forgotten claim or completion only means a file is uploaded and verified again; a
+        # flag is still set only after its proof (each batch waited for about ten commits)
+        commit_wait=False,
     )
 
 
@@ -287,7 +289,7 @@ class BackupWorker(StageWorker):
 
     def __init__(self, core: CoreSettings, cfg: BackupSettings, **kwargs: Any):
         self.backup = Backup(core, cfg)
-        super().__init__(stage(cfg), bookkeeping_url(core.database_url), process_batch=self.backup.upload_batch,
+        super().__init__(stage(cfg), core.database_url, process_batch=self.backup.upload_batch,
                          **kwargs)
         # a file's flag is set as soon as its evidence is complete, not when the whole batch is
         self.backup.on_done = lambda assets: self.complete_early([a.id for a in assets])
@@ -331,18 +333,6 @@ class BackupWorker(StageWorker):
     def close(self) -> None:
         self.backup.close()
         self._shutdown(None)  # the engine's: give back held claims, unregister, close
-
-
-def bookkeeping_url(database_url: str) -> str:
-    """The stage engine's connection for backup jobs commits without waiting for the disk
-    (``synchronous_commit=off``): a database crash can forget the last fraction of a second of
-    claims and completions, and each forgotten one only means a file is uploaded and verified
-    again; never a flag without its proof (the flag is still set only after verification). Each
-    batch waited for about ten commits (claim, start, complete, heartbeats), a second or more
-    under disk load, longer than uploading 300 small photos."""
-    params = parse_dsn(database_url)
-    params["options"] = f"{params.get('options', '')} -c synchronous_commit=off".strip()
-    return make_dsn(**params)
 
 
 def _ago(seconds: float | None) -> str:

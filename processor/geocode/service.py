@@ -123,7 +123,8 @@ class Geocoder:
 
 def make_stage(cfg: GeocodeSettings) -> Stage:
     return Stage(name="geocode", flag="is_geocoded", where="a.location IS NOT NULL",
-                 batch_size=cfg.geocode_batch_size, max_attempts=cfg.geocode_max_attempts)
+                 batch_size=cfg.geocode_batch_size, max_attempts=cfg.geocode_max_attempts,
+                 commit_wait=False)  # the place is written in the completing transaction
 
 
 @click.command()

@@ -26,7 +26,9 @@ def stage(cfg: ThumbnailSettings) -> Stage:
     return Stage(name="thumbnails", flag="is_thumbnailed", batch_size=cfg.thumbnail_batch_size,
                  max_attempts=cfg.thumbnail_max_attempts, backoff_base_s=cfg.thumbnail_backoff_seconds,
                  claim_timeout_s=cfg.thumbnail_claim_timeout_seconds, lease_s=cfg.thumbnail_lease_seconds,
-                 poll_s=cfg.thumbnail_poll_seconds)
+                 poll_s=cfg.thumbnail_poll_seconds,
+                 # thumbnails, posters and motion videos are fsynced before the completion commits
+                 commit_wait=False)
 
 
 @click.command()

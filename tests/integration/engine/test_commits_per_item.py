@@ -184,3 +184,28 @@ def test_a_claim_round_does_not_wait_for_its_wal_flush_but_a_completion_does(dat
     assert worker.stats.done == 6
     assert {m for k, m in modes if k == "claim"} == {"off"}, modes
     assert {m for k, m in modes if k == "complete"} == {"on"}, modes
+
+
+def _commit_mode(worker: StageWorker) -> str:
+    with worker.store.db.transaction() as cur:
+        cur.execute("SHOW synchronous_commit")
+        return cur.fetchone()["synchronous_commit"]
+
+
+def test_stages_whose_output_is_durable_first_do_not_wait_for_their_completions_wal_flush(database_url):
+    """Thumbnails (files fsynced before the completion), geocode (the place written in the
+    completing transaction) and backup (flag only after proof): a PostgreSQL crash can only forget
+    a completion, redone then; their workers no longer wait for the disk at every item. A stage
+    that does not say so waits."""
+    from processor.backup.service import stage as backup_stage
+    from processor.backup.settings import BackupSettings
+    from processor.thumbnails.service import stage as thumbnails_stage
+    from processor.thumbnails.settings import ThumbnailSettings
+
+    stages = [thumbnails_stage(ThumbnailSettings()), make_stage(GeocodeSettings()), backup_stage(BackupSettings())]
+    for stage in [*stages, Stage(name="plain", flag="is_thumbnailed")]:
+        worker = StageWorker(stage, database_url, process=lambda a: None)
+        try:
+            assert _commit_mode(worker) == ("on" if stage.name == "plain" else "off"), stage.name
+        finally:
+            worker.store.db.close()
