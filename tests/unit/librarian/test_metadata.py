@@ -148,8 +148,9 @@ def test_a_file_named_jpg_that_is_not_a_jpeg_keeps_its_size_place_and_date(tmp_p
     assert when(got) == when(full)
 
 
+@pytest.mark.parametrize("ahead", [False, True], ids=["read", "read-ahead"])
 @pytest.mark.parametrize("kind", ["avi", "gif"])
-def test_a_video_or_gif_named_jpg_keeps_the_duration_and_size_exiftool_gives(tmp_path, kind):
+def test_a_video_or_gif_named_jpg_keeps_the_duration_and_size_exiftool_gives(tmp_path, monkeypatch, kind, ahead):
     """Red team: an AVI's duration and a GIF's size are Composite tags ExifTool makes from other
     tags (RIFF.pm: FrameCount / FrameRate; ImageSize from GIF:ImageWidth), which ``with_composites``
     does not make. A file named ``.jpg`` is read with ``-e`` because of its NAME: the AVI lost its
@@ -165,9 +166,17 @@ def test_a_video_or_gif_named_jpg_keeps_the_duration_and_size_exiftool_gives(tmp
         samples.video(src, creation_time=None, seconds=2.0)
     else:
         samples.image(src, "GIF", size=(64, 48))
-    path = src.rename(tmp_path / "misnamed.jpg")
+    (tmp_path / "inbox").mkdir()
+    path = src.rename(tmp_path / "inbox" / "misnamed.jpg")
     args = ["exiftool", "-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1"]
     [full] = json.loads(subprocess.run([*args, str(path)], capture_output=True, check=True).stdout)
+    if ahead:  # the answer of the process started ahead (librarian/early.py), read with -e too
+        from librarian import early
+
+        monkeypatch.setenv("PF_INBOX_DIR", str(path.parent))
+        monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+        early.prestart_from_env()
+        assert early._pending
     reader = metadata.MetadataReader(processes=1)
     try:
         [got] = reader.read_many([path])
