@@ -229,7 +229,7 @@ class MetadataReader:
                 self._et()  # (an adopted process brings the answers it read ahead: early.py)
             for i, p in enumerate(paths):
                 ahead = early.answer_for(p)
-                if ahead is not None:
+                if ahead is not None and _is_jpeg(ahead):
                     results[i] = {**_kept(with_composites(ahead)), "PF:Reader": "exiftool"}
                     args.append(b"")
                     aliases.append(None)
@@ -251,8 +251,11 @@ class MetadataReader:
             for options, todo in (([b"-e"], plain), ([], full)):
                 if todo:
                     for answer in self._call(et, options, todo):
-                        by_name[os.fsencode(os.path.normpath(answer.get("SourceFile", "")))] = \
-                            with_composites(answer) if options else answer
+                        name = os.fsencode(os.path.normpath(answer.get("SourceFile", "")))
+                        if options and not _is_jpeg(answer):
+                            full.append(name)  # named .jpg, not a JPEG: read whole on the next pass
+                            continue
+                        by_name[name] = with_composites(answer) if options else answer
         finally:
             for alias in aliases:
                 self.aliases.drop(alias)
@@ -290,6 +293,12 @@ _PLAIN_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe"})
 
 def _composites_here(path: Path) -> bool:
     return path.suffix.lower() in _PLAIN_EXTENSIONS
+
+
+def _is_jpeg(answer: dict[str, Any]) -> bool:
+    """Whether an ``-e`` answer is a JPEG's, the only type :func:`with_composites` makes every
+    Composite tag for (a ``.jpg`` that is an AVI or a GIF needs ExifTool's: duration, size)."""
+    return answer.get("File:FileType") == "JPEG"
 
 
 def _is_number(v: Any) -> bool:

@@ -146,3 +146,43 @@ def test_a_file_named_jpg_that_is_not_a_jpeg_keeps_its_size_place_and_date(tmp_p
     assert metadata.basics(got) == metadata.basics(full)
     assert (metadata.basics(got).location is not None) == (kind != "png")
     assert when(got) == when(full)
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["read", "read-ahead"])
+@pytest.mark.parametrize("kind", ["avi", "gif"])
+def test_a_video_or_gif_named_jpg_keeps_the_duration_and_size_exiftool_gives(tmp_path, monkeypatch, kind, ahead):
+    """Red team: an AVI's duration and a GIF's size are Composite tags ExifTool makes from other
+    tags (RIFF.pm: FrameCount / FrameRate; ImageSize from GIF:ImageWidth), which ``with_composites``
+    does not make. A file named ``.jpg`` is read with ``-e`` because of its NAME: the AVI lost its
+    duration and the GIF its size. What the content is decides, not the name."""
+    import json
+    import subprocess
+
+    from librarian import metadata
+    from tests.support import samples
+
+    src = tmp_path / f"src.{kind}"
+    if kind == "avi":
+        samples.video(src, creation_time=None, seconds=2.0)
+    else:
+        samples.image(src, "GIF", size=(64, 48))
+    (tmp_path / "inbox").mkdir()
+    path = src.rename(tmp_path / "inbox" / "misnamed.jpg")
+    args = ["exiftool", "-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1"]
+    [full] = json.loads(subprocess.run([*args, str(path)], capture_output=True, check=True).stdout)
+    if ahead:  # the answer of the process started ahead (librarian/early.py), read with -e too
+        from librarian import early
+
+        monkeypatch.setenv("PF_INBOX_DIR", str(path.parent))
+        monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+        early.prestart_from_env()
+        assert early._pending
+    reader = metadata.MetadataReader(processes=1)
+    try:
+        [got] = reader.read_many([path])
+    finally:
+        reader.close()
+    want = metadata.basics(full)
+    assert (want.width, want.height) == (64, 48)
+    assert kind != "avi" or want.duration_s == 2.0
+    assert metadata.basics(got) == want
