@@ -12,6 +12,7 @@ import shutil
 
 from librarian import early, metadata
 from tests.support import samples
+from tests.unit.librarian.test_startup_cost import served_ahead
 
 
 def test_hostile_names_read_ahead_get_their_own_answer_or_none(tmp_path, monkeypatch):
@@ -35,16 +36,7 @@ def test_hostile_names_read_ahead_get_their_own_answer_or_none(tmp_path, monkeyp
     assert other.stat().st_size == paths[4].stat().st_size
     os.replace(other, inbox / "swapped.jpg")
     os.truncate(inbox / "emptied.jpg", 0)
-    served = []
-    real = early.answer_for
-
-    def spy(path):
-        answer = real(path)
-        if answer is not None:
-            served.append(path.name)
-        return answer
-
-    monkeypatch.setattr(early, "answer_for", spy)
+    served = served_ahead(monkeypatch)
     reader = metadata.MetadataReader("exiftool", 1)
     try:
         got = reader.read_many(paths)

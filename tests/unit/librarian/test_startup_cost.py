@@ -52,7 +52,7 @@ def _fake_exiftool(tmp_path: Path) -> Path:
     return exe
 
 
-def _served_ahead(monkeypatch) -> list[str]:
+def served_ahead(monkeypatch) -> list[str]:
     """The names of the files whose read-ahead answer was used (filled as the reader takes them)."""
     served: list[str] = []
     real = early.answer_for
@@ -128,7 +128,7 @@ def test_files_read_ahead_are_used_only_while_they_are_the_file_that_was_read(tm
     with open(inbox / "grown.jpg", "ab") as f:
         f.write(b"\0" * 10)
     os.utime(inbox / "touched.jpg", ns=(1, 1))
-    served = _served_ahead(monkeypatch)
+    served = served_ahead(monkeypatch)
     reader = metadata.MetadataReader("exiftool", 1)
     try:
         got = dict(zip(names[:4], reader.read_many(paths[:4]), strict=True))
@@ -149,7 +149,7 @@ def test_a_second_reader_thread_waits_for_the_answers_read_ahead(tmp_path, monke
     monkeypatch.setenv("PF_INBOX_DIR", str(inbox))
     monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
     early.prestart_from_env()
-    served = _served_ahead(monkeypatch)
+    served = served_ahead(monkeypatch)
     late = early.received
 
     def slow(proc, answer):  # the answer arrives well after the other thread's own ExifTool started
