@@ -174,7 +174,8 @@ class StageStore:
     def step(self, complete: list[int], start: list[int], finish: Finish | None = None) -> tuple[list[int], set[int]]:
         """Complete ``complete`` (after ``finish``, the stage's own writes for them) and start
         ``start`` in ONE transaction: an item's completion and the next item's attempt share a
-        commit. Returns (ids completed, ids started) as :meth:`complete` and :meth:`start` do."""
+        commit. Returns (ids completed: the flag set and the job row dropped, for items this worker
+        still held; ids started, as :meth:`start` returns them)."""
         base = {"stage": self.stage.name, "worker": self.worker_id}
         done: list[int] = []
         started: set[int] = set()
@@ -200,12 +201,6 @@ class StageStore:
         if not asset_ids:
             return set()
         return {r["asset_id"] for r in self._run("start", {"ids": list(asset_ids)})}
-
-    def complete(self, asset_ids: list[int]) -> list[int]:
-        """Set the flag and drop the job rows of items this worker still holds; return their ids."""
-        if not asset_ids:
-            return []
-        return [r["id"] for r in self._run("complete", {"ids": list(asset_ids)})]
 
     def fail(self, asset_id: int, reason_code: str, message: str, retryable: bool) -> Outcome | None:
         """Record a failure: back to ``pending`` after a backoff, or ``failed`` (None if claim lost)."""

@@ -41,10 +41,10 @@ Example (a stage worker's CLI command)::
 
     GEOCODE = Stage(name="geocode", flag="is_geocoded", where="a.location IS NOT NULL")
 
-    def process(asset: dict) -> None:          # asset = the media_assets row as a dict
+    def process(asset: dict) -> Finish:        # asset = the media_assets row as a dict
         if not valid(asset["location"]):
             raise ItemError("bad_location", f"asset {asset['id']}: no usable GPS", retryable=False)
-        store.save_place(asset["id"], lookup(asset["location"]))
+        return store.place_writer(asset["id"], lookup(asset["location"]))  # written with the flag
 
     run_stage(GEOCODE, core.database_url, process=process, once=once,
               heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)

@@ -21,16 +21,10 @@ class GeocodeStore:
     def close(self) -> None:
         self.db.close()
 
-    def save_place(self, asset_id: int, place: Place, provider: str) -> None:
-        """Store the place (all NULL for "resolved to nothing") with provider and time.
-
-        The engine sets ``is_geocoded`` afterwards; running this twice is harmless.
-        """
-        self.db.execute("save_place", {"asset_id": asset_id, "provider": provider, **place.to_dict()})
-
     def place_writer(self, asset_id: int, place: Place, provider: str) -> Callable[[Any], None]:
-        """:meth:`save_place` as the stage engine's ``Finish``: run on the engine's cursor in the
-        transaction that sets ``is_geocoded``, so a photo costs one durable commit, not two."""
+        """The place found for an asset (or that none was found), as the stage engine's ``Finish``:
+        run on the engine's cursor in the transaction that sets ``is_geocoded``, so a photo costs
+        one durable commit, not two."""
         query = self.db.sql("save_place")
         params = {"asset_id": asset_id, "provider": provider, **place.to_dict()}
 
