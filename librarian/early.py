@@ -122,12 +122,18 @@ def identity(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _safe(path: bytes) -> bool:
-    """A name ExifTool can only read as a file name (as stayopen.safe_arg; the rest waits)."""
+def safe_arg(path: bytes) -> bool:
+    """Can ``path`` go to ExifTool as it is? Absolute (never an option, never ``#`` comment or
+    leading white space, which ExifTool strips), valid UTF-8 (so ExifTool echoes it back exactly)
+    and printable characters only (no line breaks, no control or format characters). Here, for
+    the read ahead, and in stayopen (which gives any other name an alias)."""
+    if not path.startswith(b"/"):
+        return False
     try:
-        return path.startswith(b"/") and path.decode("utf-8").isprintable()
+        text = path.decode("utf-8")
     except UnicodeDecodeError:
         return False
+    return text.isprintable()
 
 
 def read_ahead(proc: subprocess.Popen, entries: Iterable[Path]) -> None:
@@ -140,7 +146,7 @@ def read_ahead(proc: subprocess.Popen, entries: Iterable[Path]) -> None:
                 continue
             name = os.fsencode(path)
             st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode) and _safe(name):
+            if stat.S_ISREG(st.st_mode) and safe_arg(name):
                 files[name] = identity(st)
                 if len(files) >= READ_AHEAD:
                     break

@@ -41,17 +41,7 @@ class ExifToolFailed(tools.ToolError):
 _SAFE_EXT = re.compile(rb"\.[A-Za-z0-9]{1,10}")
 
 
-def safe_arg(path: bytes) -> bool:
-    """Can ``path`` go to ExifTool as it is? Absolute (never an option, never ``#`` comment or
-    leading white space, which ExifTool strips), valid UTF-8 (so ExifTool echoes it back exactly)
-    and printable characters only (no line breaks, no control or format characters)."""
-    if not path.startswith(b"/"):
-        return False
-    try:
-        text = path.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return text.isprintable()
+safe_arg = early.safe_arg  # one rule for every name handed to ExifTool
 
 
 class Aliases:
