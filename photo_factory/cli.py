@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from photo_factory import __version__
+from photo_factory import __version__, early_stop
 
 #: name -> "module:click_command". Each service adds its own line.
 COMMANDS: dict[str, str] = {
@@ -37,7 +37,9 @@ COMMANDS: dict[str, str] = {
 
 #: name -> "module:function" called before the sub-command's module is imported, when it is about
 #: to run (not for --help): a child process started there does its own start-up on the other core
-#: while Python imports the service (the librarian's ExifTool: librarian/early.py).
+#: while Python imports the service (the librarian's ExifTool: librarian/early.py). Such a service
+#: installs its signal handlers right after its imports, so a stop signal meanwhile is kept for
+#: them (photo_factory/early_stop.py).
 PRELUDES: dict[str, str] = {
     "librarian": "librarian.early:prestart_from_env",
 }
@@ -51,6 +53,7 @@ class LazyGroup(click.Group):
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         prelude = PRELUDES.get(args[0]) if args else None
         if prelude and not {"--help", "-h"} & set(args[1:]):
+            early_stop.defer()  # a stop during the imports ahead stops the service cleanly
             module, attr = prelude.split(":")
             # only ever a head start: the command does everything itself anyway
             with contextlib.suppress(Exception):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from photo_factory import db, tools
+from photo_factory import db, early_stop, tools
 from photo_factory.heartbeat import HeartbeatService
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ class Stopper:
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+        early = early_stop.handover()  # after ours are in place: no signal falls between the two
+        if early is not None:
+            self.signals += 1
+            log.info("signal %s during start-up: stopping", signal.Signals(early).name)
+            self.request_stop()
 
 
 def _exit_later(seconds: float) -> None:

@@ -160,7 +160,10 @@ def test_sigterm_during_a_stalled_exiftool_stops_the_librarian_within_its_grace_
         assert isinstance(found, list), "no ExifTool child was ever seen"
         stopped = found[0]
         os.kill(stopped, signal.SIGSTOP)
-        time.sleep(1.0)  # let the librarian block on the stalled process
+        # the ExifTool is started before the librarian's imports (librarian/early.py): wait until
+        # the service runs (its heartbeat follows its signal handlers), then let it block on it
+        assert wait_for(lambda: heartbeat(database_url) or proc.poll() is not None, timeout=120)
+        time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
         try:
             rc = proc.wait(timeout=GRACE_S)
@@ -206,3 +209,31 @@ def test_a_stalled_ffmpeg_fails_the_poster_with_a_typed_reason_and_leaves_no_pro
         with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGKILL)
     invariants.check(database_url, storage["inbox"], storage["storage"], originals)
+
+
+def test_sigterm_while_the_librarian_is_still_starting_stops_it_cleanly(env, storage, database_url, tmp_path):
+    """``docker compose stop`` right after ``up``: the signal comes while Python still imports the
+    service (its ExifTool, started first, is the sign). It used to end the process by the signal
+    (exit -15 here, 143 in Docker); now the service takes it over and stops with 0."""
+    originals = fill_inbox(storage["inbox"], 20)
+    log = tmp_path / "librarian.log"
+    proc = start(env, log, "librarian")
+    try:
+        found = wait_for(lambda: children(proc.pid, "exiftool") or proc.poll() is not None, timeout=120, step=0.002)
+        assert isinstance(found, list), "no ExifTool child was ever seen"
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"SIGTERM did not stop the librarian within {GRACE_S:.0f}s:\n{log.read_text()[-3000:]}")
+        assert rc == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert wait_for(lambda: not any(alive(p) for p in found), timeout=10), "its ExifTool was left behind"
+    # whatever it filed is whole; whatever it did not is still in the inbox, untouched
+    left = [p for p in storage["inbox"].rglob("*") if p.is_file()]
+    untouched = {invariants.sha256(p) for p in left}
+    assert untouched <= originals and len(untouched) == len(left)
+    invariants.check(database_url, storage["inbox"], storage["storage"], originals,
+                     allow_in_inbox=left, missing_ok=untouched)
