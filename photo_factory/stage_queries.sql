@@ -80,6 +80,53 @@ SELECT {columns}, c.attempts + CASE WHEN %(start)s THEN 0 ELSE 1 END AS stage_at
   FROM claimed c JOIN media_assets a ON a.id = c.asset_id
  ORDER BY a.id;
 
+-- name: lock_leases
+-- A leased stage's claims run one at a time (per stage, until the claim commits), so the next
+-- claim's snapshot, taken after this, sees every committed lease: no item row is locked or written
+-- per claimed item. A separate statement: a statement's snapshot is taken before it runs.
+SELECT pg_advisory_xact_lock(hashtext('pf_stage_leases'), hashtext(%(stage)s));
+
+-- name: end_lease
+-- This worker's leases, once every item of them has its outcome recorded (or was given back).
+DELETE FROM stage_leases WHERE stage = %(stage)s AND worker_id = %(worker)s;
+
+-- name: claim_lease
+-- The claim of a stage that starts its whole batch at once (Stage.start_on_claim: the backup),
+-- under lock_leases: ONE lease row naming the batch's items, which are thereby claimed and
+-- started; their job rows are not written (rewriting each was a new row version and three index
+-- entries: 6 WAL records an item, 16-18 ms for a batch of 500). The pick is the claim's, minus
+-- the items of the stage's leases (a hashed NOT IN: each one met costs a probe of a small hash).
+-- stage_attempts counts the attempt this lease starts: it is written to the row only if the item
+-- fails or its worker is lost.
+WITH live AS MATERIALIZED (
+    SELECT GREATEST(1, count(*)) AS n
+      FROM stage_workers
+     WHERE stage = %(stage)s AND last_seen > now() - make_interval(secs => %(lease)s::float8)),
+held AS MATERIALIZED (
+    SELECT unnest(l.items) AS asset_id FROM stage_leases l WHERE l.stage = %(stage)s),
+share AS MATERIALIZED (
+    SELECT LEAST(%(limit)s, GREATEST(1, ceil(
+               (SELECT count(*) FROM (SELECT 1 FROM stage_jobs d
+                                       WHERE d.stage = %(stage)s AND d.state = 'pending' AND d.not_before <= now()
+                                         AND d.asset_id NOT IN (SELECT asset_id FROM held)
+                                       LIMIT %(limit)s * live.n) due)::numeric / live.n)))::int AS n
+      FROM live),
+picked AS MATERIALIZED (
+    SELECT p.asset_id, p.attempts
+      FROM stage_jobs p
+     WHERE p.stage = %(stage)s AND p.state = 'pending' AND p.not_before <= now()
+       AND p.asset_id NOT IN (SELECT asset_id FROM held)
+       AND (SELECT NOT a.{flag} AND ({where}) FROM media_assets a WHERE a.id = p.asset_id)
+     ORDER BY p.not_before, p.asset_id
+     LIMIT (SELECT n FROM share)),
+leased AS (
+    INSERT INTO stage_leases (stage, worker_id, items)
+    SELECT %(stage)s, %(worker)s, array_agg(asset_id ORDER BY asset_id) FROM picked
+    HAVING count(*) > 0)
+SELECT {columns}, p.attempts + 1 AS stage_attempts
+  FROM picked p JOIN media_assets a ON a.id = p.asset_id
+ ORDER BY a.id;
+
 -- name: start
 -- The worker starts these claimed items now: each counts an attempt. Items whose claim this
 -- worker lost (recovered as stale) are not returned and must not be processed.
@@ -98,6 +145,70 @@ WITH done AS (
 UPDATE media_assets SET {flag} = true, updated_at = now()
  WHERE id IN (SELECT asset_id FROM done)
 RETURNING id;
+
+-- name: complete_lease
+-- Completion of leased items: the lease is locked (KEY SHARE) so that a recovery, which deletes it
+-- and counts the attempts, waits for this transaction; a lease already recovered completes nothing
+-- (the claim was lost, as for a recovered row claim).
+WITH lease AS MATERIALIZED (
+    SELECT l.items
+      FROM stage_leases l
+     WHERE l.stage = %(stage)s AND l.worker_id = %(worker)s
+       FOR KEY SHARE),
+done AS (
+    DELETE FROM stage_jobs
+     WHERE stage = %(stage)s AND asset_id = ANY(%(ids)s) AND state = 'pending'
+       AND asset_id = ANY(ARRAY(SELECT unnest(items) FROM lease))
+    RETURNING asset_id)
+UPDATE media_assets SET {flag} = true, updated_at = now()
+ WHERE id IN (SELECT asset_id FROM done)
+RETURNING id;
+
+-- name: fail_lease
+-- A leased item's failure: it leaves the lease (a recovery must not count it again) and its row
+-- gets the attempt the lease started, then the backoff or failed state as fail below.
+WITH lease AS MATERIALIZED (
+    UPDATE stage_leases l SET items = array_remove(l.items, %(asset_id)s::bigint)
+     WHERE l.stage = %(stage)s AND l.worker_id = %(worker)s AND %(asset_id)s::bigint = ANY(l.items)
+    RETURNING l.id)
+UPDATE stage_jobs
+   SET state = CASE WHEN %(retryable)s AND attempts + 1 < %(max_attempts)s THEN 'pending' ELSE 'failed' END,
+       attempts = attempts + 1,
+       not_before = now() + make_interval(secs => LEAST(%(backoff_max)s::float8,
+                                                        %(backoff_base)s::float8 * power(2, attempts))),
+       reason_code = %(reason_code)s, last_error = %(message)s, updated_at = now()
+ WHERE stage = %(stage)s AND asset_id = %(asset_id)s AND state = 'pending' AND EXISTS (SELECT 1 FROM lease)
+RETURNING asset_id, state, attempts, not_before;
+
+-- name: release_lease
+-- Leased items given back: out of the lease, their rows untouched (their attempt never written).
+UPDATE stage_leases l
+   SET items = ARRAY(SELECT unnest(l.items) EXCEPT SELECT unnest(%(ids)s::bigint[]))
+ WHERE l.stage = %(stage)s AND l.worker_id = %(worker)s;
+
+-- name: recover_leases
+-- Leases of a worker not seen for the lease, or older than the claim timeout: deleted, and each of
+-- their items still waiting for its outcome gets the attempt the lease started (failed /
+-- worker_lost after the last one), as a started row claim in recover_stale.
+WITH stale AS MATERIALIZED (
+    DELETE FROM stage_leases l
+     WHERE l.stage = %(stage)s
+       AND (l.claimed_at < now() - make_interval(secs => %(claim_timeout)s::float8)
+            OR NOT EXISTS (SELECT 1 FROM stage_workers w
+                            WHERE w.worker_id = l.worker_id
+                              AND w.last_seen > now() - make_interval(secs => %(lease)s::float8)))
+    RETURNING l.worker_id, l.items),
+items AS MATERIALIZED (
+    SELECT i.asset_id, s.worker_id FROM stale s, unnest(s.items) AS i (asset_id))
+UPDATE stage_jobs j
+   SET state = CASE WHEN j.attempts + 1 < %(max_attempts)s THEN 'pending' ELSE 'failed' END,
+       attempts = j.attempts + 1, reason_code = 'worker_lost',
+       last_error = 'the worker ' || i.worker_id || ' stopped or hung while processing this item',
+       not_before = now(), updated_at = now()
+  FROM items i
+ WHERE j.stage = %(stage)s AND j.asset_id = ANY(ARRAY(SELECT asset_id FROM items))
+   AND j.asset_id = i.asset_id AND j.state = 'pending'
+RETURNING j.asset_id, j.state, true AS started;
 
 -- name: fail
 UPDATE stage_jobs
@@ -177,6 +288,8 @@ SELECT (SELECT count(*) FROM (
              WHERE NOT a.{flag} AND ({where})
                AND NOT EXISTS (SELECT 1 FROM stage_jobs j
                                 WHERE j.asset_id = a.id AND j.stage = %(stage)s AND j.state <> 'pending')
+               -- a leased item is in flight, not pending (its row stays 'pending' until its outcome)
+               AND a.id NOT IN (SELECT unnest(l.items) FROM stage_leases l WHERE l.stage = %(stage)s)
              ORDER BY a.id DESC
              LIMIT %(cap)s) p) AS pending,
        (SELECT count(*) FROM (
@@ -184,11 +297,17 @@ SELECT (SELECT count(*) FROM (
              WHERE j.stage = %(stage)s AND j.state = 'pending' AND j.not_before > now()
                AND (SELECT NOT a.{flag} AND ({where}) FROM media_assets a WHERE a.id = j.asset_id)
              LIMIT %(cap)s) b) AS backing_off,
-       (SELECT count(*) FROM (
+       LEAST(%(cap)s, (SELECT count(*) FROM (
             SELECT 1 FROM stage_jobs j
              WHERE j.stage = %(stage)s AND j.state = 'claimed'
                AND (SELECT NOT a.{flag} AND ({where}) FROM media_assets a WHERE a.id = j.asset_id)
-             LIMIT %(cap)s) c) AS claimed,
+             LIMIT %(cap)s) c) + (SELECT count(*) FROM (
+            -- leased items still waiting for their outcome (completed ones have no row)
+            SELECT 1 FROM stage_leases l, unnest(l.items) AS i (asset_id)
+             WHERE l.stage = %(stage)s
+               AND EXISTS (SELECT 1 FROM stage_jobs j
+                            WHERE j.asset_id = i.asset_id AND j.stage = %(stage)s AND j.state = 'pending')
+             LIMIT %(cap)s) l)) AS claimed,
        (SELECT count(*) FROM (
             SELECT 1 FROM stage_jobs j
              WHERE j.stage = %(stage)s AND j.state = 'failed'

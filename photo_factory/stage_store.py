@@ -37,6 +37,9 @@ PREPARED: dict[str, dict[str, str]] = {
     "claim": {"stage": "text", "worker": "text", "limit": "integer", "lease": "float8", "start": "boolean"},
     "start": {"stage": "text", "worker": "text", "ids": "bigint[]"},
     "complete": {"stage": "text", "worker": "text", "ids": "bigint[]"},
+    "lock_leases": {"stage": "text"},
+    "claim_lease": {"stage": "text", "worker": "text", "limit": "integer", "lease": "float8"},
+    "complete_lease": {"stage": "text", "worker": "text", "ids": "bigint[]"},
 }
 _PARAM = re.compile(r"%\((\w+)\)s")
 
@@ -93,7 +96,12 @@ class Outcome:
 
 
 class StageStore:
-    """Job-state operations of one stage for one worker (``worker_id``) on one connection."""
+    """Job-state operations of one stage for one worker (``worker_id``) on one connection.
+
+    A stage that starts its whole batch at once (``Stage.start_on_claim``: the backup) is *leased*:
+    its claim writes one ``stage_leases`` row naming the batch's items instead of rewriting each
+    item's job row (migration 0026); the items' rows are written only by their outcome. Every
+    method keeps the same promises for both forms."""
 
     def __init__(self, database: db.Database, stage: Stage, worker_id: str):
         self.db = database
@@ -105,6 +113,8 @@ class StageStore:
         #: The last job row's asset id :meth:`prune_jobs` looked at (0: from the start).
         self._pruned_after = 0
         self._prepared = PreparedStatements()
+        #: claims are lease rows (see the class docstring)
+        self.leased = stage.start_on_claim
 
     def _execute(self, cur: Any, name: str, params: dict[str, Any]) -> None:
         """Run query ``name``: a :data:`PREPARED` one through its prepared statement (prepared
@@ -147,7 +157,7 @@ class StageStore:
         the first ``start`` claimed items in ONE transaction: a round costs one commit (a
         durable commit is most of PostgreSQL's CPU per item), not three. A stage that starts
         on its claim (``Stage.start_on_claim``: the backup) has every claimed item started by the
-        claim itself (each job row written once, not twice). Returns the claimed rows and the ids
+        claim itself (one lease row for the batch; no job row written). Returns the claimed rows and the ids
         started."""
         base = {"stage": self.stage.name, "worker": self.worker_id}
         with self.db.transaction() as cur:
@@ -158,9 +168,7 @@ class StageStore:
             cur.execute("SET LOCAL synchronous_commit = off")
             self._execute(cur, "enqueue_pending", {**base, "limit": enqueue, "after": self._enqueued_after})
             last = cur.fetchone()["last"]
-            self._execute(cur, "claim", {**base, "limit": limit, "lease": self.stage.lease_s,
-                                         "start": self.stage.start_on_claim})
-            assets = list(cur.fetchall())
+            assets = self._claim(cur, limit)
             started: set[int] = set()
             if self.stage.start_on_claim:
                 started = {a["id"] for a in assets}
@@ -170,6 +178,20 @@ class StageStore:
         if last is not None:  # only once committed: a rolled-back round looks again
             self._enqueued_after = int(last)
         return assets, started
+
+    def _claim(self, cur: Any, limit: int) -> list[dict]:
+        """The claim on ``cur`` (in the caller's transaction). A leased stage's: its claims are
+        serialized (``lock_leases``, a statement of its own so that the claim's snapshot is taken
+        after it) and one lease row names the batch (a worker may hold several; its
+        :meth:`end_lease` drops them all once nothing is held)."""
+        base = {"stage": self.stage.name, "worker": self.worker_id}
+        if not self.leased:
+            self._execute(cur, "claim", {**base, "limit": limit, "lease": self.stage.lease_s,
+                                         "start": self.stage.start_on_claim})
+            return list(cur.fetchall())
+        self._execute(cur, "lock_leases", base)
+        self._execute(cur, "claim_lease", {**base, "limit": limit, "lease": self.stage.lease_s})
+        return list(cur.fetchall())
 
     def step(self, complete: list[int], start: list[int], finish: Finish | None = None) -> tuple[list[int], set[int]]:
         """Complete ``complete`` (after ``finish``, the stage's own writes for them) and start
@@ -183,7 +205,7 @@ class StageStore:
             if finish is not None:
                 finish(cur)
             if complete:
-                self._execute(cur, "complete", {**base, "ids": list(complete)})
+                self._execute(cur, "complete_lease" if self.leased else "complete", {**base, "ids": list(complete)})
                 done = [r["id"] for r in cur.fetchall()]
             if start:
                 self._execute(cur, "start", {**base, "ids": list(start)})
@@ -193,7 +215,8 @@ class StageStore:
     def claim(self, limit: int) -> list[dict]:
         """Claim up to ``limit`` due pending items (at the tail of the queue only this worker's
         fair share among the stage's live workers): the media_assets rows + ``stage_attempts``."""
-        return self._run("claim", {"limit": limit, "lease": self.stage.lease_s, "start": self.stage.start_on_claim})
+        with self.db.transaction() as cur:
+            return self._claim(cur, limit)
 
     def start(self, asset_ids: list[int]) -> set[int]:
         """Mark claimed items started (each counts an attempt); return those this worker still
@@ -205,7 +228,7 @@ class StageStore:
     def fail(self, asset_id: int, reason_code: str, message: str, retryable: bool) -> Outcome | None:
         """Record a failure: back to ``pending`` after a backoff, or ``failed`` (None if claim lost)."""
         s = self.stage
-        rows = self._run("fail", {
+        rows = self._run("fail_lease" if self.leased else "fail", {
             "asset_id": asset_id, "reason_code": reason_code, "message": message[:4000],
             "retryable": retryable, "max_attempts": s.max_attempts,
             "backoff_base": s.backoff_base_s, "backoff_max": s.backoff_max_s,
@@ -216,14 +239,21 @@ class StageStore:
         """Give claimed items back to pending without counting an attempt (unstarted ones never
         counted; a started one whose outcome was lost with the database is not its fault)."""
         if asset_ids:
-            self._run("release", {"ids": list(asset_ids)})
+            self._run("release_lease" if self.leased else "release", {"ids": list(asset_ids)})
+
+    def end_lease(self) -> None:
+        """Drop this worker's lease once every item of it has its outcome recorded or was given
+        back (a leased stage's batch is over); nothing for a stage of row claims."""
+        if self.leased:
+            self._run("end_lease", {})
 
     def recover_stale(self) -> list[dict]:
         """Claims of dead or hung workers back to ``pending``: ``asset_id, state, started``. Only
         started items count as attempted (``failed`` / ``worker_lost`` after the last attempt)."""
         s = self.stage
-        return self._run("recover_stale", {"max_attempts": s.max_attempts,
-                                           "claim_timeout": s.claim_timeout_s, "lease": s.lease_s})
+        params = {"max_attempts": s.max_attempts, "claim_timeout": s.claim_timeout_s, "lease": s.lease_s}
+        rows = self._run("recover_stale", params)  # a leased stage too: row claims of older versions
+        return rows + self._run("recover_leases", params) if self.leased else rows
 
     def prune_jobs(self, limit: int = PRUNE_BATCH) -> int:
         """Drop unclaimed job rows of assets that no longer need this stage, looking at up to

@@ -13,6 +13,11 @@ State (migration ``0002_stage_engine.sql``):
   UPDATE stage_jobs … FROM picked RETURNING …`` (partial index ``stage_jobs_pending``); the
   materialized CTE makes ``n`` a hard limit (an ``IN (subquery)`` may be rescanned per row and
   claim far more). A claim is not an attempt: starting an item (``start``) counts one.
+- A stage that starts its whole batch at once (``start_on_claim``: the backup) is *leased*: its
+  claim writes ONE ``stage_leases`` row naming the batch (migration 0026), its items' rows stay
+  ``pending`` and unwritten until their outcome; claims of such a stage take turns (an advisory
+  lock) and skip the items of every lease. A failure writes the attempt the lease started; a dead
+  worker's lease is deleted by recovery, which writes the attempt of each item still waiting.
 - Success: the job row is deleted and the flag set to true, in one transaction (with the stage's
   own writes of the outcome, a :data:`~photo_factory.stage_store.Finish` its ``process`` returns,
   and the start of the next item: a durable commit is most of PostgreSQL's cost of an item). A
@@ -197,6 +202,7 @@ class StageWorker:
         if self._held:  # a previous round died mid-batch (database loss): give those back
             self.store.release(self._held)
             self._held = []
+            self.store.end_lease()
         if not self._registered:
             self.store.touch_worker()
             self._registered = True
@@ -305,6 +311,8 @@ class StageWorker:
         for a in assets:
             if a["id"] in held and a["id"] not in ok:
                 self._record(a["id"], outcomes.get(a["id"], missing))
+        if not self._held:  # every item has its outcome: the batch's lease (if any) is over
+            self.store.end_lease()
 
     def complete_early(self, asset_ids: list[int]) -> None:
         """Record the success of items of the running batch now, while the batch goes on (a batch
@@ -439,6 +447,7 @@ class StageWorker:
             if self._held:
                 self.store.release(self._held)
             self._held = []
+            self.store.end_lease()
             self.store.remove_worker()
         except db.UNAVAILABLE:
             log.warning("database unavailable at shutdown: claims return to pending via lease expiry")
