@@ -112,20 +112,21 @@ share AS MATERIALIZED (
                                        LIMIT %(limit)s * live.n) due)::numeric / live.n)))::int AS n
       FROM live),
 picked AS MATERIALIZED (
-    SELECT p.asset_id, p.attempts
+    -- the asset is read once, by the probe that checks it still needs the stage (OFFSET 0 keeps
+    -- the probe a per-row subquery: as a join it could become a hash join over every asset)
+    SELECT a.*, p.attempts + 1 AS stage_attempts
       FROM stage_jobs p
+     CROSS JOIN LATERAL (SELECT {columns} FROM media_assets a
+                          WHERE a.id = p.asset_id AND NOT a.{flag} AND ({where}) OFFSET 0) a
      WHERE p.stage = %(stage)s AND p.state = 'pending' AND p.not_before <= now()
        AND p.asset_id NOT IN (SELECT asset_id FROM held)
-       AND (SELECT NOT a.{flag} AND ({where}) FROM media_assets a WHERE a.id = p.asset_id)
      ORDER BY p.not_before, p.asset_id
      LIMIT (SELECT n FROM share)),
 leased AS (
     INSERT INTO stage_leases (stage, worker_id, items)
-    SELECT %(stage)s, %(worker)s, array_agg(asset_id ORDER BY asset_id) FROM picked
+    SELECT %(stage)s, %(worker)s, array_agg(id ORDER BY id) FROM picked
     HAVING count(*) > 0)
-SELECT {columns}, p.attempts + 1 AS stage_attempts
-  FROM picked p JOIN media_assets a ON a.id = p.asset_id
- ORDER BY a.id;
+SELECT * FROM picked ORDER BY id;
 
 -- name: start
 -- The worker starts these claimed items now: each counts an attempt. Items whose claim this
