@@ -188,6 +188,18 @@ SELECT s.stage,
        (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'failed') AS failed
   FROM unnest(%(stages)s::text[]) AS s (stage);
 
+-- name: stage_claimed_failed_leased
+-- stage_claimed_failed where batch stages are leased (0026): the items of a stage's leases still
+-- waiting for their outcome (their rows stay 'pending') are in flight too.
+SELECT s.stage,
+       (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'claimed')
+       + (SELECT count(*) FROM stage_leases l, unnest(l.items) AS i (asset_id)
+           WHERE l.stage = s.stage
+             AND EXISTS (SELECT 1 FROM stage_jobs j
+                          WHERE j.asset_id = i.asset_id AND j.stage = s.stage AND j.state = 'pending')) AS claimed,
+       (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'failed') AS failed
+  FROM unnest(%(stages)s::text[]) AS s (stage);
+
 -- name: oldest_pending_thumbnails
 -- When the oldest item still waiting (not failed, not in flight) came in.
 SELECT a.ingested_at FROM media_assets a

@@ -10,7 +10,7 @@ from typing import Any
 from photo_factory import db
 
 QUERIES = db.load_queries(Path(__file__).with_name("status_queries.sql"))
-OPTIONAL = ("stage_jobs", "restore_drills", "alert_incidents", "maintenance", "backup_runs")
+OPTIONAL = ("stage_jobs", "restore_drills", "alert_incidents", "maintenance", "backup_runs", "stage_leases")
 #: Flag queues are counted exactly up to this; above it the partial index's size (as the last
 #: vacuum or analyze counted it) is shown as an estimate ("≈"): exact to the file does not matter
 #: for a queue of 20,000, and counting a million index entries costs ~0.5 s.
@@ -48,7 +48,7 @@ class StatusStore:
             out["flags"] = flags
             jobs: dict[str, dict[str, int]] = {}
             if "stage_jobs" in present:
-                for r in run("stage_job_counts"):
+                for r in run("stage_job_counts_leased" if "stage_leases" in present else "stage_job_counts"):
                     jobs.setdefault(r["stage"], {})[r["state"]] = int(r["n"])
             out["jobs"] = jobs
             drills = run("last_restore_drill") if "restore_drills" in present else []

@@ -20,7 +20,7 @@ QUERIES = db.merge_queries(
     db.load_queries(Path(__file__).with_name("queries.sql")),
     db.load_queries(Path(__file__).with_name("status_queries.sql")),
 )
-OPTIONAL = ("stage_jobs", "backup_runs", "restore_drills", "panoramas", "alert_incidents")
+OPTIONAL = ("stage_jobs", "backup_runs", "restore_drills", "panoramas", "alert_incidents", "stage_leases")
 
 
 class DashboardStore:
@@ -121,8 +121,8 @@ class DashboardStore:
             "jobs": None, "oldest": {}, "panoramas": None,
         }
         if "stage_jobs" in present:
-            out["jobs"] = {r["stage"]: r for r in self.db.fetchall("stage_claimed_failed",
-                                                                   {"stages": list(self.FLAG_STAGES)})}
+            name = "stage_claimed_failed_leased" if "stage_leases" in present else "stage_claimed_failed"
+            out["jobs"] = {r["stage"]: r for r in self.db.fetchall(name, {"stages": list(self.FLAG_STAGES)})}
             for stage in self.FLAG_STAGES:
                 row = self.db.fetchone(f"oldest_pending_{stage}")
                 out["oldest"][stage] = row["ingested_at"] if row else None

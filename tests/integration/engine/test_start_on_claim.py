@@ -266,3 +266,27 @@ def test_given_back_leased_items_are_claimed_again_without_a_counted_attempt(dat
     assert held and (depth["claimed"], depth["pending"]) == (len(held), 10 - len(held))
     assert {again[i] for i in held} == {1}
     assert query(database_url, "SELECT count(*) FROM stage_jobs WHERE stage = 'backup' AND attempts <> 0") == [(0,)]
+
+
+def test_a_leased_batch_is_in_flight_on_the_dashboard_and_in_the_status(database_url):
+    from dashboard import status_store
+    from dashboard.store import DashboardStore
+
+    _bulk_assets(database_url, 10)
+    worker = _store(database_url, "w")
+    try:
+        held = [r["id"] for r in worker.claim(BACKUP.batch_size)]
+        worker.step(held[:2], [])  # two of them done already: no longer in flight
+    finally:
+        worker.db.close()
+    status = status_store.StatusStore(database_url)
+    dash = DashboardStore(database_url)
+    try:
+        jobs = status.snapshot()["jobs"]["backup"]
+        page = dash.stage_numbers(dash.present())["jobs"]["backup"]
+    finally:
+        status.close()
+        dash.close()
+    in_flight = len(held) - 2
+    assert (jobs.get("claimed"), jobs.get("pending")) == (in_flight, 10 - len(held))
+    assert page["claimed"] == in_flight
