@@ -157,10 +157,12 @@ WITH lease AS MATERIALIZED (
      WHERE l.stage = %(stage)s AND l.worker_id = %(worker)s
        FOR KEY SHARE),
 done AS (
-    DELETE FROM stage_jobs
-     WHERE stage = %(stage)s AND asset_id = ANY(%(ids)s) AND state = 'pending'
-       AND asset_id = ANY(ARRAY(SELECT unnest(items) FROM lease))
-    RETURNING asset_id)
+    -- the lease is checked per row found (a filter): as an index condition its whole item list
+    -- was sorted and walked with the ids, each completion
+    DELETE FROM stage_jobs j
+     WHERE j.stage = %(stage)s AND j.asset_id = ANY(%(ids)s) AND j.state = 'pending'
+       AND EXISTS (SELECT 1 FROM lease WHERE j.asset_id = ANY(lease.items))
+    RETURNING j.asset_id)
 UPDATE media_assets SET {flag} = true, updated_at = now()
  WHERE id IN (SELECT asset_id FROM done)
 RETURNING id;

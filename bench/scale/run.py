@@ -4,9 +4,12 @@
   stage jobs: 20,000 failed thumbnails, 5,000 backing-off geocodes) are generated in SQL in a
   fresh database. Then, per stage (thumbnails, geocode, backup), the statements of one worker
   round — ``enqueue_pending`` (its mark past the backlog, as in a running worker) + ``claim`` —
-  are timed by the database (EXPLAIN ANALYZE, rolled back), median of 5; ``recover_stale``,
-  ``prune_jobs`` (every 30 s: one window of job rows) and ``queue_depth`` (every heartbeat: counts
-  up to a cap) beside.
+  are timed by the database (EXPLAIN (ANALYZE, TIMING OFF), rolled back), median of 5, with the
+  WAL a claim writes; the claim again while another replica's batch is in flight; one item's
+  completion after it (its per-item commit must not grow); ``recover_stale``, ``prune_jobs``
+  (every 30 s: one window of job rows) and ``queue_depth`` (every heartbeat: counts up to a cap)
+  beside. The backup's claim is a lease (one row, migration 0026); its row form (before 0026) is
+  measured in the same run for comparison. ``--explain`` prints both plans (BUFFERS, WAL).
   Target: a round's claim <= 5 ms.
 * ``stitch``: the stitch scan's read of unscanned images with all 1,000,000 unscanned: rows and
   time of one round (bounded: ``PF_STITCH_SCAN_BATCH``).
@@ -19,7 +22,7 @@
   JPEGs (default 20,000) dropped ``--every`` (2,000) at a time; its RSS after each drop and the
   growth per 10,000 files. Target: flat.
 
-``python -m bench scale [--files N] [--only claims stitch startup rss]``.
+``python -m bench scale [--files N] [--only claims stitch startup rss] [--explain]``.
 """
 
 from __future__ import annotations
