@@ -309,7 +309,8 @@ def _is_number(v: Any) -> bool:
 def with_composites(tags: dict[str, Any]) -> dict[str, Any]:
     """``tags`` (an ``-e -n -G`` answer) plus the Composite tags the librarian reads, made as
     ExifTool 12.57 makes them (GPS.pm, Exif.pm, QuickTime.pm): ImageSize, GPSLatitude,
-    GPSLongitude, GPSAltitude, GPSDateTime. A tag ExifTool would not make is not made."""
+    GPSLongitude, GPSAltitude, GPSDateTime, DateTimeOriginal (from IPTC). A tag ExifTool would
+    not make is not made."""
     out = dict(tags)
     w, h = tags.get("File:ImageWidth"), tags.get("File:ImageHeight")
     if w is None or h is None:  # not a JPEG after all: the priority ImageWidth of the others
@@ -334,7 +335,25 @@ def with_composites(tags: dict[str, Any]) -> dict[str, Any]:
     day, time_ = tags.get("EXIF:GPSDateStamp"), tags.get("EXIF:GPSTimeStamp")
     if day is not None and time_ is not None:
         out["Composite:GPSDateTime"] = f"{day} {time_}Z"
+    original = _iptc_date_time_original(tags)
+    if original is not None:
+        out["Composite:DateTimeOriginal"] = original
     return out
+
+
+def _iptc_date_time_original(tags: Mapping[str, Any]) -> str | None:
+    """Exif.pm's Composite:DateTimeOriginal, for files without a DateTimeOriginal tag of their own
+    (editors and scanners that write IPTC only): IPTC.pm's DateTimeCreated (IPTC DateCreated and
+    TimeCreated), else DateCreated (IPTC, else XMP) and TimeCreated, both true in Perl's sense."""
+    if any(k.endswith(":DateTimeOriginal") for k in tags):
+        return None
+    day = tags.get("IPTC:DateCreated", tags.get("XMP:DateCreated"))
+    time_ = tags.get("IPTC:TimeCreated")
+    if day in (None, "", "0", 0) or time_ in (None, "", "0", 0):
+        return None
+    if tags.get("IPTC:DateCreated") is not None:
+        return f"{tags['IPTC:DateCreated']} {time_}"  # DateTimeCreated: always holds a space
+    return f"{day} {time_}"
 
 
 def _altitude(tags: Mapping[str, Any]) -> Any:

@@ -165,7 +165,10 @@ class StageStore:
             # flush (~8 ms here, the worker idle meanwhile). Only a PostgreSQL crash can lose it
             # (the jobs are then pending again, unstarted); a killed worker cannot: its start is
             # committed and counts. The next durable commit (a completion) flushes it anyway.
-            cur.execute("SET LOCAL synchronous_commit = off")
+            # Except a stage whose claim is its start (the backup: a batch of hundreds uploads for
+            # minutes): a forgotten claim would let a second replica upload the same files at the
+            # same time, so it waits — once a batch.
+            cur.execute("SET LOCAL synchronous_commit = " + ("on" if self.stage.start_on_claim else "off"))
             self._execute(cur, "enqueue_pending", {**base, "limit": enqueue, "after": self._enqueued_after})
             last = cur.fetchone()["last"]
             assets = self._claim(cur, limit)

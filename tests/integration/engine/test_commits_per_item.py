@@ -209,3 +209,33 @@ def test_stages_whose_output_is_durable_first_do_not_wait_for_their_completions_
             assert _commit_mode(worker) == ("on" if stage.name == "plain" else "off"), stage.name
         finally:
             worker.store.db.close()
+
+
+def test_a_stage_that_starts_on_its_claim_waits_for_the_claims_wal_flush(database_url, tmp_path: Path):
+    """The backup's claim IS its start: it is what keeps a second replica off the batch while
+    rclone uploads it. Were that commit forgotten by a PostgreSQL crash, another replica would
+    claim and upload the same files at the same time. One durable commit per batch of hundreds
+    costs nothing; the stage's completions stay asynchronous (their proof is the remote copy)."""
+    from processor.backup.service import stage as backup_stage
+    from processor.backup.settings import BackupSettings
+
+    for _ in range(3):
+        insert_asset(database_url, tmp_path)
+    worker = StageWorker(backup_stage(BackupSettings()), database_url, process=lambda a: None)
+    seen: list[str] = []
+    plain = worker.store.db.transaction
+
+    @contextlib.contextmanager
+    def watched() -> Iterator:
+        with plain() as cur:
+            yield cur
+            cur.execute("SHOW synchronous_commit")
+            seen.append(cur.fetchone()["synchronous_commit"])
+
+    worker.store.db.transaction = watched  # type: ignore[method-assign]
+    try:
+        assets, started = worker.store.claim_round(10, 10, 0)
+    finally:
+        worker.store.db.close()
+    assert len(assets) == 3 and started == {a["id"] for a in assets}
+    assert seen == ["on"]

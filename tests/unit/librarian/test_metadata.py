@@ -78,6 +78,13 @@ _GPS_CASES = {
     "xmp_and_exif_altitude": ["-XMP:GPSAltitude=40", "-XMP:GPSAltitudeRef=1", "-EXIF:GPSAltitude=7"],
     "exif_size_differs": ["-EXIF:ImageWidth=100", "-EXIF:ImageHeight=50"],
     "nothing": [],
+    # dates written by photo editors and scanners: IPTC/XMP only, no EXIF DateTimeOriginal
+    "iptc_date_only": ["-EXIF:all=", "-IPTC:DateCreated=2023:05:06", "-IPTC:TimeCreated=10:11:12+02:00"],
+    "iptc_day_without_time": ["-EXIF:all=", "-IPTC:DateCreated=2023:05:06"],
+    "xmp_date_iptc_time": ["-EXIF:all=", "-XMP-photoshop:DateCreated=2023:05:06", "-IPTC:TimeCreated=10:11:12"],
+    "iptc_beside_exif_date": ["-IPTC:DateCreated=2020:01:02", "-IPTC:TimeCreated=03:04:05"],
+    "xmp_date_time_original": ["-EXIF:all=", "-XMP-exif:DateTimeOriginal=2022:02:02 02:02:02",
+                               "-IPTC:DateCreated=2023:05:06", "-IPTC:TimeCreated=10:11:12"],
 }
 
 
