@@ -4,8 +4,8 @@
   stage jobs: 20,000 failed thumbnails, 5,000 backing-off geocodes) are generated in SQL in a
   fresh database. Then, per stage (thumbnails, geocode, backup), the statements of one worker
   round — ``enqueue_pending`` (its mark past the backlog, as in a running worker) + ``claim`` —
-  are timed by the database (EXPLAIN (ANALYZE, TIMING OFF), rolled back), median of 5, with the
-  WAL a claim writes; the claim again while another replica's batch is in flight; one item's
+  are timed by the database (EXPLAIN (ANALYZE, TIMING OFF), rolled back), median of 5 (claims:
+  9), with the WAL a claim writes; the claim again while another replica's batch is in flight; one item's
   completion after it (its per-item commit must not grow); ``recover_stale``, ``prune_jobs``
   (every 30 s: one window of job rows) and ``queue_depth`` (every heartbeat: counts up to a cap)
   beside. The backup's claim is a lease (one row, migration 0026); its row form (before 0026) is
@@ -102,6 +102,10 @@ def generate(url: str, n: int, scanned: bool = True) -> float:
         cur.execute("SET synchronous_commit = off")
         cur.execute(GENERATE, {"n": n, "scanned": scanned})
         cur.execute("VACUUM ANALYZE")
+        try:  # the generated gigabyte is flushed now, not by a checkpoint during the measurements
+            cur.execute("CHECKPOINT")
+        except psycopg2.Error as exc:  # a server of PF_BENCH_DATABASE_URL may not let us
+            print(f"  (no CHECKPOINT after generating: {str(exc).strip()})", flush=True)
     conn.close()
     return time.perf_counter() - t
 
@@ -204,8 +208,8 @@ def _in_flight(name: str, n: int, leased: bool) -> str:
 
 def claims(url: str, explain: bool = False) -> bool:
     ok = True
-    print("database time per statement (EXPLAIN (ANALYZE, TIMING OFF), median of 5, rolled back), ms, and the")
-    print("claim's WAL (records/bytes a claim, records an item). A batch stage (backup) is leased: its claim")
+    print("database time per statement (EXPLAIN (ANALYZE, TIMING OFF), median of 5 (claims: 9), rolled back), ms,")
+    print("and the claim's WAL (records/bytes a claim, records an item). A batch stage (backup) is leased: its claim")
     print("writes one lease row (migration 0026); 'rows' is the same claim as before 0026 (each job row")
     print("rewritten: a row version + three index entries), measured in the same run. 'busy': the claim")
     print("while another replica's batch is in flight. 'complete': one item's completion after the claim")
@@ -235,8 +239,8 @@ def claims(url: str, explain: bool = False) -> bool:
         claim_q, complete_q = (q["claim_lease"], q["complete_lease"]) if leased else (q["claim"], q["complete"])
         lock = (q["lock_leases"],) if leased else ()
         enq, _, _ = _db_ms(url, q["enqueue_pending"], {**base, "limit": limit, "after": store._enqueued_after})
-        claim, wal, wal_b = _db_ms(url, claim_q, base, vacuum=True, before=lock)
-        busy, _, _ = _db_ms(url, claim_q, base, vacuum=True, before=lock,
+        claim, wal, wal_b = _db_ms(url, claim_q, base, 9, vacuum=True, before=lock)
+        busy, _, _ = _db_ms(url, claim_q, base, 9, vacuum=True, before=lock,
                             setup=_in_flight(name, stage.batch_size, leased))
         start, wal_start, _ = (0.0, 0.0, 0.0) if stage.start_on_claim else _db_ms(
             url, q["start"], base, vacuum=True, first=q["claim"])
