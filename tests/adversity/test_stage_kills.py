@@ -99,6 +99,8 @@ def _assert_stage_done(database_url: str, flag: str, log: Path) -> None:
     assert tuples(database_url, f"SELECT count(*) FROM media_assets WHERE NOT {flag}") == [(0,)]
     jobs = query(database_url, "SELECT * FROM stage_jobs")
     assert jobs == [], f"stage jobs left (failed or stuck): {jobs}"
+    leases = query(database_url, "SELECT * FROM stage_leases")  # the dead workers' leases recovered
+    assert leases == [], f"stage leases left: {leases}"
     text = log.read_text()
     assert "claim had been lost" not in text and "claim was lost" not in text, "an item was done twice"
 
@@ -128,17 +130,20 @@ def test_killing_thumbnail_workers_never_fails_repeats_or_half_writes_a_thumbnai
     invariants.check(database_url, storage["inbox"], storage["storage"], library)
 
 
+@pytest.mark.parametrize("crash", [
+    "processor.backup.batch:back_up|before|1",  # claimed and started, never uploaded
+    "photo_factory.stage_store:StageStore._claim|after|1",  # its lease written, never committed
+], ids=["before-upload", "mid-claim"])
 def test_killing_backup_workers_leaves_every_original_on_the_remote_exactly_once(
         library: set[str], pf_env: dict[str, str], database_url: str, storage: dict[str, Path],
-        tmp_path: Path) -> None:
+        tmp_path: Path, crash: str) -> None:
     remote = make_crypt_remote(tmp_path)
     env = {**pf_env, **remote.env(), "PF_BACKUP_BATCH_SIZE": "4", "PF_BACKUP_PIPELINE_CHUNKS": "1",
            "PF_BACKUP_IDLE_SECONDS": "0.5", "PF_BACKUP_DUMPS": "false", "PF_HEARTBEAT_SECONDS": "1",
            "PF_BACKUP_RETRY_BASE_SECONDS": "0.5", "PF_BACKUP_LEASE_SECONDS": "3600",
            "PF_BACKUP_RCLONE_FLAGS": "--bwlimit 1M"}  # uploads slow enough to be killed midway
     log = tmp_path / "backup.log"
-    kills = _kill_rounds(["backup"], env, log, database_url, seed=1411,
-                         crash="processor.backup.batch:back_up|before|1")  # claimed and started, never uploaded
+    kills = _kill_rounds(["backup"], env, log, database_url, seed=1411, crash=crash)
     assert kills >= ROUNDS
     _finish(["backup"], env, log, database_url)
     _assert_stage_done(database_url, "is_backed_up", log)
