@@ -157,8 +157,8 @@ class StageStore:
         the first ``start`` claimed items in ONE transaction: a round costs one commit (a
         durable commit is most of PostgreSQL's CPU per item), not three. A stage that starts
         on its claim (``Stage.start_on_claim``: the backup) has every claimed item started by the
-        claim itself (one lease row for the batch; no job row written). Returns the claimed rows and the ids
-        started."""
+        claim itself (one lease row for the batch; no job row written). Returns the claimed rows
+        and the ids started."""
         base = {"stage": self.stage.name, "worker": self.worker_id}
         with self.db.transaction() as cur:
             # Queue bookkeeping, not the library's truth: this commit need not wait for its WAL
