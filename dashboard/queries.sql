@@ -222,6 +222,15 @@ SELECT a.ingested_at FROM media_assets a
                                                 AND j.state <> 'pending')
  ORDER BY a.id LIMIT 1;
 
+-- name: oldest_pending_backup_leased
+-- oldest_pending_backup where the backup's batches are leased (0026): their items are in flight.
+SELECT a.ingested_at FROM media_assets a
+ WHERE NOT a.is_backed_up
+   AND NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = a.id AND j.stage = 'backup'
+                                                AND j.state <> 'pending')
+   AND a.id NOT IN (SELECT unnest(l.items) FROM stage_leases l WHERE l.stage = 'backup')
+ ORDER BY a.id LIMIT 1;
+
 -- name: ingested_today
 -- From the hourly rollup (migration 0019): a big first import is a million events a day.
 SELECT coalesce(sum(n), 0)::bigint AS n FROM ingest_hourly WHERE kind = 'ingested' AND hour >= current_date;

@@ -124,7 +124,8 @@ class DashboardStore:
             name = "stage_claimed_failed_leased" if "stage_leases" in present else "stage_claimed_failed"
             out["jobs"] = {r["stage"]: r for r in self.db.fetchall(name, {"stages": list(self.FLAG_STAGES)})}
             for stage in self.FLAG_STAGES:
-                row = self.db.fetchone(f"oldest_pending_{stage}")
+                leased = stage == "backup" and "stage_leases" in present  # its batches are leased
+                row = self.db.fetchone(f"oldest_pending_{stage}" + ("_leased" if leased else ""))
                 out["oldest"][stage] = row["ingested_at"] if row else None
         if "panoramas" in present:
             out["panoramas"] = dict(self.db.fetchone("panorama_stage") or {})

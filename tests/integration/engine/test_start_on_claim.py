@@ -273,6 +273,7 @@ def test_a_leased_batch_is_in_flight_on_the_dashboard_and_in_the_status(database
     from dashboard.store import DashboardStore
 
     _bulk_assets(database_url, 10)
+    query(database_url, "UPDATE media_assets SET ingested_at = timestamptz '2024-05-01' + make_interval(mins => id::int)")
     worker = _store(database_url, "w")
     try:
         held = [r["id"] for r in worker.claim(BACKUP.batch_size)]
@@ -283,10 +284,14 @@ def test_a_leased_batch_is_in_flight_on_the_dashboard_and_in_the_status(database
     dash = DashboardStore(database_url)
     try:
         jobs = status.snapshot()["jobs"]["backup"]
-        page = dash.stage_numbers(dash.present())["jobs"]["backup"]
+        numbers = dash.stage_numbers(dash.present())
+        page = numbers["jobs"]["backup"]
     finally:
         status.close()
         dash.close()
     in_flight = len(held) - 2
     assert (jobs.get("claimed"), jobs.get("pending")) == (in_flight, 10 - len(held))
     assert page["claimed"] == in_flight
+    # the oldest item still waiting is the first one after the leased batch
+    first_waiting = query(database_url, "SELECT ingested_at FROM media_assets WHERE id = %s", (max(held) + 1,))[0][0]
+    assert numbers["oldest"]["backup"] == first_waiting
