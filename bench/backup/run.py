@@ -24,7 +24,9 @@ price of the call and its log, that line -> ours the price of the rest.
 Environment: PF_BENCH_FILES, PF_BENCH_FILE_KB, PF_BENCH_BIG_FILES, PF_BENCH_BIG_KB, PF_BENCH_RUNS,
 PF_BENCH_BWLIMIT (default 20M), PF_BENCH_CASES (default ``check,sha256``), PF_BENCH_BIG_CASES
 (default ``check``), PF_BENCH_SPEEDS (default ``disk,uplink``), PF_BENCH_RCLONE_SPEEDS (default
-``disk``), PF_BENCH_DATABASE_URL (a superuser URL; default: the test suite's private cluster).
+``disk``), PF_BENCH_BATCH (ours' batch, default 500: one batch a library; smaller, several, and
+the next batch's rclone starts while one uploads), PF_BENCH_DATABASE_URL (a superuser URL; default:
+the test suite's private cluster).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ KB = int(os.environ.get("PF_BENCH_FILE_KB", "256"))
 BIG_N = int(os.environ.get("PF_BENCH_BIG_FILES", "100"))
 BIG_KB = int(os.environ.get("PF_BENCH_BIG_KB", "3072"))
 RUNS = int(os.environ.get("PF_BENCH_RUNS", "3"))
+BATCH = int(os.environ.get("PF_BENCH_BATCH", "500"))
 BWLIMIT = os.environ.get("PF_BENCH_BWLIMIT", "20M")
 CASES = [c for c in os.environ.get("PF_BENCH_CASES", "check,sha256").split(",") if c]
 BIG_CASES = [c for c in os.environ.get("PF_BENCH_BIG_CASES", "check").split(",") if c]
@@ -119,7 +122,7 @@ def time_ours(database_url: str, storage: Path, verify: str, flags: str = "") ->
             backup_remote="secret:",
             backup_verify=verify,  # type: ignore[arg-type]
             backup_dumps=False,
-            backup_batch_size=500,
+            backup_batch_size=BATCH,
             backup_rclone_flags=flags,
         ),
     )

@@ -103,6 +103,7 @@ class Backup:
             started = pool.submit(self.store.start_run, self.cfg.backup_remote) if self.run is None else None
             try:
                 ahead, self.ahead = self.ahead, None
+                self.warm_up()  # a whole batch: the next one's rclone starts while this one uploads
                 res = batch.back_up(self.tool, self.core.storage_dir, self.cfg.backup_remote, assets,
                                     self.cfg.backup_verify, chunks=self.cfg.backup_pipeline_chunks,
                                     on_done=self.on_done, started=ahead)
@@ -134,11 +135,11 @@ class Backup:
         return outcomes
 
     def warm_up(self) -> None:
-        """Start the next batch's rclone before the claim when the round will likely claim
-        something (the first round, or the last one claimed a whole batch): rclone's start (exec,
-        Go's start-up, 0.1-0.2 s) then runs beside the claim instead of after it. It waits for its
-        list on stdin and reads no file before; an empty claim kills it (:meth:`cool_down`). Idle
-        rounds, and the round after a batch that emptied the queue, start nothing."""
+        """Start the next batch's rclone ahead when the next round will likely claim something
+        (the first round; a whole batch: while it uploads): rclone's start (exec, Go's start-up,
+        0.1-0.2 s) then runs beside the claim or the upload instead of after them. It waits for
+        its list on stdin and reads no file before; a round that claims nothing kills it
+        (:meth:`cool_down`). Idle rounds, and a batch that emptied the queue, start nothing."""
         if self.ahead is not None or not self.expect_work:
             return
         try:
@@ -147,9 +148,11 @@ class Backup:
             log.debug("rclone not started ahead: %s", exc)
 
     def cool_down(self, did: bool) -> None:
-        """After a round: kill an rclone started ahead that no batch took."""
-        if not did:
-            self.expect_work = False
+        """After a round that claimed nothing (or on close): kill an rclone started ahead. After
+        one that did, the one started for the next round stays."""
+        if did:
+            return
+        self.expect_work = False
         started, self.ahead = self.ahead, None
         if started is not None:
             started.close()
@@ -324,12 +327,12 @@ class BackupWorker(StageWorker):
         self.backup.on_done = lambda assets: self.complete_early([a.id for a in assets])
 
     def work_once(self) -> bool:
-        if not self.backup.remote_usable():
-            self.backup.on_idle()
-            return False
-        self.backup.warm_up()
         did = False
         try:
+            if not self.backup.remote_usable():
+                self.backup.on_idle()
+                return False
+            self.backup.warm_up()
             did = super().work_once()
         finally:
             self.backup.cool_down(did)

@@ -1,5 +1,6 @@
 """The batch's rclone is started before its claim (``Backup.warm_up``): rclone's own start-up
-(exec, Go's start, 0.1-0.2 s) runs beside the claim, and the claimed list reaches it on stdin.
+(exec, Go's start, 0.1-0.2 s) runs beside the claim — or, after a whole batch, beside that
+batch's upload — and the claimed list reaches it on stdin.
 It reads no file before its list; a round that claims nothing kills it; a started rclone that
 died is replaced; an owner that dies leaves it an empty list, so it uploads nothing and ends."""
 
@@ -83,6 +84,32 @@ def test_the_batchs_rclone_is_running_before_its_claim_and_uploads_the_claimed_l
     assert len(stored(remote)) == 5
     # the round after a batch smaller than a whole one (it emptied the queue) starts nothing
     assert seen[1:] == [None]
+
+
+def test_after_a_whole_batch_the_next_batchs_rclone_starts_while_it_uploads_and_none_is_wasted(
+    database_url, storage, remote, tmp_path, monkeypatch
+):
+    log = bs.record_argv(tmp_path, monkeypatch, ("rclone",))
+    for n in range(5):
+        bs.add_asset(database_url, storage["storage"], n)
+    w = worker(database_url, storage["storage"], remote, backup_batch_size=2)
+    seen = spy_claims(w)
+    upload = w.backup.upload_batch
+    after_batch: list[bool] = []  # an rclone already waiting for the next batch as this one ends
+
+    def spied(rows):
+        try:
+            return upload(rows)
+        finally:
+            after_batch.append(w.backup.ahead is not None and w.backup.ahead.proc.poll() is None)
+
+    w.process_batch = spied
+    w.drain()
+    assert after_batch == [True, True, False]  # batches of 2, 2 and 1 (the last emptied the queue)
+    assert [s is not None for s in seen] == [True, True, True, False]
+    assert len(copies(log)) == 3  # one rclone a batch, none started for nothing
+    assert bs.query(database_url, "SELECT count(*) FROM media_assets WHERE is_backed_up") == [(5,)]
+    assert len(stored(remote)) == 5
 
 
 def test_a_round_that_claims_nothing_kills_the_rclone_started_for_it_and_idle_rounds_start_none(
