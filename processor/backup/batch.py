@@ -7,7 +7,8 @@ anything a second time from the disk or the remote:
 - the original's SHA-256, computed alongside the upload (so from the page cache rclone reads
   too), equals the database's; the file last changed before the upload started, and its size,
   mtime, inode and ctime are the same after the upload as when it was hashed (so both read the
-  same bytes);
+  same bytes). The upload starts when rclone is handed its list: an rclone started ahead of its
+  batch (:meth:`rclone.Rclone.start_upload`) reads no file before;
 - rclone reports the file ``Copied`` in this call *and* its post-transfer hash check passed
   (``<hash> = … OK``: for a crypt remote, the hash of the ciphertext rclone produced against the
   underlying backend's own hash of the object it stored; otherwise a hash both sides support).
