@@ -15,7 +15,8 @@ wall times mostly measure how much CPU each side got.
 Two libraries: PF_BENCH_FILES x PF_BENCH_FILE_KB (300 x 256 KB: many small files, where per-file
 costs show) and PF_BENCH_BIG_FILES x PF_BENCH_BIG_KB (100 x 3 MB: real 12 MP JPEGs; 0 files skips
 it; ``check`` only, unless PF_BENCH_BIG_CASES says otherwise). CPU is split into ours (this process:
-hashing, log reading, database client) and rclone's; the load average is printed before and after.
+hashing, log reading, database client) and rclone's (PostgreSQL's backends for ours, from /proc,
+beside them); the load average is printed before and after.
 Ours' wall time is split: before rclone had its list (the claim; rclone starts beside it), rclone
 from its list to its exit, and after (the last flags). A third line (at PF_BENCH_RCLONE_SPEEDS,
 default ``disk``) runs the rclone call ours makes, the same way (its flags, the list on stdin, its
@@ -106,8 +107,37 @@ def clear(database_url: str, storage: Path) -> None:
 
 
 #: a run: wall s, CPU s of this process, CPU s of rclone; ours also: s before rclone had its
-#: list (claim, set-up) and s rclone ran from its list to its exit
+#: list (claim, set-up), s rclone ran from its list to its exit, CPU s of PostgreSQL (-1: unknown)
 Times = tuple[float, ...]
+
+
+class ServerCpu:
+    """CPU seconds of the PostgreSQL backends serving a database, from /proc (the server must run
+    on this machine; otherwise unknown), asked on a connection of its own opened beforehand."""
+
+    def __init__(self, database_url: str):
+        import psycopg2
+
+        self.conn = psycopg2.connect(database_url)
+        self.conn.autocommit = True
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> dict[int, float] | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid()")
+            pids = [r[0] for r in cur.fetchall()]
+        out: dict[int, float] = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None if not out and pids else out
+            out[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def time_ours(database_url: str, storage: Path, verify: str, flags: str = "") -> Times:
@@ -140,17 +170,22 @@ def time_ours(database_url: str, storage: Path, verify: str, flags: str = "") ->
             calls.append((t, time.perf_counter()))
 
     rclone.Rclone.run_streaming = timed  # type: ignore[method-assign,assignment]
+    server = ServerCpu(database_url)
     try:
+        p0 = server.sample()
         t0, c0 = time.perf_counter(), cpu()
         done = t0
         while w.work_once():
             done = time.perf_counter()
+        p1 = server.sample()  # before the close ends the worker's backends
         w.close()
         c1 = cpu()
     finally:
         rclone.Rclone.run_streaming = streaming  # type: ignore[method-assign]
+        server.close()
     before = calls[0][0] - t0 if calls else 0.0
-    return done - t0, c1[0] - c0[0], c1[1] - c0[1], before, sum(b - a for a, b in calls)
+    pg = -1.0 if p0 is None or p1 is None else sum(c - p0.get(pid, 0.0) for pid, c in p1.items())
+    return done - t0, c1[0] - c0[0], c1[1] - c0[1], before, sum(b - a for a, b in calls), pg
 
 
 def time_baseline(storage: Path, flags: str = "") -> Times:
@@ -204,8 +239,10 @@ def report(setting: str, mb: float, results: dict[str, list[Times]]) -> None:
         if case != "rclone":
             before = statistics.median(r[3] for r in results[case])
             ran = statistics.median(r[4] for r in results[case])
+            pg = statistics.median(r[5] for r in results[case])
             print(f"  {'':<37} of which {before:.2f} s before rclone had its list (claim; rclone starts"
-                  f" beside it), rclone {ran:.2f} s from its list to its exit, {t - before - ran:.2f} s after")
+                  f" beside it), rclone {ran:.2f} s from its list to its exit, {t - before - ran:.2f} s after;"
+                  f" PostgreSQL cpu {'unknown' if pg < 0 else f'{pg:.2f} s'}")
 
 
 def main() -> int:
