@@ -240,8 +240,9 @@ def report(setting: str, mb: float, results: dict[str, list[Times]]) -> None:
             before = statistics.median(r[3] for r in results[case])
             ran = statistics.median(r[4] for r in results[case])
             pg = statistics.median(r[5] for r in results[case])
+            after = max(0.0, t - before - ran)
             print(f"  {'':<37} of which {before:.2f} s before rclone had its list (claim; rclone starts"
-                  f" beside it), rclone {ran:.2f} s from its list to its exit, {t - before - ran:.2f} s after;"
+                  f" beside it), rclone {ran:.2f} s from its list to its exit, {after:.2f} s after;"
                   f" PostgreSQL cpu {'unknown' if pg < 0 else f'{pg:.2f} s'}")
 
 
