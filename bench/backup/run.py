@@ -15,11 +15,19 @@ wall times mostly measure how much CPU each side got.
 Two libraries: PF_BENCH_FILES x PF_BENCH_FILE_KB (300 x 256 KB: many small files, where per-file
 costs show) and PF_BENCH_BIG_FILES x PF_BENCH_BIG_KB (100 x 3 MB: real 12 MP JPEGs; 0 files skips
 it; ``check`` only, unless PF_BENCH_BIG_CASES says otherwise). CPU is split into ours (this process:
-hashing, log reading, database client) and rclone's; the load average is printed before and after.
+hashing, log reading, database client) and rclone's (PostgreSQL's backends for ours, from /proc,
+beside them); the load average is printed before and after.
+Ours' wall time is split: before rclone had its list (the claim; rclone starts beside it), rclone
+from its list to its exit, and after (the last flags). A third line (at PF_BENCH_RCLONE_SPEEDS,
+default ``disk``) runs the rclone call ours makes, the same way (its flags, the list on stdin, its
+log streamed and parsed), without the claim, hashing or database: baseline -> that line is the
+price of the call and its log, that line -> ours the price of the rest.
 Environment: PF_BENCH_FILES, PF_BENCH_FILE_KB, PF_BENCH_BIG_FILES, PF_BENCH_BIG_KB, PF_BENCH_RUNS,
 PF_BENCH_BWLIMIT (default 20M), PF_BENCH_CASES (default ``check,sha256``), PF_BENCH_BIG_CASES
-(default ``check``), PF_BENCH_SPEEDS (default ``disk,uplink``), PF_BENCH_DATABASE_URL (a superuser
-URL; default: the test suite's private cluster).
+(default ``check``), PF_BENCH_SPEEDS (default ``disk,uplink``), PF_BENCH_RCLONE_SPEEDS (default
+``disk``), PF_BENCH_BATCH (ours' batch, default 500: one batch a library; smaller, several, and
+the next batch's rclone starts while one uploads), PF_BENCH_DATABASE_URL (a superuser URL; default:
+the test suite's private cluster).
 """
 
 from __future__ import annotations
@@ -38,10 +46,12 @@ KB = int(os.environ.get("PF_BENCH_FILE_KB", "256"))
 BIG_N = int(os.environ.get("PF_BENCH_BIG_FILES", "100"))
 BIG_KB = int(os.environ.get("PF_BENCH_BIG_KB", "3072"))
 RUNS = int(os.environ.get("PF_BENCH_RUNS", "3"))
+BATCH = int(os.environ.get("PF_BENCH_BATCH", "500"))
 BWLIMIT = os.environ.get("PF_BENCH_BWLIMIT", "20M")
 CASES = [c for c in os.environ.get("PF_BENCH_CASES", "check,sha256").split(",") if c]
 BIG_CASES = [c for c in os.environ.get("PF_BENCH_BIG_CASES", "check").split(",") if c]
 SPEEDS = [s for s in os.environ.get("PF_BENCH_SPEEDS", "disk,uplink").split(",") if s]
+RCLONE_SPEEDS = [s for s in os.environ.get("PF_BENCH_RCLONE_SPEEDS", "disk").split(",") if s]
 
 
 def server_url() -> str:
@@ -96,8 +106,43 @@ def clear(database_url: str, storage: Path) -> None:
     conn.close()
 
 
-def time_ours(database_url: str, storage: Path, verify: str, flags: str = "") -> tuple[float, float, float]:
+#: a run: wall s, CPU s of this process, CPU s of rclone; ours also: s before rclone had its
+#: list (claim, set-up), s rclone ran from its list to its exit, CPU s of PostgreSQL (-1: unknown)
+Times = tuple[float, ...]
+
+
+class ServerCpu:
+    """CPU seconds of the PostgreSQL backends serving a database, from /proc (the server must run
+    on this machine; otherwise unknown), asked on a connection of its own opened beforehand."""
+
+    def __init__(self, database_url: str):
+        import psycopg2
+
+        self.conn = psycopg2.connect(database_url)
+        self.conn.autocommit = True
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> dict[int, float] | None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid()")
+            pids = [r[0] for r in cur.fetchall()]
+        out: dict[int, float] = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None if not out and pids else out
+            out[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def time_ours(database_url: str, storage: Path, verify: str, flags: str = "") -> Times:
     from photo_factory.settings import CoreSettings
+    from processor.backup import rclone
     from processor.backup.service import BackupWorker
     from processor.backup.settings import BackupSettings
 
@@ -107,26 +152,61 @@ def time_ours(database_url: str, storage: Path, verify: str, flags: str = "") ->
             backup_remote="secret:",
             backup_verify=verify,  # type: ignore[arg-type]
             backup_dumps=False,
-            backup_batch_size=500,
+            backup_batch_size=BATCH,
             backup_rclone_flags=flags,
         ),
     )
     # timed until the last round that backed files up has set their flags: the round after it,
     # which finds nothing due, and the close are the loop's end, not backup work (a running
     # service idles there); its CPU is counted all the same
-    t0, c0 = time.perf_counter(), cpu()
-    done = t0
-    while w.work_once():
-        done = time.perf_counter()
-    w.close()
-    c1 = cpu()
-    return done - t0, c1[0] - c0[0], c1[1] - c0[1]
+    calls: list[tuple[float, float]] = []  # each rclone copy: from its list to its exit
+    streaming = rclone.Rclone.run_streaming
+
+    def timed(self: rclone.Rclone, *args: str, **kwargs: object) -> object:
+        t = time.perf_counter()
+        try:
+            return streaming(self, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            calls.append((t, time.perf_counter()))
+
+    rclone.Rclone.run_streaming = timed  # type: ignore[method-assign,assignment]
+    server = ServerCpu(database_url)
+    try:
+        p0 = server.sample()
+        t0, c0 = time.perf_counter(), cpu()
+        done = t0
+        while w.work_once():
+            done = time.perf_counter()
+        p1 = server.sample()  # before the close ends the worker's backends
+        w.close()
+        c1 = cpu()
+    finally:
+        rclone.Rclone.run_streaming = streaming  # type: ignore[method-assign]
+        server.close()
+    before = calls[0][0] - t0 if calls else 0.0
+    pg = -1.0 if p0 is None or p1 is None else sum(c - p0.get(pid, 0.0) for pid, c in p1.items())
+    return done - t0, c1[0] - c0[0], c1[1] - c0[1], before, sum(b - a for a, b in calls), pg
 
 
-def time_baseline(storage: Path, flags: str = "") -> tuple[float, float, float]:
+def time_baseline(storage: Path, flags: str = "") -> Times:
     t0, c0 = time.perf_counter(), cpu()
     subprocess.run(["rclone", "copy", str(storage / "Library"), "secret:Library", *flags.split()], check=True)
     c1 = cpu()
+    return time.perf_counter() - t0, c1[0] - c0[0], c1[1] - c0[1]
+
+
+def time_rclone_as_ours(storage: Path, flags: str = "") -> Times:
+    """The rclone call ours makes (same flags, the list on stdin, its log streamed and parsed by
+    our reader), without the claim, hashing or database: the gap to the baseline is the price of
+    the flags and the log; the rest of ours' gap is ours."""
+    from processor.backup import rclone
+
+    paths = sorted(str(p.relative_to(storage)) for p in (storage / "Library").rglob("*") if p.is_file())
+    tool = rclone.Rclone(extra_flags=tuple(flags.split()))
+    t0, c0 = time.perf_counter(), cpu()
+    up = tool.upload(rclone.local_root(storage), "secret:", paths, backup_dir="secret:Attic")
+    c1 = cpu()
+    assert up.failure is None and len(up.verified) == len(paths), up.failure
     return time.perf_counter() - t0, c1[0] - c0[0], c1[1] - c0[1]
 
 
@@ -137,23 +217,33 @@ def cpu() -> tuple[float, float]:
     return t.user + t.system, t.children_user + t.children_system
 
 
-def report(setting: str, mb: float, results: dict[str, list[tuple[float, float, float]]]) -> None:
-    base = statistics.median(t for t, _, _ in results["baseline"])
-    base_cpu = statistics.median(s + r for _, s, r in results["baseline"])
+def report(setting: str, mb: float, results: dict[str, list[Times]]) -> None:
+    base = statistics.median(r[0] for r in results["baseline"])
+    base_cpu = statistics.median(r[1] + r[2] for r in results["baseline"])
     print(f"[{setting}]")
     label = "plain rclone copy (baseline)"
     print(f"  {label:<37} {base:6.2f} s {mb / base:7.1f} MB/s             cpu {base_cpu:5.2f} s")
-    for case, label in (("check", "ours, verify=check (default)"), ("sha256", "ours, verify=sha256 (read back)")):
+    for case, label in (("rclone", "rclone as ours calls it (no proof)"), ("check", "ours, verify=check (default)"),
+                        ("sha256", "ours, verify=sha256 (read back)")):
         if not results.get(case):
             continue
-        t = statistics.median(w for w, _, _ in results[case])
-        own = statistics.median(s for _, s, _ in results[case])
-        tool = statistics.median(r for _, _, r in results[case])
-        c = statistics.median(s + r for _, s, r in results[case])
+        t = statistics.median(r[0] for r in results[case])
+        own = statistics.median(r[1] for r in results[case])
+        tool = statistics.median(r[2] for r in results[case])
+        c = statistics.median(r[1] + r[2] for r in results[case])
+        target = "" if case == "rclone" else "; target ratio >= 0.9"
         print(
             f"  {label:<37} {t:6.2f} s {mb / t:7.1f} MB/s  ratio {base / t:.2f}  cpu {c:5.2f} s"
-            f" (ours {own:.2f} + rclone {tool:.2f}; cpu ratio {base_cpu / c:.2f}); target ratio >= 0.9"
+            f" (ours {own:.2f} + rclone {tool:.2f}; cpu ratio {base_cpu / c:.2f}){target}"
         )
+        if case != "rclone":
+            before = statistics.median(r[3] for r in results[case])
+            ran = statistics.median(r[4] for r in results[case])
+            pg = statistics.median(r[5] for r in results[case])
+            after = max(0.0, t - before - ran)
+            print(f"  {'':<37} of which {before:.2f} s before rclone had its list (claim; rclone starts"
+                  f" beside it), rclone {ran:.2f} s from its list to its exit, {after:.2f} s after;"
+                  f" PostgreSQL cpu {'unknown' if pg < 0 else f'{pg:.2f} s'}")
 
 
 def main() -> int:
@@ -192,14 +282,18 @@ def bench_library(url: str, storage: Path, folder: Path, n_files: int, kb: int, 
     size = f"{kb // 1024} MB" if kb % 1024 == 0 else f"{kb} KB"
     print(f"{n_files} files x {size} = {mb:.1f} MB to a crypt remote over a local folder, median of {RUNS}")
     speeds = {"disk": ("disk speed", ""), "uplink": (f"uplink --bwlimit {BWLIMIT}", f"--bwlimit {BWLIMIT}")}
-    for setting, flags in (speeds[s] for s in SPEEDS):
-        results: dict[str, list[tuple[float, float, float]]] = {"baseline": [], **{c: [] for c in cases}}
+    for speed in SPEEDS:
+        setting, flags = speeds[speed]
+        extra = ["rclone"] if speed in RCLONE_SPEEDS else []
+        results: dict[str, list[Times]] = {"baseline": [], **{c: [] for c in extra + cases}}
         for run in range(RUNS):
             # alternate the order: on a shared box whatever runs first in a round meets other load
             for case in (list(results) if run % 2 == 0 else list(reversed(results))):
                 reset(url, folder)
                 if case == "baseline":
                     results[case].append(time_baseline(storage, flags))
+                elif case == "rclone":
+                    results[case].append(time_rclone_as_ours(storage, flags))
                 else:
                     results[case].append(time_ours(url, storage, case, flags))
                     assert query(url, "SELECT count(*) FROM media_assets WHERE is_backed_up") == [(n_files,)]

@@ -7,7 +7,8 @@ anything a second time from the disk or the remote:
 - the original's SHA-256, computed alongside the upload (so from the page cache rclone reads
   too), equals the database's; the file last changed before the upload started, and its size,
   mtime, inode and ctime are the same after the upload as when it was hashed (so both read the
-  same bytes);
+  same bytes). The upload starts when rclone is handed its list: an rclone started ahead of its
+  batch (:meth:`rclone.Rclone.start_upload`) reads no file before;
 - rclone reports the file ``Copied`` in this call *and* its post-transfer hash check passed
   (``<hash> = … OK``: for a crypt remote, the hash of the ciphertext rclone produced against the
   underlying backend's own hash of the object it stored; otherwise a hash both sides support).
@@ -95,6 +96,7 @@ def back_up(
     *,
     chunks: int = 1,
     on_done: Callable[[list[Asset]], None] | None = None,
+    started: rclone.Started | None = None,
 ) -> BatchResult:
     """Upload ``assets`` (paths relative to ``storage_dir``) to ``remote`` and verify them.
 
@@ -104,6 +106,8 @@ def back_up(
     is handed to ``on_done`` then, in a thread of its own, while the others still upload (the
     stage engine records it at once: the batch's end no longer waits for 300 flag updates).
     ``on_done`` has been called for the last time when this returns; its files are in ``done``.
+    ``started``: the first chunk's rclone, started ahead (:meth:`rclone.Rclone.start_upload`);
+    closed here if no chunk takes it.
     """
     result = BatchResult()
     ready = _admissible(tool, storage_dir, assets, result)
@@ -125,7 +129,8 @@ def back_up(
                 watch = None if early is None else functools.partial(
                     _proved_at_once, early, storage_dir, {a.library_path: a for a in part}, local, started_ns)
                 try:
-                    up = tool.upload(src, remote, paths, backup_dir=attic(remote), on_verified=watch)
+                    up = tool.upload(src, remote, paths, backup_dir=attic(remote), on_verified=watch,
+                                     started=started if i == 0 else None)
                 except rclone.RcloneError as exc:  # rclone could not run at all
                     up = rclone.Upload(failure=exc)
                 if up.failure is not None and not up.got_anywhere(paths):
@@ -143,6 +148,8 @@ def back_up(
             for check in checks:
                 result.merge(check.result())
     finally:
+        if started is not None:
+            started.close()  # unless the first chunk took it
         if early is not None:
             early.close()
     _never_fits(tool, remote, result)

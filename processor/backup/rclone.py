@@ -8,6 +8,7 @@ A remote is written ``name:path`` (or a local folder path). Every failure raises
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -125,6 +126,57 @@ def failure_reason(message: str) -> str:
     if any(s in text for s in _TOO_LARGE):
         return "too_large"
     return "upload_failed"
+
+
+class Started:
+    """An rclone started ahead of its run (:meth:`Rclone.start`): a run takes it once
+    (:meth:`Rclone.run_streaming`); otherwise its owner closes it, which kills it."""
+
+    def __init__(self, proc: subprocess.Popen, cmd: list[str]):
+        self.proc, self.cmd = proc, cmd
+        self._taken = False
+        self._lock = threading.Lock()
+
+    def take(self, cmd: list[str], *, stdin: bool) -> bool:
+        """Take it for a run of ``cmd``: False (and killed) when it was started for another
+        command, was taken already, or no longer runs (a fresh one is started then)."""
+        with self._lock:
+            if self._taken:
+                return False
+            self._taken = True
+        if cmd == self.cmd and (self.proc.stdin is not None) == stdin and self.proc.poll() is None:
+            return True
+        self.discard()
+        return False
+
+    def close(self) -> None:
+        """Kill it unless a run took it (the run owns it then)."""
+        with self._lock:
+            if self._taken:
+                return
+            self._taken = True
+        self.discard()
+
+    def discard(self) -> None:
+        """Kill it (nothing was given to it yet: it has done nothing) and close its pipes."""
+        tools.kill(self.proc)
+        tools.forget(self.proc)
+        for pipe in (self.proc.stdin, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _feed(proc: subprocess.Popen, data: bytes) -> None:
+    """Write ``data`` to the tool's stdin and close it (in a thread of its own: a list longer than
+    the pipe's buffer waits for the tool to read it, and the caller keeps its deadline)."""
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(data)
+    except OSError:  # the tool ended without reading it all: its exit status and log say why
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
 
 
 @dataclass
@@ -255,19 +307,41 @@ class Rclone:
         with files_list(rel_paths) as listing:
             self.run("copy", src, dest, "--files-from-raw", listing, *_COPY_FLAGS, *extra)
 
-    def run_streaming(self, *args: str, on_line: Callable[[str], None]) -> subprocess.CompletedProcess[str]:
-        """Run ``rclone args…`` like :meth:`run` (deadline, killed on stop, never raises on its exit
-        status), handing each line of its stderr to ``on_line`` as rclone writes it."""
+    def start(self, *args: str, stdin: bool = False) -> Started:
+        """Start ``rclone args…`` for :meth:`run_streaming` (stderr piped; stdin a pipe for
+        :meth:`run_streaming`'s ``feed`` when ``stdin``): it may load its configuration while the
+        caller still works out what to give it."""
         cmd = [self.binary, *args, *self.extra_flags]
-        log.debug("running %s", " ".join(cmd))
-        stop = tools.stop_event()
-        what = f"rclone {args[0]}"
-        if stop.is_set():
-            raise RcloneError("rclone_stopped", f"{what} not started: the service is stopping")
+        log.debug("starting %s", " ".join(cmd))
+        if tools.stop_event().is_set():
+            raise RcloneError("rclone_stopped", f"rclone {args[0]} not started: the service is stopping")
         try:
-            proc = tools.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            proc = tools.spawn(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except tools.ToolError as exc:
             raise RcloneError(exc.reason.replace("tool_", "rclone_"), exc.detail) from exc
+        return Started(proc, cmd)
+
+    def run_streaming(self, *args: str, on_line: Callable[[str], None], feed: bytes | None = None,
+                      started: Started | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``rclone args…`` like :meth:`run` (deadline, killed on stop, never raises on its exit
+        status), handing each line of its stderr to ``on_line`` as rclone writes it. ``feed`` is
+        written to its stdin (then closed). ``started``: the same command, started ahead by
+        :meth:`start` (with ``stdin`` when there is a ``feed``); used if it still waits, else
+        closed and the command started afresh."""
+        stop = tools.stop_event()
+        what = f"rclone {args[0]}"
+        cmd = [self.binary, *args, *self.extra_flags]
+        if started is not None and not started.take(cmd, stdin=feed is not None):
+            started = None
+        if stop.is_set():
+            if started is not None:
+                started.discard()
+            raise RcloneError("rclone_stopped", f"{what} not started: the service is stopping")
+        proc = (started or self.start(*args, stdin=feed is not None)).proc
+        log.debug("running %s", " ".join(cmd))
+        if feed is not None:
+            threading.Thread(target=_feed, args=(proc, feed), name="rclone-list", daemon=True).start()
         lines: list[str] = []
         exited = threading.Event()
 
@@ -327,7 +401,7 @@ class Rclone:
         return subprocess.CompletedProcess(cmd, proc.returncode, None, "".join(lines))
 
     def upload(self, src: str, dest: str, rel_paths: list[str], *, backup_dir: str,
-               on_verified: Callable[[str], None] | None = None) -> Upload:
+               on_verified: Callable[[str], None] | None = None, started: Started | None = None) -> Upload:
         """Copy the listed files like :meth:`copy_files`, but report per file instead of raising.
 
         One file that fails (too large, no space, refused) does not fail the others: rclone goes
@@ -342,19 +416,36 @@ class Rclone:
         different copy is moved to the attic before it is replaced, an identical one is skipped.
 
         ``on_verified(path)`` is called (from a reader thread) the moment rclone's log shows a file
-        copied and hash-checked: the caller can finish it while the others upload.
+        copied and hash-checked: the caller can finish it while the others upload. ``started``: the
+        first call, started ahead by :meth:`start_upload` (closed here if it cannot be used).
         """
-        up = self._copy_report(src, dest, rel_paths, "--ignore-existing", on_verified=on_verified)
+        up = self._copy_report(src, dest, rel_paths, "--ignore-existing", on_verified=on_verified, started=started)
         if up.existing:
             again = self._copy_report(src, dest, sorted(up.existing), "--backup-dir", backup_dir,
                                       on_verified=on_verified)
             up = up.merge(again)
         return up
 
-    def _copy_report(self, src: str, dest: str, rel_paths: list[str], *flags: str,
-                     on_verified: Callable[[str], None] | None = None) -> Upload:
+    def start_upload(self, src: str, dest: str) -> Started:
+        """Start the first ``rclone copy`` of an :meth:`upload` before its files are known (the
+        backup starts it before it claims them): rclone reads its list from stdin once it has
+        started and loaded its configuration, so its start-up overlaps the caller's own work.
+        Hand it to :meth:`upload` or :meth:`Started.close` it."""
+        tool, args = self._copy_command(src, dest, "--ignore-existing")
+        return tool.start(*args, stdin=True)
+
+    def _copy_command(self, src: str, dest: str, *flags: str) -> tuple[Rclone, tuple[str, ...]]:
+        """The rclone and arguments of one listed copy; the list comes on stdin (``-``), and rclone
+        never reads a password from it (``--ask-password=false``: an encrypted rclone.conf needs
+        ``RCLONE_CONFIG_PASS``, as it does without a terminal anyway)."""
         # rclone refuses other filters beside --files-from-raw: the caller enforces --max-size itself
         tool = replace(self, extra_flags=_without_max_size(self.extra_flags))
+        return tool, ("copy", src, dest, "--files-from-raw", "-", "--ask-password=false", *_COPY_FLAGS, *flags,
+                      "--use-json-log", "-vv")
+
+    def _copy_report(self, src: str, dest: str, rel_paths: list[str], *flags: str,
+                     on_verified: Callable[[str], None] | None = None, started: Started | None = None) -> Upload:
+        tool, args = self._copy_command(src, dest, *flags)
         up = Upload()
 
         def on_line(line: str) -> None:
@@ -362,11 +453,8 @@ class Rclone:
             if path is not None and on_verified is not None:
                 on_verified(path)
 
-        with files_list(rel_paths) as listing:
-            proc = tool.run_streaming(
-                "copy", src, dest, "--files-from-raw", listing, *_COPY_FLAGS, *flags, "--use-json-log", "-vv",
-                on_line=on_line,
-            )
+        listing = "".join(p + "\n" for p in rel_paths).encode("utf-8")
+        proc = tool.run_streaming(*args, on_line=on_line, feed=listing, started=started)
         if proc.returncode != 0:
             errors = list(dict.fromkeys(up.errors.values()))[-3:]
             up.failure = RcloneError(

@@ -87,18 +87,26 @@ class Backup:
         self._probe_delay = cfg.backup_retry_base_seconds
         #: records verified files while their batch still uploads (the engine's complete_early)
         self.on_done: Callable[[list[Asset]], None] | None = None
+        #: the next batch's rclone, started before its claim (see :meth:`warm_up`)
+        self.ahead: rclone.Started | None = None
+        #: whether the next round will likely claim something: the first round, or the last one
+        #: claimed a whole batch (a smaller one emptied the queue)
+        self.expect_work = True
 
     # -- one batch (the engine's process_batch) -------------------------------
     def upload_batch(self, rows: list[dict]) -> dict[int, ItemError | None]:
         """Upload and verify claimed rows; ``None`` = verified on the remote, else a typed error."""
         assets = [Asset(r["id"], r["library_path"], r["sha256"].strip(), r["size_bytes"]) for r in rows]
+        self.expect_work = len(rows) >= self.cfg.backup_batch_size
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-run") as pool:
             # a new run's row is written while the upload runs, not before it (a commit waits for the disk)
             started = pool.submit(self.store.start_run, self.cfg.backup_remote) if self.run is None else None
             try:
+                ahead, self.ahead = self.ahead, None
+                self.warm_up()  # a whole batch: the next one's rclone starts while this one uploads
                 res = batch.back_up(self.tool, self.core.storage_dir, self.cfg.backup_remote, assets,
                                     self.cfg.backup_verify, chunks=self.cfg.backup_pipeline_chunks,
-                                    on_done=self.on_done)
+                                    on_done=self.on_done, started=ahead)
             finally:  # the run is ours to close even when the batch failed
                 if started is not None:
                     self.run = Run(started.result())
@@ -125,6 +133,29 @@ class Backup:
             self._mirror_derivatives()
         self._back_up_sidecars()
         return outcomes
+
+    def warm_up(self) -> None:
+        """Start the next batch's rclone ahead when the next round will likely claim something
+        (the first round; a whole batch: while it uploads): rclone's start (exec, Go's start-up,
+        0.1-0.2 s) then runs beside the claim or the upload instead of after them. It waits for
+        its list on stdin and reads no file before; a round that claims nothing kills it
+        (:meth:`cool_down`). Idle rounds, and a batch that emptied the queue, start nothing."""
+        if self.ahead is not None or not self.expect_work:
+            return
+        try:
+            self.ahead = self.tool.start_upload(rclone.local_root(self.core.storage_dir), self.cfg.backup_remote)
+        except rclone.RcloneError as exc:  # the batch starts its own and reports it
+            log.debug("rclone not started ahead: %s", exc)
+
+    def cool_down(self, did: bool) -> None:
+        """After a round that claimed nothing (or on close): kill an rclone started ahead. After
+        one that did, the one started for the next round stays."""
+        if did:
+            return
+        self.expect_work = False
+        started, self.ahead = self.ahead, None
+        if started is not None:
+            started.close()
 
     def _back_up_sidecars(self) -> None:
         """Sidecars beside the originals (processor/backup/sidecars.py): never fail a batch."""
@@ -279,6 +310,7 @@ class Backup:
         }
 
     def close(self) -> None:
+        self.cool_down(False)
         if self.run is not None:
             self.finish_run(dump=False)
         self.store.close()
@@ -295,10 +327,15 @@ class BackupWorker(StageWorker):
         self.backup.on_done = lambda assets: self.complete_early([a.id for a in assets])
 
     def work_once(self) -> bool:
-        if not self.backup.remote_usable():
-            self.backup.on_idle()
-            return False
-        did = super().work_once()
+        did = False
+        try:
+            if not self.backup.remote_usable():
+                self.backup.on_idle()
+                return False
+            self.backup.warm_up()
+            did = super().work_once()
+        finally:
+            self.backup.cool_down(did)
         if not did:
             self.backup.on_idle()
         return did

@@ -59,3 +59,40 @@ def test_a_stalled_tool_is_killed_at_its_deadline_with_its_children(tmp_path):
         time.sleep(0.05)
     else:
         pytest.fail("the tool's child outlived the deadline")
+
+
+def test_a_list_longer_than_the_pipe_reaches_the_tool_whole_on_stdin(tmp_path):
+    got = tmp_path / "got.list"
+    listing = "".join(f"Library/2024/2024-01-01/IMG_{n:06d}_{'x' * 80}.JPG\n" for n in range(20_000)).encode()
+    assert len(listing) > 1 << 20  # far more than a pipe holds: the tool reads while it is written
+    tool = rclone.Rclone(_tool(tmp_path, f"sleep 0.5; cat > {got}; echo read >&2\n"))
+    proc = tool.run_streaming("copy", on_line=lambda line: None, feed=listing)
+    assert (proc.returncode, proc.stderr) == (0, "read\n")
+    assert got.read_bytes() == listing
+
+
+def test_a_tool_that_never_reads_its_list_is_still_killed_at_its_deadline(tmp_path):
+    listing = b"x" * (4 << 20)  # the writer blocks on the full pipe: the deadline must not
+    tool = rclone.Rclone(_tool(tmp_path, "echo waiting >&2; sleep 600\n"), timeout_s=2)
+    with pytest.raises(rclone.RcloneError) as err:
+        tool.run_streaming("copy", on_line=lambda line: None, feed=listing)
+    assert err.value.reason == "rclone_timeout"
+
+
+def test_a_tool_started_ahead_is_taken_once_and_a_dead_one_is_replaced(tmp_path):
+    tool = rclone.Rclone(_tool(tmp_path, "cat >&2\n"))
+    ahead = tool.start("copy", stdin=True)
+    proc = tool.run_streaming("copy", on_line=lambda line: None, feed=b"a\n", started=ahead)
+    assert proc.stderr == "a\n" and list(proc.args) == ahead.cmd
+    ahead.close()  # taken: closing it does nothing (it ended on its own)
+    assert ahead.proc.returncode == 0
+
+    dead = tool.start("copy", stdin=True)
+    dead.proc.kill()
+    dead.proc.wait()
+    proc = tool.run_streaming("copy", on_line=lambda line: None, feed=b"b\n", started=dead)
+    assert (proc.returncode, proc.stderr) == (0, "b\n")  # a fresh one ran it
+
+    other = tool.start("lsf", stdin=True)  # started for another command: killed, not used
+    proc = tool.run_streaming("copy", on_line=lambda line: None, feed=b"c\n", started=other)
+    assert proc.stderr == "c\n" and other.proc.returncode is not None and other.proc.returncode < 0
