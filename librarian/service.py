@@ -293,7 +293,7 @@ def run_librarian(core: CoreSettings, settings: LibrarianSettings, once: bool) -
     heartbeat = HeartbeatService(core.database_url, "librarian", settings.librarian_heartbeat_seconds,
                                  stuck_after=core.stuck_seconds)
     lib = Librarian(core, settings, once=once, stopper=stopper, heartbeat=heartbeat)
-    heartbeat.start()
+    heartbeat.start(first_beat_now=False)  # written while the librarian connects and starts
     try:
         lib.start()
     except SettingsError as exc:
