@@ -179,6 +179,15 @@ def fsync_dirs(folders: Iterable[Path]) -> None:
             raise exc
 
 
+def close_sync_pool() -> None:
+    """End the threads of :func:`fsync_dirs` (idle between batches)."""
+    global _sync_pool
+    with _sync_pool_lock:
+        pool, _sync_pool = _sync_pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
 def make_dirs(path: Path, to_sync: set[Path] | None = None) -> None:
     """mkdir -p, fsyncing each parent whose entry we created — or, with ``to_sync``, adding it
     there for the caller to fsync with the rest of its batch (once each, after all its links:
