@@ -23,6 +23,7 @@ thread that lives as long as the process.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import itertools
@@ -34,39 +35,49 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 #: What the librarian asks ExifTool for every file (``-common_args``): groups, numbers, JSON,
 #: no scan for trailers, and videos over 2 GB (4K phone clips) read whole.
 COMMON_ARGS = ("-G", "-n", "-j", "-fast", "-api", "LargeFileSupport=1")
-#: Started ahead: one is enough to take the start off the first batch (a second reader thread
-#: starts its own process while the first reads the first chunk); more would only compete with
-#: the imports for the cores.
+#: Started ahead: one. A reader thread whose files were all read ahead starts no ExifTool of its
+#: own; the others start theirs when they have files nobody read (a second Perl start costs
+#: ~0.15 CPU-seconds, what ~50 camera JPEGs cost to read).
 AHEAD = 1
 
-#: JPEGs handed to the process started ahead: about what it reads while Python imports.
-READ_AHEAD = 64
+#: JPEGs handed to the process started ahead: what it reads while Python imports, and what one
+#: ExifTool reads before a second one is worth starting (a burst of up to this many is read by
+#: one process; a bigger one gets the configured number for the rest).
+READ_AHEAD = 128
+#: ... in calls of this many: the first answers are taken while it reads the next.
+GROUP = 16
+#: Bytes of names written to its standard input at once: less than a pipe holds, so the write
+#: never blocks the start-up.
+_MAX_ARGS_BYTES = 60_000
 #: Inbox entries looked at for them at most (an inbox of other files is not walked to its end).
 _LOOK_AT = 1024
 _JPEG = (".jpg", ".jpeg", ".jpe")
-_SEQ = 999_001  # the read-ahead call's sequence number (the reader's own are random 6-digit ones)
+_SEQ = 999_001  # the first read-ahead call's sequence number (the reader's own are random 6-digit ones)
 
 _lock = threading.Lock()
+#: signalled whenever a read-ahead answer arrived or was given up (:data:`_reading` cleared)
+_cond = threading.Condition(_lock)
 _spares: list[tuple[tuple[str, ...], subprocess.Popen]] = []
-#: process -> (the files it was asked to read ahead, their identities before the read)
+#: process -> the files it was asked to read ahead and whose answer was not taken from its pipe
+#: yet (in flight), with their identities before the read
 _pending: dict[subprocess.Popen, dict[bytes, tuple[int, ...]]] = {}
+#: process -> its read-ahead calls not taken from its pipe yet, in order: (sequence number, files)
+_calls: dict[subprocess.Popen, list[tuple[int, list[bytes]]]] = {}
 #: path -> (identity before the read, ExifTool's answer), until taken
 _answers: dict[bytes, tuple[tuple[int, ...], dict[str, Any]]] = {}
-#: files whose read-ahead answer an adopted process is being asked for right now: another reader
-#: thread waits for it (:data:`_arrived`) instead of reading them a second time
-_inflight: set[bytes] = set()
-_arrived = threading.Event()
-_arrived.set()
-#: longest wait for an answer in flight (the adopting call has its own deadline, and always ends
-#: with :func:`received`, even when it fails)
-_WAIT_S = 120.0
+#: processes whose pipe a reader thread is taking an answer from right now (one at a time)
+_reading: set[subprocess.Popen] = set()
+#: Fetch = (process, sequence number, files of the call) -> the call's raw JSON answer, read from
+#: its pipe with a deadline (raises when it fails: the process is then killed, and its files
+#: are read again like any other).
+Fetch = Callable[[subprocess.Popen, int, int], bytes]
 
 
 def argv(executable: str, common_args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -138,8 +149,10 @@ def safe_arg(path: bytes) -> bool:
 
 def read_ahead(proc: subprocess.Popen, entries: Iterable[Path]) -> None:
     """Ask ``proc`` for the tags of the first :data:`READ_AHEAD` regular JPEGs of ``entries``
-    (the inbox walk: ignored names are skipped there); the answer waits in its pipe."""
+    (the inbox walk: ignored names are skipped there), in calls of :data:`GROUP` files; the
+    answers wait in its pipe until a reader takes them (:func:`arrive`)."""
     files: dict[bytes, tuple[int, ...]] = {}
+    size = 0
     try:
         for path in itertools.islice(entries, _LOOK_AT):
             if path.suffix.lower() not in _JPEG:
@@ -147,62 +160,105 @@ def read_ahead(proc: subprocess.Popen, entries: Iterable[Path]) -> None:
             name = os.fsencode(path)
             st = os.lstat(path)
             if stat.S_ISREG(st.st_mode) and safe_arg(name):
+                size += len(name) + 1
+                if size > _MAX_ARGS_BYTES:
+                    break
                 files[name] = identity(st)
                 if len(files) >= READ_AHEAD:
                     break
         if not files:
             return
         assert proc.stdin is not None and proc.stdout is not None
-        fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # the whole answer fits
-        proc.stdin.write(b"\n".join([b"-e", *files, b"-echo4", b"post%d" % _SEQ, b"-execute%d" % _SEQ]) + b"\n")
+        fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # answers wait there
+        names = list(files)
+        calls = [(_SEQ + i, names[at:at + GROUP]) for i, at in enumerate(range(0, len(names), GROUP))]
+        proc.stdin.write(b"".join(b"\n".join([b"-e", *group, b"-echo4", b"post%d" % seq, b"-execute%d" % seq]) + b"\n"
+                                  for seq, group in calls))
         proc.stdin.flush()
     except OSError:
         return  # e.g. no inbox yet, or a pipe size refused: the reader reads them later
     with _lock:
         _pending[proc] = files
+        _calls[proc] = calls
 
 
-def take(command: tuple[str, ...]) -> tuple[subprocess.Popen, int | None] | None:
-    """A process started ahead with exactly this command line and still running, with the
-    sequence number of the answer waiting in its pipe (None: nothing asked), or None."""
+def take(command: tuple[str, ...]) -> subprocess.Popen | None:
+    """A process started ahead with exactly this command line, still running and with every
+    answer it read ahead taken from its pipe (it is idle), or None."""
     with _lock:
         for i, (cmd, proc) in enumerate(_spares):
-            if cmd == command and proc.poll() is None:
+            if cmd == command and proc.poll() is None and not _calls.get(proc) and proc not in _reading:
                 del _spares[i]
-                if proc not in _pending:
-                    return proc, None
-                _inflight.update(_pending[proc])
-                _arrived.clear()
-                return proc, _SEQ
+                _calls.pop(proc, None)
+                _pending.pop(proc, None)
+                return proc
     return None
 
 
+def arrive(path: Path, fetch: Fetch) -> None:
+    """Make sure the read-ahead answer for ``path``, if one is on its way, has arrived: take the
+    answers from the pipe up to its call (with ``fetch``), or wait while another thread does.
+    An answer that cannot be had is given up (the process is killed) and ``fetch``'s error
+    raised; the file is then simply read like any other."""
+    name = os.fsencode(path)
+    while True:
+        with _cond:
+            proc = next((p for p, files in _pending.items() if name in files), None)
+            if proc is None:
+                return
+            if proc in _reading:
+                _cond.wait(1.0)  # the reading thread's own deadline bounds this
+                continue
+            seq, group = _calls[proc][0]
+            _reading.add(proc)
+        try:
+            received(proc, fetch(proc, seq, len(group)))
+        except BaseException:
+            _give_up(proc)
+            raise
+        finally:
+            with _cond:
+                _reading.discard(proc)
+                _cond.notify_all()
+
+
 def received(proc: subprocess.Popen, answer: bytes) -> None:
-    """The read-ahead answer of ``proc`` (its JSON; empty when the call failed), kept per file
-    until :func:`answer_for`. Releases the threads waiting for it."""
+    """The answer of the next read-ahead call of ``proc`` (its JSON; empty when the call
+    failed), kept per file until :func:`answer_for`."""
     try:
         data = json.loads(answer.decode("utf-8", errors="surrogateescape")) if answer.strip() else []
     except ValueError:
         data = []
-    with _lock:
-        files = _pending.pop(proc, {})
+    with _cond:
+        calls = _calls.get(proc)
+        if not calls:
+            return
+        _seq, group = calls.pop(0)
+        pending = _pending.get(proc, {})
+        asked = {name: pending.pop(name) for name in group if name in pending}
         for d in data if isinstance(data, list) else []:
             if not isinstance(d, dict):
                 continue
             name = os.fsencode(os.path.normpath(d.get("SourceFile", "")))
-            if name in files:
-                _answers[name] = (files[name], d)
-        _inflight.difference_update(files)
-        _arrived.set()
+            if name in asked:
+                _answers[name] = (asked[name], d)
+        _cond.notify_all()
+
+
+def _give_up(proc: subprocess.Popen) -> None:
+    """Kill a process started ahead whose answer cannot be had; its files are read again."""
+    with _cond:
+        _spares[:] = [(cmd, p) for cmd, p in _spares if p is not proc]
+        _pending.pop(proc, None)
+        _calls.pop(proc, None)
+        _cond.notify_all()
+    _end(proc)
 
 
 def answer_for(path: Path) -> dict[str, Any] | None:
-    """The read-ahead answer for ``path`` (once), if the file is still the one that was read."""
+    """The read-ahead answer for ``path`` (once), if it arrived (:func:`arrive`) and the file is
+    still the one that was read."""
     name = os.fsencode(path)
-    with _lock:
-        wait = name in _inflight
-    if wait:
-        _arrived.wait(_WAIT_S)
     with _lock:
         if not _answers:
             return None
@@ -218,16 +274,22 @@ def answer_for(path: Path) -> dict[str, Any] | None:
 
 def discard() -> None:
     """Kill the processes started ahead that nobody adopted."""
-    with _lock:
+    with _cond:
         procs = [proc for _, proc in _spares]
         _spares.clear()
         _pending.clear()
+        _calls.clear()
         _answers.clear()
-        _inflight.clear()
-        _arrived.set()
+        _cond.notify_all()
     for proc in procs:
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
         proc.kill()
-        proc.wait()
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            if pipe is not None:
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
                 pipe.close()

@@ -81,6 +81,12 @@ class FileProblem(Exception):
 
 #: Files per ExifTool call inside a batch (reader threads work on later chunks meanwhile).
 _CHUNK = 8
+#: Files moved with one journal commit and one round of folder fsyncs, at most: a chunk alone
+#: while the filing keeps up (the stage workers get the first assets early); the chunks already
+#: read and hashed when the one before is filed join it (this thread is behind: its durable
+#: waits, three per chunk, were most of a burst's time after the imports). Still recorded, and
+#: notified, chunk by chunk.
+_FILE_AT_ONCE = 64
 
 
 @dataclass
@@ -179,10 +185,11 @@ class Ingestor:
         try:
             digests = [hasher.submit(self._hash, p) for p, _ in regular]
             tag_futures = [self.reader.submit([p for p, _ in chunk]) for chunk in chunks]
-            done = 0
-            for chunk, tag_future in zip(chunks, tag_futures, strict=True):
+            done = taken = 0
+            for k, (chunk, tag_future) in enumerate(zip(chunks, tag_futures, strict=True)):
                 chunk_digests = digests[done:done + len(chunk)]
                 done += len(chunk)
+                taken += len(chunk)
                 tag_list = tag_future.result()
                 known = self.store.find_by_shas(
                     [d.result()[0] for d in chunk_digests if d.exception() is None])
@@ -191,9 +198,14 @@ class Ingestor:
                     if outcome is not None:
                         outcomes.append((path, outcome))
                 # filed and recorded chunk by chunk: the stage workers get the first assets
-                # after one chunk, not after the whole batch (the reader threads keep going)
+                # after one chunk, not after the whole batch (the reader threads keep going);
+                # the next chunk joins when it is read and hashed already (_FILE_AT_ONCE)
+                if k > 0 and k + 1 < len(chunks) and taken + len(chunks[k + 1]) <= _FILE_AT_ONCE \
+                        and tag_futures[k + 1].done() and all(d.done() for d in digests[done:done + _CHUNK]):
+                    continue
                 outcomes.extend(self._file_planned(planned))
                 planned = []
+                taken = 0
         finally:
             hasher.shutdown(wait=True, cancel_futures=True)
         outcomes.extend(self.sidecars.finish(side))
@@ -393,12 +405,12 @@ class Ingestor:
              {"row": _jsonable(p.row), "asset_id": None}) for p in planned])
         done: list[tuple[Planned, int]] = []
         changed: list[tuple[Planned, int]] = []
-        folders: set[Path] = set()
+        folders: set[Path] = set()  # fsynced once each after every link, before the record
         failed: list[tuple[int, BaseException]] = []
         for p, jid in zip(planned, jids, strict=True):
             dest = self.abs_storage(p.row["library_path"])
             try:
-                organize.make_dirs(dest.parent)
+                organize.make_dirs(dest.parent, folders)
                 if p.path not in self._synced:  # durable before the link (synced when hashed)
                     organize.fsync_file(p.path)
                 organize.place(p.path, dest, sync_dirs=False, expect=p.snap)
@@ -419,9 +431,9 @@ class Ingestor:
                 continue
             folders.update((dest.parent, p.path.parent))
             done.append((p, jid))
-        for folder in folders:
-            organize.fsync_dir(folder)
-        self.store.record_assets([(p.row, jid) for p, jid in done])
+        organize.fsync_dirs(folders)
+        for at in range(0, len(done), _CHUNK):  # recorded (and notified) chunk by chunk, as read
+            self.store.record_assets([(p.row, jid) for p, jid in done[at:at + _CHUNK]])
         for jid in [j for j, _ in failed] + [j for _, j in changed]:
             self.store.journal_delete(jid)
         results = [(p.path, self._filed(p.row, p.path)) for p, _ in done]

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import shutil
+import subprocess
 import threading
 import time
 import warnings
@@ -149,6 +150,7 @@ class MetadataReader:
         self._local = threading.local()
         self.aliases.close()
         early.discard()  # started ahead for a batch that never came
+        stayopen.forget_read_ahead()
         self._closing.clear()  # usable again (a new process starts on the next read)
 
     def pids(self) -> list[int]:
@@ -225,9 +227,9 @@ class MetadataReader:
         args: list[bytes] = []
         aliases: list[bytes | None] = []
         try:
-            if self._local.__dict__.get("et") is None and self.available:
-                self._et()  # (an adopted process brings the answers it read ahead: early.py)
             for i, p in enumerate(paths):
+                if self.available:  # read ahead by the process started first (early.py)?
+                    early.arrive(p, self._fetch_ahead)
                 ahead = early.answer_for(p)
                 if ahead is not None and _is_jpeg(ahead):
                     results[i] = {**_kept(with_composites(ahead)), "PF:Reader": "exiftool"}
@@ -267,6 +269,17 @@ class MetadataReader:
                 results[i] = d
         if self.on_progress is not None:
             self.on_progress()
+
+    def _fetch_ahead(self, proc: subprocess.Popen, seq: int, n: int) -> bytes:
+        """A read-ahead answer from the pipe of the process started ahead (:func:`early.arrive`),
+        with the deadline of a call of ``n`` files (at least the start-up's: it may still be
+        loading Perl)."""
+        timeout_s = max(self.timeout_s * max(1.0, n / 8), 30.0)
+        try:
+            return stayopen.read_ahead_answer(proc, seq, timeout_s, self._stopping)
+        except BaseException:
+            stayopen.forget_read_ahead(proc)  # (early.arrive kills it)
+            raise
 
     def _call(self, et: stayopen.BoundedExifTool, options: list[bytes], todo: list[bytes]) -> list[dict[str, Any]]:
         """One ExifTool call: its JSON answer, one dict per file it could read."""

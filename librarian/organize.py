@@ -21,9 +21,11 @@ import hashlib
 import logging
 import os
 import stat
+import threading
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -153,8 +155,43 @@ def candidate_names(name: str) -> Iterator[str]:
 
 
 
-def make_dirs(path: Path) -> None:
-    """mkdir -p, fsyncing each parent whose entry we created."""
+_sync_pool: ThreadPoolExecutor | None = None
+_sync_pool_lock = threading.Lock()
+
+
+def fsync_dirs(folders: Iterable[Path]) -> None:
+    """fsync every folder, side by side (fsync releases the GIL): on a busy disk each fsync waits
+    for a cache flush of its own, and one after the other they took 3-5 times as long. Returns
+    when all have ended; raises the first error then."""
+    todo = list(folders)
+    if len(todo) <= 1:
+        for folder in todo:
+            fsync_dir(folder)
+        return
+    global _sync_pool
+    with _sync_pool_lock:
+        if _sync_pool is None:
+            _sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fsync")
+        pool = _sync_pool
+    errors = [f.exception() for f in [pool.submit(fsync_dir, folder) for folder in todo]]
+    for exc in errors:
+        if exc is not None:
+            raise exc
+
+
+def close_sync_pool() -> None:
+    """End the threads of :func:`fsync_dirs` (idle between batches)."""
+    global _sync_pool
+    with _sync_pool_lock:
+        pool, _sync_pool = _sync_pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
+def make_dirs(path: Path, to_sync: set[Path] | None = None) -> None:
+    """mkdir -p, fsyncing each parent whose entry we created — or, with ``to_sync``, adding it
+    there for the caller to fsync with the rest of its batch (once each, after all its links:
+    one journal commit for the batch instead of one per new folder)."""
     missing = []
     p = path
     while not p.exists():
@@ -165,7 +202,10 @@ def make_dirs(path: Path) -> None:
             d.mkdir()
         except FileExistsError:
             continue
-        fsync_dir(d.parent)
+        if to_sync is None:
+            fsync_dir(d.parent)
+        else:
+            to_sync.add(d.parent)
 
 
 def same_device(src: Path, dest_dir: Path) -> bool:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import click
 
-from librarian import attach, inbox, metadata
+from librarian import attach, inbox, metadata, organize
 from librarian.ingest import FileProblem, Ingestor
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
-from photo_factory import commands, db, folders, loop, tools
+from photo_factory import cli, commands, db, folders, loop, tools
 from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings, SettingsError
 
@@ -293,7 +293,7 @@ def run_librarian(core: CoreSettings, settings: LibrarianSettings, once: bool) -
     heartbeat = HeartbeatService(core.database_url, "librarian", settings.librarian_heartbeat_seconds,
                                  stuck_after=core.stuck_seconds)
     lib = Librarian(core, settings, once=once, stopper=stopper, heartbeat=heartbeat)
-    heartbeat.start()
+    heartbeat.start(first_beat_now=False)  # written while the librarian connects and starts
     try:
         lib.start()
     except SettingsError as exc:
@@ -318,3 +318,6 @@ def command(once: bool) -> None:
     core = commands.core_settings()
     settings = commands.load_settings(LibrarianSettings)
     commands.run_service("librarian", lambda: run_librarian(core, settings, once))
+    if once:
+        organize.close_sync_pool()
+        cli.exit_without_teardown()  # everything is durable and closed: skip the teardown

@@ -98,27 +98,20 @@ class BoundedExifTool(exiftool.ExifTool):
         self.stopping = stopping  # True once the service stops: a running call is abandoned
 
     def run(self) -> None:
-        """Start ExifTool, or adopt the process started ahead with this command line (early.py)."""
+        """Start ExifTool, or adopt the idle process started ahead with this command line (early.py)."""
         command = early.argv(self._executable, list(self._common_args or []))
-        ahead = early.take(command) if self._config_file is None else None
-        if ahead is None:
+        proc = early.take(command) if self._config_file is None else None
+        if proc is None:
             super().run()
         else:
-            proc, seq = ahead
             self._process = proc
             self._running = True
-            answer = b""
+            forget_read_ahead(proc)
             try:
-                if seq is not None:  # the files it was given to read ahead: their answer first
-                    out, _ = self._exchange(b"", b"{ready%d}" % seq, b"post%d" % seq)
-                    answer = out.strip()[: -len(b"{ready%d}" % seq)]
                 self._ver = self._parse_ver()  # what PyExifTool's run checks: it is ExifTool, and answers
             except BaseException:
                 self.kill()
                 raise
-            finally:
-                if seq is not None:
-                    early.received(proc, answer)  # (empty when it failed: the files are read again)
         tools._register(self._process)  # killed by a hard stop with every other tool
 
     @property
@@ -159,38 +152,104 @@ class BoundedExifTool(exiftool.ExifTool):
         return stdout if raw_bytes else stdout.decode("utf-8", errors="replace")
 
     def _exchange(self, payload: bytes, ready: bytes, post: bytes) -> tuple[bytes, bytes]:
-        proc = self._process
-        assert proc is not None and proc.stdin and proc.stdout and proc.stderr
-        fin, fout, ferr = proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()
-        os.set_blocking(fin, False)
-        deadline = time.monotonic() + self.timeout_s
-        out: list[bytes] = []
-        err: list[bytes] = []
-        tail = {fout: b"", ferr: b""}
-        done = {fout: False, ferr: False}
-        ends = {fout: ready, ferr: post}
-        while not (done[fout] and done[ferr]):
-            if self.stopping():
-                raise ExifToolFailed("tool_stopped", "exiftool call abandoned: the service is stopping")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ExifToolFailed("tool_timeout", f"exiftool gave no answer within {self.timeout_s:.0f}s "
-                                                     f"(pid {proc.pid}, killed)")
-            readers = [fd for fd in (fout, ferr) if not done[fd]]
-            writers = [fin] if payload else []
-            r, w, _ = select.select(readers, writers, [], min(left, 0.25))
-            if w:
-                try:
-                    n = os.write(fin, payload)
-                except BrokenPipeError:
-                    raise ExifToolFailed("tool_died", f"exiftool (pid {proc.pid}) died") from None
-                payload = payload[n:]
-            for fd in r:
-                chunk = os.read(fd, 65536)
-                if not chunk:  # end of file: the process is gone
-                    raise ExifToolFailed("tool_died", f"exiftool (pid {proc.pid}) died "
-                                                      f"(exit status {proc.poll()})")
-                (out if fd == fout else err).append(chunk)
-                tail[fd] = (tail[fd] + chunk)[-64:]
-                done[fd] = tail[fd].rstrip().endswith(ends[fd])
-        return b"".join(out), b"".join(err)
+        assert self._process is not None
+        return exchange(self._process, payload, ready, post, self.timeout_s, self.stopping)
+
+
+#: bytes read from a process started ahead past the answer taken (its next calls' output)
+_read_on: dict[tuple[subprocess.Popen, int], bytes] = {}
+
+
+def read_ahead_answer(proc: subprocess.Popen, seq: int, timeout_s: float, stopping: Callable[[], bool]) -> bytes:
+    """The JSON answer of the read-ahead call ``seq`` of a process started ahead (early.py),
+    the next one in its pipe. Its later calls are already queued, so a read can run past this
+    answer into the next: what follows the marker is kept for the next call. Raises
+    :class:`ExifToolFailed` (the caller kills the process)."""
+    assert proc.stdout and proc.stderr
+    fout, ferr = proc.stdout.fileno(), proc.stderr.fileno()
+    ends = {fout: b"{ready%d}" % seq, ferr: b"post%d" % seq}
+    got = {fd: _read_on.pop((proc, fd), b"") for fd in ends}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        todo = [fd for fd in ends if not _line_in(got[fd], ends[fd])]
+        if not todo:
+            break
+        if stopping():
+            raise ExifToolFailed("tool_stopped", "exiftool call abandoned: the service is stopping")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ExifToolFailed("tool_timeout", f"exiftool gave no answer within {timeout_s:.0f}s "
+                                                 f"(pid {proc.pid}, killed)")
+        r, _, _ = select.select(todo, [], [], min(left, 0.25))
+        for fd in r:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise ExifToolFailed("tool_died", f"exiftool (pid {proc.pid}) died (exit status {proc.poll()})")
+            got[fd] += chunk
+    answer = b""
+    for fd, end in ends.items():
+        at = _line_in(got[fd], end)
+        if fd == fout:
+            answer = got[fd][:at - len(end)]
+        rest = got[fd][at:].lstrip(b"\r\n")
+        if rest:
+            _read_on[(proc, fd)] = rest
+    return answer.strip()
+
+
+def forget_read_ahead(proc: subprocess.Popen | None = None) -> None:
+    """Drop what was read past the answers of a process started ahead (killed, or adopted with
+    every answer taken), or of all of them."""
+    for key in [k for k in _read_on if proc is None or k[0] is proc]:
+        _read_on.pop(key, None)
+
+
+def _line_in(data: bytes, end: bytes) -> int:
+    """Offset just past ``end`` where it ends a line of ``data`` (0: not there yet)."""
+    at = data.find(end)
+    while at >= 0:
+        after = at + len(end)
+        if (at == 0 or data[at - 1:at] in b"\r\n") and (after == len(data) or data[after:after + 1] in b"\r\n"):
+            return after
+        at = data.find(end, after)
+    return 0
+
+
+def exchange(proc: subprocess.Popen, payload: bytes, ready: bytes, post: bytes, timeout_s: float,
+             stopping: Callable[[], bool]) -> tuple[bytes, bytes]:
+    """Write ``payload`` and read stdout up to ``ready`` and stderr up to ``post``, within
+    ``timeout_s`` and only while not ``stopping``; raises :class:`ExifToolFailed`."""
+    assert proc.stdin and proc.stdout and proc.stderr
+    fin, fout, ferr = proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()
+    os.set_blocking(fin, False)
+    deadline = time.monotonic() + timeout_s
+    out: list[bytes] = []
+    err: list[bytes] = []
+    tail = {fout: b"", ferr: b""}
+    done = {fout: False, ferr: False}
+    ends = {fout: ready, ferr: post}
+    while not (done[fout] and done[ferr]):
+        if stopping():
+            raise ExifToolFailed("tool_stopped", "exiftool call abandoned: the service is stopping")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ExifToolFailed("tool_timeout", f"exiftool gave no answer within {timeout_s:.0f}s "
+                                                 f"(pid {proc.pid}, killed)")
+        readers = [fd for fd in (fout, ferr) if not done[fd]]
+        writers = [fin] if payload else []
+        r, w, _ = select.select(readers, writers, [], min(left, 0.25))
+        if w:
+            try:
+                n = os.write(fin, payload)
+            except BrokenPipeError:
+                raise ExifToolFailed("tool_died", f"exiftool (pid {proc.pid}) died") from None
+            payload = payload[n:]
+        for fd in r:
+            chunk = os.read(fd, 65536)
+            if not chunk:  # end of file: the process is gone
+                raise ExifToolFailed("tool_died", f"exiftool (pid {proc.pid}) died "
+                                                  f"(exit status {proc.poll()})")
+            (out if fd == fout else err).append(chunk)
+            tail[fd] = (tail[fd] + chunk)[-64:]
+            done[fd] = tail[fd].rstrip().endswith(ends[fd])
+    return b"".join(out), b"".join(err)

@@ -19,12 +19,16 @@ The project's own modules are compiled to bytecode first, as ``pip install`` doe
 (a checkout run with PYTHONDONTWRITEBYTECODE=1 would compile them on every start).
 Prints, per size, files/s for both and the ratio ours/baseline (> 1: ours is faster; target
 >= 1), wall and CPU seconds (user+sys of each command and every process it started), and the
-load average, since the box may be shared.
+load average, since the box may be shared; then one more run of ours phase by phase
+(``timeline.py``: interpreter, prelude, imports, settings, heartbeat, database connection and
+lock, journal replay, library check, the batch, the end; the filing thread's durable steps
+summed; CPU of the librarian and of ExifTool).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -153,6 +157,48 @@ def run_exiftool(inbox: Path, library: Path) -> Timing:
                    "-r", str(inbox)])
 
 
+def timeline(files: list[Path], server: str) -> dict:
+    """One more run of ours, phase by phase (bench/ingest/timeline.py), on its own inbox and
+    database: not part of the ratios."""
+    work = Path(tempfile.mkdtemp(prefix="pf-bench-ingest-", dir=CACHE.parent))
+    name, url = _fresh_database(server)
+    try:
+        _link_copy(files, work / "inbox")
+        time.sleep(1.0)
+        subprocess.run(["sync"], check=True)
+        env = {**os.environ, "PF_DATABASE_URL": url, "PF_INBOX_DIR": str(work / "inbox"),
+               "PF_STORAGE_DIR": str(work / "storage"), "PF_STABILITY_SECONDS": "0.5", "PF_LOG_LEVEL": "WARNING"}
+        out = work / "timeline.json"
+        subprocess.run([sys.executable, str(Path(__file__).with_name("timeline.py")), str(out)], env=env,
+                       check=True, stdout=subprocess.DEVNULL, cwd=REPO)
+        return json.loads(out.read_text())
+    finally:
+        _drop_database(server, name)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _print_timeline(n: int, tl: dict) -> None:
+    """Each phase once (its first call): when it started, how long it took, and its CPU."""
+    print(f"  one run of ours at {n} files, phase by phase (s since the process started; ms; cpu ms"
+          " of the librarian's process):")
+    open_: dict[str, tuple[float, float]] = {}
+    seen: set[str] = set()
+    for wall, cpu, what in tl["marks"]:
+        kind, label = what[:2], what[2:]
+        if kind == "> ":
+            open_.setdefault(label, (wall, cpu))
+        elif kind == "< " and label in open_:
+            w0, c0 = open_.pop(label)
+            if label not in seen:
+                seen.add(label)
+                print(f"    {w0:6.3f}  {label:28s} {1000 * (wall - w0):7.1f} ms  (cpu {1000 * (cpu - c0):6.1f})")
+        else:
+            print(f"    {wall:6.3f}  {what}")
+    spent = ", ".join(f"{k} {v[1] * 1000:.0f} ms/{int(v[0])}" for k, v in tl["totals"].items())
+    print(f"    filing thread, summed: {spent}")
+    print(f"    cpu: librarian {tl['cpu_self']:.2f} s, ExifTool {tl['cpu_children']:.2f} s")
+
+
 def _compile_project() -> None:
     """Bytecode for the project's modules, as ``pip install`` writes it in the image."""
     subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0",
@@ -223,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         files = all_files[:n]
         runs = [_one_round(files, server, args.profile, ours_first=i % 2 == 0) for i in range(args.rounds)]
         _report(n, runs, sum(f.stat().st_size for f in files) / 1e6 / n)
+        _print_timeline(n, timeline(files, server))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from librarian import early, metadata
+from librarian import early, metadata, stayopen
 from librarian.settings import LibrarianSettings
 from tests.support import fake_exiftool, samples
 
@@ -195,3 +196,115 @@ def test_jpegs_are_read_without_composite_tags_other_types_with(tmp_path, monkey
                   sorted(Path(a).name for a in call if a.startswith("/")) for call in reads}
     assert by_options == {("-e", "-echo4"): ["a.JPG", "b.jpeg", "f.jpg"],
                           ("-echo4",): ["c.heic", "d.mp4", "e.png"]}
+
+
+def _burst(inbox: Path, n: int) -> list[Path]:
+    """``n`` JPEGs in ``inbox``, three cameras in turn (copies: ExifTool runs three times only)."""
+    inbox.mkdir()
+    models = [samples.photo(inbox.parent / f"model{i}.jpg", model=f"Cam {i}", seed=i) for i in range(3)]
+    paths = []
+    for i in range(n):
+        paths.append(inbox / f"IMG_{i:03d}.jpg")
+        shutil.copyfile(models[i % 3], paths[-1])
+    return paths
+
+
+def test_a_burst_read_ahead_is_read_by_the_one_exiftool_started_ahead(tmp_path, monkeypatch):
+    """Chunks handed to two reader threads, as a batch does: every answer comes from the
+    process started ahead, and neither thread starts an ExifTool of its own (a second Perl
+    start costs about what 50 camera JPEGs cost to read)."""
+    paths = _burst(tmp_path / "inbox", 40)
+    monkeypatch.setenv("PF_INBOX_DIR", str(tmp_path / "inbox"))
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    early.prestart_from_env()
+    served = served_ahead(monkeypatch)
+    reader = metadata.MetadataReader("exiftool", 2)
+    try:
+        futures = [reader.submit(paths[i:i + 8]) for i in range(0, len(paths), 8)]
+        tags = [t for f in futures for t in f.result()]
+        assert reader.pids() == []  # no process of its own, none adopted: nothing left to read
+    finally:
+        reader.close()
+    assert sorted(served) == sorted(p.name for p in paths)
+    assert [t["EXIF:Model"] for t in tags] == [f"Cam {i % 3}" for i in range(len(paths))]
+
+
+def test_read_ahead_answers_are_taken_call_by_call_in_the_order_they_were_asked(tmp_path, monkeypatch):
+    """The read ahead is several calls queued at once; a reader that wants the last call's files
+    first takes the earlier answers from the pipe on the way (kept for their files), and the
+    process, once every answer is taken, is adopted for a file nobody read ahead."""
+    paths = _burst(tmp_path / "inbox", 11)
+    monkeypatch.setattr(early, "GROUP", 3)
+    monkeypatch.setenv("PF_INBOX_DIR", str(tmp_path / "inbox"))
+    monkeypatch.delenv("PF_EXIFTOOL_PATH", raising=False)
+    early.prestart_from_env()
+    with early._lock:
+        [calls] = early._calls.values()
+        [proc] = [p for _, p in early._spares]
+    assert [len(files) for _, files in calls] == [3, 3, 3, 2]
+    served = served_ahead(monkeypatch)
+    reader = metadata.MetadataReader("exiftool", 1)
+    try:
+        tags = reader.read_many(paths[::-1])  # the last call's files first
+        more = reader.read_many([samples.photo(tmp_path / "late.jpg", model="Late")])
+        assert reader.pids() == [proc.pid]
+    finally:
+        reader.close()
+    assert sorted(served) == sorted(p.name for p in paths)
+    assert [t["EXIF:Model"] for t in tags] == [f"Cam {i % 3}" for i in range(len(paths))][::-1]
+    assert more[0]["EXIF:Model"] == "Late"
+
+
+class _Pipes:
+    """Stands for a process started ahead: its stdout and stderr are pipes we fill ourselves."""
+
+    pid = 0
+
+    def __init__(self, out: bytes, err: bytes):
+        self.stdout, self.stderr = self._pipe(out), self._pipe(err)
+
+    @staticmethod
+    def _pipe(data: bytes):
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        return os.fdopen(r, "rb", buffering=0)
+
+    def poll(self) -> int | None:
+        return None
+
+
+def test_an_answer_is_cut_at_its_own_marker_when_one_read_holds_several():
+    """All the queued answers can arrive in one read: each is cut at the line that is its own
+    marker (a marker inside a tag value is JSON text on the same line, never a line of its own)."""
+    first = b'[{"SourceFile": "/in/a.jpg", "XMP:Title": "x {ready999002} y"}]'
+    second = b'[{"SourceFile": "/in/b.jpg"}]'
+    proc = _Pipes(first + b"\n{ready999001}\n" + second + b"\n{ready999002}\n", b"post999001\npost999002\n")
+    try:
+        assert stayopen.read_ahead_answer(proc, 999001, 5.0, lambda: False) == first  # type: ignore[arg-type]
+        assert stayopen.read_ahead_answer(proc, 999002, 5.0, lambda: False) == second  # type: ignore[arg-type]
+        assert not stayopen._read_on
+    finally:
+        stayopen.forget_read_ahead()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_the_start_does_not_search_installed_distributions_for_pydantic_plugins(tmp_path):
+    """pydantic's plugin search reads every installed distribution's entry points (~20-40 ms of
+    every start); the project has no plugins. Setting PYDANTIC_DISABLE_PLUGINS keeps a user's."""
+    code = ("import importlib.metadata as m, sys\n"
+            "real = m.entry_points\n"
+            "def spy(**kw):\n"
+            "    print('searched', kw.get('group'))\n"
+            "    return real(**kw)\n"
+            "m.entry_points = spy\n"
+            "from photo_factory.cli import main\n"
+            "main(['librarian', '--help'])\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert "searched pydantic" not in out.stdout
+    mine = subprocess.run([sys.executable, "-c", code], env={**env, "PYDANTIC_DISABLE_PLUGINS": ""},
+                          capture_output=True, text=True, cwd=REPO)
+    assert "searched pydantic" in mine.stdout
