@@ -273,7 +273,8 @@ def test_a_leased_batch_is_in_flight_on_the_dashboard_and_in_the_status(database
     from dashboard.store import DashboardStore
 
     _bulk_assets(database_url, 10)
-    query(database_url, "UPDATE media_assets SET ingested_at = timestamptz '2024-05-01' + make_interval(mins => id::int)")
+    query(database_url,
+          "UPDATE media_assets SET ingested_at = timestamptz '2024-05-01' + make_interval(mins => id::int)")
     worker = _store(database_url, "w")
     try:
         held = [r["id"] for r in worker.claim(BACKUP.batch_size)]
