@@ -174,12 +174,7 @@ def read_ahead_answer(proc: subprocess.Popen, seq: int, timeout_s: float, stoppi
         todo = [fd for fd in ends if not _line_in(got[fd], ends[fd])]
         if not todo:
             break
-        if stopping():
-            raise ExifToolFailed("tool_stopped", "exiftool call abandoned: the service is stopping")
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ExifToolFailed("tool_timeout", f"exiftool gave no answer within {timeout_s:.0f}s "
-                                                 f"(pid {proc.pid}, killed)")
+        left = _time_left(proc, deadline, timeout_s, stopping)
         r, _, _ = select.select(todo, [], [], min(left, 0.25))
         for fd in r:
             chunk = os.read(fd, 1 << 20)
@@ -202,6 +197,18 @@ def forget_read_ahead(proc: subprocess.Popen | None = None) -> None:
     every answer taken), or of all of them."""
     for key in [k for k in _read_on if proc is None or k[0] is proc]:
         _read_on.pop(key, None)
+
+
+def _time_left(proc: subprocess.Popen, deadline: float, timeout_s: float, stopping: Callable[[], bool]) -> float:
+    """Seconds left for a call to ``proc``; raises :class:`ExifToolFailed` when the service is
+    stopping or the deadline has passed."""
+    if stopping():
+        raise ExifToolFailed("tool_stopped", "exiftool call abandoned: the service is stopping")
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ExifToolFailed("tool_timeout", f"exiftool gave no answer within {timeout_s:.0f}s "
+                                             f"(pid {proc.pid}, killed)")
+    return left
 
 
 def _line_in(data: bytes, end: bytes) -> int:
@@ -229,12 +236,7 @@ def exchange(proc: subprocess.Popen, payload: bytes, ready: bytes, post: bytes, 
     done = {fout: False, ferr: False}
     ends = {fout: ready, ferr: post}
     while not (done[fout] and done[ferr]):
-        if stopping():
-            raise ExifToolFailed("tool_stopped", "exiftool call abandoned: the service is stopping")
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ExifToolFailed("tool_timeout", f"exiftool gave no answer within {timeout_s:.0f}s "
-                                                 f"(pid {proc.pid}, killed)")
+        left = _time_left(proc, deadline, timeout_s, stopping)
         readers = [fd for fd in (fout, ferr) if not done[fd]]
         writers = [fin] if payload else []
         r, w, _ = select.select(readers, writers, [], min(left, 0.25))
