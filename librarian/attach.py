@@ -230,9 +230,24 @@ class Sidecars:
             elif sidecars.match(n, path.name) is not None:
                 others.append(f.facts)
         out = [*mine, *[facts for _, _, facts in self._orphans.get(path, [])], *others]
+        if not any(f.kind == "takeout_json" for f in out):
+            out.extend(self._filed_original_json(path))
         if fo.album is not None:
             out.append(fo.album)
         return out
+
+    def _filed_original_json(self, path: Path) -> list[sidecar_meta.Facts]:
+        """An edited copy (``IMG_1-edited.JPG``) with no Takeout JSON in the inbox: the JSON of
+        its original, when the original was filed from the same folder earlier (the edit came
+        in a later sync or batch) and the JSON travelled with it into the library."""
+        original = sidecars.unedited(path.name)
+        if original is None:
+            return []
+        found = self.store.takeout_json_of_photo(self.ing.rel_inbox(path.parent / original))
+        if found is None:
+            return []
+        facts = sidecar_meta.from_takeout(_read_small(self.ing.abs_storage(found)))
+        return [facts] if facts.kind == "takeout_json" and facts.problem is None else []
 
     # -- 3. photos of the batch ------------------------------------------------------------------
     def photo_done(self, path: Path, asset_id: int | None, library_path: str, sha: str) -> None:

@@ -9,6 +9,16 @@ WHERE e.kind IN ('ingested', 'duplicate_removed', 'duplicate_restored') AND e.as
   AND lower(e.source_path) LIKE lower(%(prefix)s) ESCAPE '\'
 ORDER BY e.source_path, a.id, e.id DESC;
 
+-- name: takeout_json_of_photo
+-- The Takeout JSON filed beside the photo that came from this inbox path: an edited copy that
+-- arrives after its original (and the JSON they share) were filed reads it there.
+SELECT s.library_path
+FROM ingest_events e JOIN asset_sidecars s ON s.asset_id = e.asset_id
+WHERE e.kind IN ('ingested', 'duplicate_removed', 'duplicate_restored') AND e.asset_id IS NOT NULL
+  AND lower(e.source_path) = lower(%(path)s) AND s.kind = 'takeout_json'
+ORDER BY e.id DESC, s.id
+LIMIT 1;
+
 -- name: orphans_by_prefix
 SELECT id, source_path, quarantine_path, original_name, original_name_raw, size_bytes, sha256
 FROM quarantine

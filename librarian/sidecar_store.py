@@ -27,6 +27,11 @@ class SidecarStore:
     def photos_by_prefix(self, prefix: str) -> list[dict]:
         return self._all("photos_by_prefix", {"prefix": like_prefix(prefix)})
 
+    def takeout_json_of_photo(self, source_path: str) -> str | None:
+        """Library path of the Takeout JSON filed with the photo from ``source_path``, if any."""
+        rows = self._all("takeout_json_of_photo", {"path": source_path})
+        return str(rows[0]["library_path"]) if rows else None
+
     def orphans_by_prefix(self, prefix: str) -> list[dict]:
         return self._all("orphans_by_prefix", {"prefix": like_prefix(prefix)})
 

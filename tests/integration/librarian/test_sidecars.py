@@ -102,3 +102,24 @@ def test_a_duplicate_photo_brings_a_new_sidecar_to_the_existing_asset(storage, i
     assert files(inbox) == [] and len(query("SELECT * FROM asset_sidecars")) == 3
     assert query("SELECT count(*) AS n FROM ingest_events WHERE kind = 'sidecar_duplicate_removed'")[0]["n"] == 1
     invariants.check(database_url, inbox, store, originals)
+
+
+def test_an_edit_arriving_after_its_original_still_reads_the_originals_takeout_json(storage, ingest, query,
+                                                                                    database_url):
+    """Takeout's ``IMG_1-edited.JPG`` has no JSON of its own: it reads its original's. When the
+    edit arrives after the original and its JSON were filed (a second sync, a second export zip,
+    a slow phone), that JSON is in the library now, beside the original: the edit still gets its
+    date from it, not its own mtime. (CI met this when a clock step delayed the edit by one batch.)"""
+    inbox, store = storage["inbox"], storage["storage"]
+    folder = inbox / "Takeout" / "Google Photos" / "Summer 2019"
+    taken = sidecar_samples.datetime(2019, 7, 8, 10, 0, tzinfo=sidecar_samples.UTC)
+    samples.photo(folder / "IMG_0008.JPG", None, seed=8)
+    sidecar_samples.takeout_json(folder / "IMG_0008.JPG.json", "IMG_0008.JPG", taken)
+    originals = inputs(inbox)
+    ingest()
+    samples.photo(folder / "IMG_0008-edited.JPG", None, seed=18)
+    originals |= inputs(inbox)
+    ingest()
+    [edit] = query("SELECT * FROM media_assets WHERE source_path LIKE %s", ("%edited%",))
+    assert (edit["date_source"], edit["captured_at"]) == ("takeout:photoTakenTime", taken)
+    invariants.check(database_url, inbox, store, originals)
