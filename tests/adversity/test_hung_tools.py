@@ -23,6 +23,7 @@ import pytest
 
 from tests.adversity.test_hostile_names import jpeg
 from tests.support import invariants, samples
+from tests.support.procs import alive
 
 CLI = str(Path(sys.executable).with_name("photo-factory"))
 #: docker-compose.yml gives the librarian stop_grace_period: 1m; we ask for well under it.
@@ -55,14 +56,6 @@ def children(pid: int, name: str) -> list[int]:
         if int(fields[1]) == pid and comm == name and fields[0] != "Z":
             out.append(int(entry))
     return sorted(out)
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def heartbeat(database_url: str, service: str = "librarian") -> tuple[str, str] | None:

@@ -20,6 +20,7 @@ from processor.backup import rclone
 from processor.backup.service import BackupWorker
 from processor.backup.settings import BackupSettings
 from tests.support import backup_samples as bs
+from tests.support.procs import gone
 
 pytestmark = pytest.mark.integration
 
@@ -50,19 +51,6 @@ def spy_claims(w: BackupWorker) -> list[rclone.Started | None]:
 
     w.store.claim_round = spied  # type: ignore[method-assign]
     return seen
-
-
-def gone(pid: int, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True  # ended, not yet reaped by its (dead) parent's reaper
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_batchs_rclone_is_running_before_its_claim_and_uploads_the_claimed_list(

@@ -16,6 +16,7 @@ from PIL import Image
 
 from librarian import metadata
 from tests.support import fake_exiftool as stand_in
+from tests.support.procs import alive
 
 #: dies on a file named *crash*, stalls on one named *stall*, else answers like ExifTool
 FAKE = """
@@ -61,7 +62,7 @@ def test_a_file_that_stalls_or_kills_exiftool_is_read_with_pillow_and_labelled(f
     assert reader.restarts >= 3  # the chunk, the chunk again, the culprit alone
     assert reader.last_problem and reason in reader.last_problem
     for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(") ")[1][:1]
+        assert not alive(pid)
 
 
 def test_a_stop_request_abandons_a_stalled_call_at_once(fake_exiftool, tmp_path):

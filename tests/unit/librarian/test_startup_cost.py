@@ -17,6 +17,7 @@ from pathlib import Path
 from librarian import early, metadata, stayopen
 from librarian.settings import LibrarianSettings
 from tests.support import fake_exiftool, samples
+from tests.support.procs import gone
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -68,15 +69,6 @@ def served_ahead(monkeypatch) -> list[str]:
     return served
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return state != "Z"
-
-
 def test_help_starts_no_exiftool_and_a_run_leaves_none_behind(tmp_path):
     exe = _fake_exiftool(tmp_path)
     env = {**os.environ, "PF_EXIFTOOL_PATH": str(exe), "PF_DATABASE_URL": "postgresql://127.0.0.1:9/none",
@@ -91,10 +83,7 @@ def test_help_starts_no_exiftool_and_a_run_leaves_none_behind(tmp_path):
     run = subprocess.run([*cli, "--once"], env=env, capture_output=True, cwd=REPO, timeout=120)
     assert run.returncode == 1, run.stderr
     [pid] = (tmp_path / "started").read_text().split()
-    deadline = time.monotonic() + 30
-    while _alive(int(pid)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(int(pid))
+    assert gone(int(pid), timeout=30)
 
 
 #: Never imported by ``librarian.service``: imaging beyond Pillow's core, video, the dashboard,
