@@ -113,8 +113,11 @@ class StageStore:
         #: The last job row's asset id :meth:`prune_jobs` looked at (0: from the start).
         self._pruned_after = 0
         self._prepared = PreparedStatements()
-        #: claims are lease rows (see the class docstring)
-        self.leased = stage.start_on_claim
+
+    @property
+    def leased(self) -> bool:
+        """Claims are lease rows (see the class docstring): a stage that starts on its claim."""
+        return self.stage.start_on_claim
 
     def _execute(self, cur: Any, name: str, params: dict[str, Any]) -> None:
         """Run query ``name``: a :data:`PREPARED` one through its prepared statement (prepared
@@ -168,7 +171,7 @@ class StageStore:
             # Except a stage whose claim is its start (the backup: a batch of hundreds uploads for
             # minutes): a forgotten claim would let a second replica upload the same files at the
             # same time, so it waits — once a batch.
-            cur.execute("SET LOCAL synchronous_commit = " + ("on" if self.stage.start_on_claim else "off"))
+            cur.execute("SET LOCAL synchronous_commit = " + ("on" if self.leased else "off"))
             self._execute(cur, "enqueue_pending", {**base, "limit": enqueue, "after": self._enqueued_after})
             last = cur.fetchone()["last"]
             assets = self._claim(cur, limit)
