@@ -356,16 +356,15 @@ def with_composites(tags: dict[str, Any]) -> dict[str, Any]:
 
 def _iptc_date_time_original(tags: Mapping[str, Any]) -> str | None:
     """Exif.pm's Composite:DateTimeOriginal, for files without a DateTimeOriginal tag of their own
-    (editors and scanners that write IPTC only): IPTC.pm's DateTimeCreated (IPTC DateCreated and
-    TimeCreated), else DateCreated (IPTC, else XMP) and TimeCreated, both true in Perl's sense."""
+    (editors and scanners that write IPTC only): DateCreated (IPTC, else XMP) and IPTC
+    TimeCreated, both true in Perl's sense, joined by a space (with IPTC's date this is IPTC.pm's
+    DateTimeCreated, which ExifTool prefers: the same text)."""
     if any(k.endswith(":DateTimeOriginal") for k in tags):
         return None
     day = tags.get("IPTC:DateCreated", tags.get("XMP:DateCreated"))
     time_ = tags.get("IPTC:TimeCreated")
     if day in (None, "", "0", 0) or time_ in (None, "", "0", 0):
         return None
-    if tags.get("IPTC:DateCreated") is not None:
-        return f"{tags['IPTC:DateCreated']} {time_}"  # DateTimeCreated: always holds a space
     return f"{day} {time_}"
 
 
