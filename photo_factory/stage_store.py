@@ -136,7 +136,7 @@ class StageStore:
 
     def touch_worker(self) -> None:
         """Register this worker (or refresh its lease): claims of unseen workers are recovered."""
-        self._run("touch_worker", {"host": socket.gethostname(), "pid": os.getpid()})
+        self._run("touch_worker", _whoami())
 
     def remove_worker(self) -> None:
         self._run("remove_worker", {})
@@ -155,13 +155,15 @@ class StageStore:
         """The next :meth:`enqueue_pending` looks from the first pending asset again."""
         self._enqueued_after = 0
 
-    def claim_round(self, limit: int, enqueue: int, start: int) -> tuple[list[dict], set[int]]:
+    def claim_round(self, limit: int, enqueue: int, start: int, *, register: bool = False
+                    ) -> tuple[list[dict], set[int]]:
         """:meth:`enqueue_pending` (``enqueue``), :meth:`claim` (``limit``) and :meth:`start` of
         the first ``start`` claimed items in ONE transaction: a round costs one commit (a
         durable commit is most of PostgreSQL's CPU per item), not three. A stage that starts
         on its claim (``Stage.start_on_claim``: the backup) has every claimed item started by the
-        claim itself (one lease row for the batch; no job row written). Returns the claimed rows
-        and the ids started."""
+        claim itself (one lease row for the batch; no job row written). ``register``: the
+        worker's :meth:`touch_worker` too (its first round: registered by the commit that makes
+        its first claims, never after them). Returns the claimed rows and the ids started."""
         base = {"stage": self.stage.name, "worker": self.worker_id}
         with self.db.transaction() as cur:
             # Queue bookkeeping, not the library's truth: this commit need not wait for its WAL
@@ -172,6 +174,8 @@ class StageStore:
             # minutes): a forgotten claim would let a second replica upload the same files at the
             # same time, so it waits — once a batch.
             cur.execute("SET LOCAL synchronous_commit = " + ("on" if self.leased else "off"))
+            if register:
+                self._execute(cur, "touch_worker", {**base, **_whoami()})
             self._execute(cur, "enqueue_pending", {**base, "limit": enqueue, "after": self._enqueued_after})
             last = cur.fetchone()["last"]
             assets = self._claim(cur, limit)
@@ -294,3 +298,8 @@ class StageStore:
         """``failed`` rows (all, or these ids) back to ``pending`` with 0 attempts; wake the workers."""
         ids = list(asset_ids) if asset_ids is not None else None
         return int(self._run("reset_failed", {"ids": ids})[0]["n"])
+
+
+def _whoami() -> dict[str, Any]:
+    """A worker's registration: the machine and process it runs as."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}

@@ -203,14 +203,13 @@ class StageWorker:
             self.store.release(self._held)
             self._held = []
             self.store.end_lease()
-        if not self._registered:
-            self.store.touch_worker()
-            self._registered = True
-        self._recover_if_due()
-        s = self.stage
-        # one transaction: look for new assets, claim, start the first item (a batch: every item)
-        assets, started = self.store.claim_round(s.batch_size, max(100, s.batch_size * 10),
-                                                 s.batch_size if self.process_batch is not None else 1)
+        # The claim comes first, the recovery of dead workers' claims after the batch: a first
+        # round (a worker just started, a `--once` run) no longer waits for it before working.
+        # When nothing is claimable, the recovery runs at once and the claim is tried again:
+        # what a dead worker held is never left for a later round.
+        assets, started = self._claim_round()
+        if not assets and self._recover_if_due():
+            assets, started = self._claim_round()
         if not assets:
             return False
         self._held = [a["id"] for a in assets]
@@ -218,12 +217,24 @@ class StageWorker:
             self._run_batch(assets, started)
         else:
             self._run_each(assets, started)
+        self._recover_if_due()
         return True
 
-    def _recover_if_due(self) -> None:
+    def _claim_round(self) -> tuple[list[dict], set[int]]:
+        """One transaction: register (the first round), look for new assets, claim, start the
+        first item (a batch: every item)."""
+        s = self.stage
+        claimed = self.store.claim_round(s.batch_size, max(100, s.batch_size * 10),
+                                         s.batch_size if self.process_batch is not None else 1,
+                                         register=not self._registered)
+        self._registered = True
+        return claimed
+
+    def _recover_if_due(self) -> bool:
+        """Recover dead or hung workers' claims when the interval is up; False when not due."""
         now = time.monotonic()
         if now - self._last_recover < min(self.stage.lease_s / 2, 30.0):
-            return
+            return False
         self._last_recover = now
         self.store.rewind()  # one full look for pending assets per recovery interval
         for row in self.store.recover_stale():
@@ -231,6 +242,7 @@ class StageWorker:
             log.warning("asset %s: %s claim of a lost worker (%s) is now %s", row["asset_id"],
                         self.stage.name, "started" if row["started"] else "not started", row["state"])
         self.store.prune_jobs()
+        return True
 
     def _run_each(self, assets: list[dict], started: set[int]) -> None:
         """One item after the other. A success is recorded in the same transaction that starts

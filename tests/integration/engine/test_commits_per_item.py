@@ -69,6 +69,43 @@ def test_an_item_costs_one_durable_commit_plus_a_share_of_its_round(database_url
     assert count.transactions <= n + n // batch + 4, (count.writes, count.transactions)
 
 
+def test_a_workers_first_round_claims_in_its_first_transaction_and_recovers_after_the_batch(
+    database_url, tmp_path: Path
+):
+    """A worker just started (a service's first round, every ``--once`` run) used to register,
+    recover dead workers' claims and prune (three commits, ~30 ms) before its first claim: the
+    backup's first upload waited for them. Registration now rides on the claim's commit (never
+    after it: an unregistered worker's claims would look dead) and recovery runs after the batch."""
+    ids = [insert_asset(database_url, tmp_path) for _ in range(3)]
+    stage = Stage(name="thumbnails", flag="is_thumbnailed", batch_size=4)
+    before_first: list[int] = []
+    registered: list[int] = []
+
+    def process(asset: dict) -> None:
+        if not before_first:
+            before_first.append(count.transactions)
+            registered.append(rows(database_url, "SELECT count(*) AS n FROM stage_workers WHERE worker_id = %s",
+                                   worker.worker_id)[0]["n"])
+
+    worker = StageWorker(stage, database_url, process=process)
+    count = Counter()
+    count.watch(worker.store.db)
+    recovered_at: list[int] = []
+    recover = worker.store.recover_stale
+
+    def spied() -> list[dict]:
+        recovered_at.append(count.transactions)
+        return recover()
+
+    worker.store.recover_stale = spied  # type: ignore[method-assign]
+    assert worker.work_once()
+    worker.store.db.close()
+    assert before_first == [1]  # the claim round (with the registration and the first start)
+    assert registered == [1]
+    assert recovered_at and recovered_at[0] > 1  # after the batch's completions
+    assert rows(database_url, "SELECT count(*) AS n FROM media_assets WHERE is_thumbnailed")[0]["n"] == len(ids)
+
+
 def test_a_geocoded_photo_costs_one_durable_commit_with_its_place(database_url, storage, tmp_path: Path):
     n = 6
     for i in range(n):
