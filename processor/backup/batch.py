@@ -169,9 +169,12 @@ def _proved_at_once(finisher: _Finisher, storage_dir: Path, by_path: dict[str, A
 
 class _Finisher:
     """Hands proved files to ``on_done`` in a thread of its own: what arrived within ``wait_s`` of
-    the first waiting file (at most ``most``), one database statement for many files."""
+    the first waiting file (at most ``most``), one database statement for many files. ``wait_s``
+    is short next to an upload: at 0.5 s a batch uploaded at disk speed (300 files in 0.4 s) had
+    every flag set after rclone's exit (~0.04 s of the batch); at 0.1 s all but the last few are
+    set while it uploads."""
 
-    def __init__(self, on_done: Callable[[list[Asset]], None], most: int = 200, wait_s: float = 0.5):
+    def __init__(self, on_done: Callable[[list[Asset]], None], most: int = 200, wait_s: float = 0.1):
         self.on_done, self.most, self.wait_s = on_done, most, wait_s
         self.accepted: set[int] = set()
         self._queue: queue.Queue[Asset | None] = queue.Queue()
