@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +103,24 @@ def forget(proc: subprocess.Popen) -> None:
     _unregister(proc)
 
 
+def feed(pipe: BinaryIO, data: bytes) -> None:
+    """Write ``data`` to a tool's stdin and close it (run in a thread of its own: a tool reads a
+    long input as it goes, and the caller keeps its deadline). A tool that ends without reading
+    it all (killed, failed) is its exit status's to explain."""
+    try:
+        pipe.write(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()
+
+
 def run(argv: Sequence[str], *, timeout: float, what: str | None = None, text: bool = False,
         env: dict[str, str] | None = None, stop: threading.Event | None = None,
-        poll: float = 0.25) -> subprocess.CompletedProcess:
+        poll: float = 0.25, input: str | bytes | None = None) -> subprocess.CompletedProcess:
     """Run a one-shot tool to its end, at most ``timeout`` seconds; stdout and stderr captured.
+    ``input`` is written to its stdin (then closed; otherwise stdin is empty).
 
     The exit status is the caller's to judge; a tool that overruns, or a stop request (SIGTERM),
     kills its whole process group and raises :class:`ToolError`.
@@ -114,8 +129,21 @@ def run(argv: Sequence[str], *, timeout: float, what: str | None = None, text: b
     stop = stop or _stop
     if stop.is_set():
         raise ToolError("tool_stopped", f"{name} not started: the service is stopping")
-    proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                 text=text, env=env)
+    # The input goes through a pipe of our own, written by a thread: communicate() cannot take
+    # it, as a communicate() retried after its poll timeout never writes the rest (CPython 3.11).
+    reader, writer = os.pipe() if input is not None else (subprocess.DEVNULL, -1)
+    try:
+        proc = spawn(argv, stdin=reader, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=text, env=env)
+    except BaseException:
+        if input is not None:
+            os.close(writer)
+        raise
+    finally:
+        if input is not None:
+            os.close(reader)
+    if input is not None:
+        data = input.encode() if isinstance(input, str) else input
+        threading.Thread(target=feed, args=(os.fdopen(writer, "wb"), data), name=f"{name}-input", daemon=True).start()
     deadline = time.monotonic() + timeout
     try:
         while True:

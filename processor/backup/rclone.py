@@ -8,17 +8,14 @@ A remote is written ``name:path`` (or a local folder path). Every failure raises
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
 import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -72,17 +69,10 @@ def listable(rel_path: str) -> bool:
     return "\n" not in rel_path and "\r" not in rel_path and bool(rel_path.strip())
 
 
-@contextmanager
-def files_list(rel_paths: Iterable[str]) -> Iterator[str]:
-    """A temporary ``--files-from-raw`` file (raw: no comment or whitespace handling)."""
-    fd, name = tempfile.mkstemp(prefix="pf-backup-", suffix=".list")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for p in rel_paths:
-                fh.write(p + "\n")
-        yield name
-    finally:
-        os.unlink(name)
+def files_list(rel_paths: Iterable[str]) -> str:
+    """A ``--files-from-raw -`` list, given to rclone on stdin (raw: no comment or whitespace
+    handling). Never a temporary file: one would outlive a kill -9 of the service."""
+    return "".join(p + "\n" for p in rel_paths)
 
 
 #: rclone's per-file messages that mean "no room on the remote" (checked first: rclone's local
@@ -164,19 +154,6 @@ class Started:
         for pipe in (self.proc.stdin, self.proc.stderr):
             if pipe is not None:
                 pipe.close()
-
-
-def _feed(proc: subprocess.Popen, data: bytes) -> None:
-    """Write ``data`` to the tool's stdin and close it (in a thread of its own: a list longer than
-    the pipe's buffer waits for the tool to read it, and the caller keeps its deadline)."""
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(data)
-    except OSError:  # the tool ended without reading it all: its exit status and log say why
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            proc.stdin.close()
 
 
 @dataclass
@@ -278,12 +255,13 @@ class Rclone:
     extra_flags: tuple[str, ...] = ()
     timeout_s: float = 6 * 3600
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``rclone args…``; raise :class:`RcloneError` on a non-zero exit when ``check``."""
+    def run(self, *args: str, check: bool = True, listing: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``rclone args…``; raise :class:`RcloneError` on a non-zero exit when ``check``.
+        ``listing``: a :func:`files_list` for ``--files-from-raw -``, written to its stdin."""
         cmd = [self.binary, *args, *self.extra_flags]
         log.debug("running %s", " ".join(cmd))
         try:  # killed on timeout or when the service is stopping (SIGTERM)
-            proc = tools.run(cmd, timeout=self.timeout_s, text=True, what=f"rclone {args[0]}")
+            proc = tools.run(cmd, timeout=self.timeout_s, text=True, what=f"rclone {args[0]}", input=listing)
         except tools.ToolError as exc:
             raise RcloneError(exc.reason.replace("tool_", "rclone_"), exc.detail) from exc
         if check and proc.returncode != 0:
@@ -304,8 +282,8 @@ class Rclone:
         extra = (["--backup-dir", backup_dir] if backup_dir else []) + (
             ["--ignore-existing"] if ignore_existing else []
         )
-        with files_list(rel_paths) as listing:
-            self.run("copy", src, dest, "--files-from-raw", listing, *_COPY_FLAGS, *extra)
+        self.run("copy", src, dest, "--files-from-raw", "-", "--ask-password=false", *_COPY_FLAGS, *extra,
+                 listing=files_list(rel_paths))
 
     def start(self, *args: str, stdin: bool = False) -> Started:
         """Start ``rclone args…`` for :meth:`run_streaming` (stderr piped; stdin a pipe for
@@ -341,7 +319,8 @@ class Rclone:
         proc = (started or self.start(*args, stdin=feed is not None)).proc
         log.debug("running %s", " ".join(cmd))
         if feed is not None:
-            threading.Thread(target=_feed, args=(proc, feed), name="rclone-list", daemon=True).start()
+            assert proc.stdin is not None
+            threading.Thread(target=tools.feed, args=(proc.stdin, feed), name="rclone-list", daemon=True).start()
         lines: list[str] = []
         exited = threading.Event()
 
@@ -453,8 +432,7 @@ class Rclone:
             if path is not None and on_verified is not None:
                 on_verified(path)
 
-        listing = "".join(p + "\n" for p in rel_paths).encode("utf-8")
-        proc = tool.run_streaming(*args, on_line=on_line, feed=listing, started=started)
+        proc = tool.run_streaming(*args, on_line=on_line, feed=files_list(rel_paths).encode("utf-8"), started=started)
         if proc.returncode != 0:
             errors = list(dict.fromkeys(up.errors.values()))[-3:]
             up.failure = RcloneError(
@@ -492,9 +470,8 @@ class Rclone:
         restore would get is byte-identical to the original. Files missing on the remote are
         simply absent from the result.
         """
-        args = ["hashsum", "sha256", root, "--files-from-raw"]
-        with files_list(rel_paths) as listing:
-            proc = self.run(*args, listing, *(["--download"] if download else []), check=False)
+        proc = self.run("hashsum", "sha256", root, "--files-from-raw", "-", "--ask-password=false",
+                        *(["--download"] if download else []), check=False, listing=files_list(rel_paths))
         sums = _parse_hashsum(proc.stdout)
         if proc.returncode not in (0, 3, 4) and not sums:
             raise RcloneError(_EXIT_REASONS.get(proc.returncode, "rclone_error"), _tail(proc.stderr))
@@ -506,18 +483,8 @@ class Rclone:
         Returns the paths that did not compare equal and whether hashes were used: False when
         the backend offers no common hash (rclone then compares sizes only, which proves little).
         """
-        with files_list(rel_paths) as listing:
-            proc = self.run(
-                "cryptcheck" if crypt else "check",
-                src,
-                dest,
-                "--one-way",
-                "--files-from-raw",
-                listing,
-                "--combined",
-                "-",
-                check=False,
-            )
+        proc = self.run("cryptcheck" if crypt else "check", src, dest, "--one-way", "--files-from-raw", "-",
+                        "--ask-password=false", "--combined", "-", check=False, listing=files_list(rel_paths))
         return _bad_from_combined(proc.stdout, rel_paths, proc), not size_only(proc.stderr)
 
     # -- single files and listings ------------------------------------------

@@ -1,0 +1,98 @@
+"""Every rclone call the backup makes leaves nothing behind, even when the service is killed -9
+in the middle of it: a file list (``--files-from-raw``) reaches rclone on its stdin, never as a
+temporary file, which only the caller's ``finally`` removed — a kill -9 (or the OOM killer)
+during a long ``hashsum --download`` or ``cryptcheck`` left one list in /tmp per call.
+
+Each rclone runs through a shim that writes what the temporary folder holds while it runs; the
+upload, the slow proofs and the read-back are all exercised, and a kill -9 mid-call is real."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from processor.backup import rclone
+from tests.support import backup_samples as bs
+
+
+def spy_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, pause: float = 0.0) -> tuple[Path, Path]:
+    """A private temporary folder for this process and its children, and an rclone shim that
+    logs, at each start, the arguments and what that folder holds (then waits ``pause`` s)."""
+    scratch, log, shims = tmp_path / "tmp", tmp_path / "seen.log", tmp_path / "shims"
+    scratch.mkdir()
+    shims.mkdir()
+    real = shutil.which("rclone")
+    assert real
+    shim = shims / "rclone"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f"echo \"$1: $(ls -A '{scratch}' | tr '\\n' ' ')\" >> '{log}'\n"
+        f"sleep {pause}\n"
+        f"exec '{real}' \"$@\"\n"
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    log.touch()
+    return scratch, log
+
+
+def test_no_rclone_call_puts_a_list_in_the_temporary_folder(tmp_path, storage, remote, monkeypatch):
+    scratch, log = spy_tmp(tmp_path, monkeypatch)
+    root = storage["storage"]
+    paths = []
+    for n in range(3):
+        rel = f"Library/2024/2024-01-0{n + 1}/#{n} odd name.jpg"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(bs.sample_bytes(n))
+        paths.append(rel)
+    tool = rclone.Rclone()
+    src = rclone.local_root(root)
+
+    up = tool.upload(src, "secret:", paths, backup_dir="secret:Attic")
+    assert up.failure is None and up.verified == set(paths)
+    bad, by_hash = tool.compare(src, "secret:", paths, crypt=True)
+    assert bad == [] and by_hash
+    sums = tool.sha256sums("secret:", paths)
+    assert sums == {p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in paths}
+    tool.copy_files(src, "plain:" + str(tmp_path / "plain-copy"), paths)
+    assert sorted(str(p.relative_to(tmp_path / "plain-copy")) for p in (tmp_path / "plain-copy").rglob("*.jpg")) \
+        == sorted(paths)
+
+    calls = log.read_text().splitlines()
+    assert [c.split(":")[0] for c in calls] == ["copy", "cryptcheck", "hashsum", "copy"]
+    assert all(c.split(":", 1)[1].strip() == "" for c in calls), calls  # nothing there while it ran
+    assert list(scratch.iterdir()) == []
+
+
+_READ_BACK = """
+import sys
+from processor.backup import rclone
+print(rclone.Rclone().sha256sums("secret:", sys.argv[1:]), flush=True)
+"""
+
+
+def test_a_kill_9_during_a_read_back_leaves_nothing_behind(tmp_path, storage, remote, monkeypatch):
+    scratch, log = spy_tmp(tmp_path, monkeypatch, pause=30)
+    root = storage["storage"]
+    rel = "Library/2024/2024-01-01/IMG_0001.JPG"
+    (root / rel).parent.mkdir(parents=True)
+    (root / rel).write_bytes(bs.sample_bytes(1))
+    proc = subprocess.Popen([sys.executable, "-c", _READ_BACK, rel], env=os.environ.copy(), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not log.read_text() and time.monotonic() < deadline:  # rclone (its shim) is running
+        time.sleep(0.05)
+    assert log.read_text().startswith("hashsum:")
+    os.killpg(proc.pid, signal.SIGKILL)  # the service and its rclone, as the OOM killer or kill -9 would
+    proc.wait(timeout=30)
+    assert list(scratch.iterdir()) == []
