@@ -36,10 +36,12 @@ def run_drill(
     echo_err: Callable[[str], None] | None = None,
 ) -> int:
     live = RestoreStore(live_url, "restore-drill")
-    drill_id = live.start_drill(remote)
-    scratch_name = f"pf_drill_{uuid.uuid4().hex[:10]}"
-    scratch_dir = Path(tempfile.mkdtemp(prefix="pf-drill-"))
-    detail: dict = {}
+    sweep_abandoned(live, live_url)
+    token = uuid.uuid4().hex[:10]
+    scratch_name, scratch_dir = scratch_of(token)
+    drill_id = live.start_drill(remote, token)
+    scratch_dir.mkdir(mode=0o700)
+    detail: dict = {"scratch": token}
     summary = Summary()
     lost: list[str] = []
     try:
@@ -83,6 +85,28 @@ def run_drill(
             echo(f"  LOST     {p} (backed up per the live database, not restored with the same content)")
     echo(f"restore drill {drill_id}: {'PASSED' if passed else 'FAILED'}")
     return 0 if passed else 1
+
+
+def scratch_of(token: str) -> tuple[str, Path]:
+    """A drill's scratch database and folder (in the temporary folder)."""
+    return f"pf_drill_{token}", Path(tempfile.gettempdir()) / f"pf-drill-{token}"
+
+
+def sweep_abandoned(live: RestoreStore, live_url: str) -> int:
+    """Remove what drills killed before their end left (a whole scratch database on the live
+    server, a restored copy in the temporary folder) and mark them ``interrupted``. Only this
+    installation's drills (its own rows), and only those whose process is gone: a running drill
+    holds its lock, so a second drill never touches the first one's scratch. A folder left on
+    another machine stays there (its temporary folder is not ours to see)."""
+    swept = 0
+    for row in live.abandoned_drills():
+        name, folder = scratch_of(row["scratch"])
+        drop_scratch_database(live_url, name)
+        shutil.rmtree(folder, ignore_errors=True)
+        live.close_abandoned_drill(row["id"], row["scratch"])
+        log.warning("restore drill %s had been stopped before its end; its scratch (%s) is removed", row["id"], name)
+        swept += 1
+    return swept
 
 
 def compare(live: RestoreStore, restored: RestoreStore, summary: Summary, selection: Selection) -> list[str]:

@@ -66,7 +66,31 @@ ON CONFLICT DO NOTHING
 RETURNING id;
 
 -- name: start_drill
-INSERT INTO restore_drills (remote) VALUES (%(remote)s) RETURNING id;
+-- detail.scratch names the drill's scratch database and folder (pf-drill-<token>) before either
+-- exists: a drill killed -9 leaves them, and the next drill finds them through this row.
+INSERT INTO restore_drills (remote, detail) VALUES (%(remote)s, jsonb_build_object('scratch', %(scratch)s::text))
+RETURNING id;
+
+-- name: hold_drill
+-- A session lock naming a running drill's scratch (held until its connection ends: a drill
+-- killed -9 loses it with its connection); 0x70666472 = "pfdr".
+SELECT pg_advisory_lock(1885758578, hashtext(%(scratch)s));
+
+-- name: running_drills
+SELECT id, detail->>'scratch' AS scratch FROM restore_drills WHERE result = 'running' AND detail ? 'scratch';
+
+-- name: try_drill
+-- true: nobody holds the drill's lock (its drill is gone) and now this session does.
+SELECT pg_try_advisory_lock(1885758578, hashtext(%(scratch)s)) AS free;
+
+-- name: release_drill
+SELECT pg_advisory_unlock(1885758578, hashtext(%(scratch)s));
+
+-- name: interrupt_drill
+UPDATE restore_drills
+   SET result = 'interrupted', finished_at = now(),
+       detail = detail || jsonb_build_object('error', 'the drill was stopped before its end (killed); its scratch was removed by a later drill')
+ WHERE id = %(id)s AND result = 'running';
 
 -- name: finish_drill
 UPDATE restore_drills

@@ -277,10 +277,26 @@ class RestoreStore:
             )
             return int(row["id"])
 
-    def start_drill(self, remote: str) -> int:
-        row = self.db.fetchone("start_drill", {"remote": remote})
+    def start_drill(self, remote: str, scratch: str) -> int:
+        """Record a drill as running, its scratch named, and hold its lock on this connection
+        (which stays open until the drill ends)."""
+        self.db.fetchone("hold_drill", {"scratch": scratch})
+        row = self.db.fetchone("start_drill", {"remote": remote, "scratch": scratch})
         assert row is not None
         return int(row["id"])
+
+    def abandoned_drills(self) -> list[dict]:
+        """Running drills whose process is gone (nobody holds their lock): ``id``, ``scratch``.
+        Their locks are now held by this connection until :meth:`close_abandoned_drill`."""
+        return [r for r in self.db.fetchall("running_drills") if self._free(r["scratch"])]
+
+    def _free(self, scratch: str) -> bool:
+        row = self.db.fetchone("try_drill", {"scratch": scratch})
+        return bool(row and row["free"])
+
+    def close_abandoned_drill(self, drill_id: int, scratch: str) -> None:
+        self.db.execute("interrupt_drill", {"id": drill_id})
+        self.db.fetchone("release_drill", {"scratch": scratch})
 
     def finish_drill(
         self,

@@ -1,5 +1,6 @@
 """A restore in a hostile world: every way it can fail before it starts is one line on stderr, exit 3,
 and nothing changed — not the target database, not the target folder, not the live installation.
+A drill killed -9 leaves nothing for good.
 
 Real PostgreSQL, real rclone with a local crypt remote, real mounts (tmpfs, read-only) as root.
 """
@@ -7,8 +8,11 @@ Real PostgreSQL, real rclone with a local crypt remote, real mounts (tmpfs, read
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ import psycopg2
 import pytest
 
 from photo_factory.settings import CoreSettings
+from processor.backup.drill import scratch_of
 from processor.backup.service import BackupWorker
 from processor.backup.settings import BackupSettings
 from processor.backup.store import drop_scratch_database
@@ -321,3 +326,95 @@ def test_a_drill_without_room_for_its_scratch_copy_fails_loudly_and_changes_noth
     BackupWorker(CoreSettings(database_url=database_url, storage_dir=storage["storage"]),
                  BackupSettings(backup_remote=remote.name)).drain()
     run_drill_failure(env, database_url, storage, assets, mount("size=1m"), "free", "need")
+
+
+# -- a drill killed -9 (the OOM killer, a container stopped without grace) ------------------------
+# Its scratch database (a whole restored catalogue on the live server) and scratch folder (a
+# restored copy of the library) are removed by the next drill, and its row ends ``interrupted``
+# instead of ``running`` forever; a drill still running is never touched by a second one. rclone
+# runs through a shim that, for the first drill's file copy, waits until the test lets it go.
+def pausing_rclone(tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
+    """PATH with an rclone that, on the first call copying into a drill's scratch folder, touches
+    ``paused`` and waits for ``go``; the temporary folder of the drills."""
+    shims, paused, go, tmp = tmp_path / "shims", tmp_path / "paused", tmp_path / "go", tmp_path / "tmp"
+    shims.mkdir()
+    tmp.mkdir()
+    real = shutil.which("rclone")
+    assert real
+    (shims / "rclone").write_text(
+        "#!/bin/sh\n"
+        f"case \"$*\" in *pf-drill-*) if [ ! -e '{paused}' ]; then touch '{paused}';"
+        f" while [ ! -e '{go}' ]; do sleep 0.05; done; fi;; esac\n"
+        f"exec '{real}' \"$@\"\n"
+    )
+    (shims / "rclone").chmod(0o755)
+    return {"PATH": f"{shims}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(tmp)}, paused, go
+
+
+def drill(env: dict[str, str], **kw: object) -> subprocess.Popen[str]:
+    exe = str(Path(sys.executable).with_name("photo-factory"))
+    return subprocess.Popen([exe, "restore", "--drill"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True, **kw)  # type: ignore[call-overload]
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "the drill never reached its file copy"
+        time.sleep(0.05)
+
+
+def scratch_databases(pg_server_url: str, token: str) -> list[str]:
+    return [r[0] for r in bs.query(pg_server_url, "SELECT datname FROM pg_database WHERE datname = %s",
+                                   (scratch_of(token)[0],))]
+
+
+def test_a_drill_killed_mid_restore_is_cleaned_up_by_the_next_one(
+        env, database_url, pg_server_url, storage, backed_up, tmp_path):
+    extra, paused, go = pausing_rclone(tmp_path)
+    first = drill({**env, **extra})
+    wait_for(paused, first)
+    [(first_id, token)] = bs.query(database_url, "SELECT id, detail->>'scratch' FROM restore_drills")
+    folder = Path(extra["TMPDIR"]) / f"pf-drill-{token}"
+    assert scratch_databases(pg_server_url, token) and folder.is_dir()  # what a kill -9 leaves
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    assert scratch_databases(pg_server_url, token) and folder.is_dir()
+
+    go.touch()
+    second = drill({**env, **extra})
+    out = second.communicate(timeout=300)[0]
+    assert second.returncode == 0, out
+    assert "PASSED" in out
+    assert scratch_databases(pg_server_url, token) == []
+    assert not folder.exists()
+    assert list(Path(extra["TMPDIR"]).iterdir()) == []
+    rows = bs.query(database_url, "SELECT id, result, detail->>'error' FROM restore_drills ORDER BY id")
+    assert rows[0][:2] == (first_id, "interrupted") and "killed" in rows[0][2]
+    assert rows[1][1] == "passed"
+    invariants.check(database_url, storage["inbox"], storage["storage"], {a["sha256"] for a in backed_up})
+
+
+def test_a_second_drill_leaves_a_running_drills_scratch_alone(
+        env, database_url, pg_server_url, storage, backed_up, tmp_path):
+    extra, paused, go = pausing_rclone(tmp_path)
+    first = drill({**env, **extra})
+    try:
+        wait_for(paused, first)
+        [(token,)] = bs.query(database_url, "SELECT detail->>'scratch' FROM restore_drills")
+        second = drill({**env, **extra})
+        out = second.communicate(timeout=300)[0]
+        assert second.returncode == 0, out
+        assert scratch_databases(pg_server_url, token)  # still there: its drill runs
+        assert (Path(extra["TMPDIR"]) / f"pf-drill-{token}").is_dir()
+        go.touch()
+        out = first.communicate(timeout=300)[0]
+        assert first.returncode == 0, out
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert [r[0] for r in bs.query(database_url, "SELECT result FROM restore_drills ORDER BY id")] == [
+        "passed", "passed"]
+    assert scratch_databases(pg_server_url, token) == []
+    assert list(Path(extra["TMPDIR"]).iterdir()) == []
