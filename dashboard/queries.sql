@@ -188,18 +188,6 @@ SELECT s.stage,
        (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'failed') AS failed
   FROM unnest(%(stages)s::text[]) AS s (stage);
 
--- name: stage_claimed_failed_leased
--- stage_claimed_failed where batch stages are leased (0026): the items of a stage's leases still
--- waiting for their outcome (their rows stay 'pending') are in flight too.
-SELECT s.stage,
-       (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'claimed')
-       + (SELECT count(*) FROM stage_leases l, unnest(l.items) AS i (asset_id)
-           WHERE l.stage = s.stage
-             AND EXISTS (SELECT 1 FROM stage_jobs j
-                          WHERE j.asset_id = i.asset_id AND j.stage = s.stage AND j.state = 'pending')) AS claimed,
-       (SELECT count(*) FROM stage_jobs j WHERE j.stage = s.stage AND j.state = 'failed') AS failed
-  FROM unnest(%(stages)s::text[]) AS s (stage);
-
 -- name: oldest_pending_thumbnails
 -- When the oldest item still waiting (not failed, not in flight) came in.
 SELECT a.ingested_at FROM media_assets a
@@ -216,19 +204,12 @@ SELECT a.ingested_at FROM media_assets a
  ORDER BY a.id LIMIT 1;
 
 -- name: oldest_pending_backup
+-- %(leased)s: the items of the backup's leases (in flight although their rows are 'pending').
 SELECT a.ingested_at FROM media_assets a
  WHERE NOT a.is_backed_up
    AND NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = a.id AND j.stage = 'backup'
                                                 AND j.state <> 'pending')
- ORDER BY a.id LIMIT 1;
-
--- name: oldest_pending_backup_leased
--- oldest_pending_backup where the backup's batches are leased (0026): their items are in flight.
-SELECT a.ingested_at FROM media_assets a
- WHERE NOT a.is_backed_up
-   AND NOT EXISTS (SELECT 1 FROM stage_jobs j WHERE j.asset_id = a.id AND j.stage = 'backup'
-                                                AND j.state <> 'pending')
-   AND a.id NOT IN (SELECT unnest(l.items) FROM stage_leases l WHERE l.stage = 'backup')
+   AND a.id <> ALL (%(leased)s::bigint[])
  ORDER BY a.id LIMIT 1;
 
 -- name: ingested_today

@@ -52,25 +52,14 @@ SELECT stage, 'claimed', count(*) FROM stage_jobs WHERE state = 'claimed' GROUP 
 UNION ALL
 SELECT stage, 'failed', count(*) FROM stage_jobs WHERE state = 'failed' GROUP BY stage;
 
--- name: stage_job_counts_leased
--- stage_job_counts where batch stages are leased (0026): a leased item's row stays 'pending' until
--- its outcome, yet it is in flight. Each lease names at most a batch: a probe per named item.
-WITH leased AS MATERIALIZED (
-    SELECT l.stage, count(*) AS n
-      FROM stage_leases l, unnest(l.items) AS i (asset_id)
-     WHERE EXISTS (SELECT 1 FROM stage_jobs j
-                    WHERE j.asset_id = i.asset_id AND j.stage = l.stage AND j.state = 'pending')
-     GROUP BY l.stage)
-SELECT j.stage, 'pending' AS state,
-       count(*) - coalesce((SELECT n FROM leased WHERE leased.stage = j.stage), 0) AS n
-  FROM stage_jobs j WHERE j.state = 'pending' GROUP BY j.stage
-UNION ALL
-SELECT stage, 'claimed', sum(n)
-  FROM (SELECT stage, count(*) AS n FROM stage_jobs WHERE state = 'claimed' GROUP BY stage
-        UNION ALL SELECT stage, n FROM leased) c
- GROUP BY stage
-UNION ALL
-SELECT stage, 'failed', count(*) FROM stage_jobs WHERE state = 'failed' GROUP BY stage;
+-- name: leased_in_flight
+-- Items of batch stages' leases (0026) still waiting for their outcome: their rows stay 'pending',
+-- yet they are in flight (the stores move them from pending to claimed). Each lease names at most
+-- a batch: a probe per named item.
+SELECT l.stage, i.asset_id
+  FROM stage_leases l, unnest(l.items) AS i (asset_id)
+ WHERE EXISTS (SELECT 1 FROM stage_jobs j
+                WHERE j.asset_id = i.asset_id AND j.stage = l.stage AND j.state = 'pending');
 
 -- name: last_restore_drill
 SELECT id, started_at, finished_at, remote, dump_name, result, files_checked, mismatches, missing, detail

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from dashboard.status_store import leased_in_flight
 from photo_factory import db, operator
 from processor.stitch import sets
 
@@ -121,11 +122,15 @@ class DashboardStore:
             "jobs": None, "oldest": {}, "panoramas": None,
         }
         if "stage_jobs" in present:
-            name = "stage_claimed_failed_leased" if "stage_leases" in present else "stage_claimed_failed"
-            out["jobs"] = {r["stage"]: r for r in self.db.fetchall(name, {"stages": list(self.FLAG_STAGES)})}
+            leased = leased_in_flight(self.db.fetchall, present)
+            jobs = {r["stage"]: dict(r) for r in self.db.fetchall("stage_claimed_failed",
+                                                                 {"stages": list(self.FLAG_STAGES)})}
+            for stage, items in leased.items():
+                if stage in jobs:
+                    jobs[stage]["claimed"] += len(items)
+            out["jobs"] = jobs
             for stage in self.FLAG_STAGES:
-                leased = stage == "backup" and "stage_leases" in present  # its batches are leased
-                row = self.db.fetchone(f"oldest_pending_{stage}" + ("_leased" if leased else ""))
+                row = self.db.fetchone(f"oldest_pending_{stage}", {"leased": leased.get(stage, [])})
                 out["oldest"][stage] = row["ingested_at"] if row else None
         if "panoramas" in present:
             out["panoramas"] = dict(self.db.fetchone("panorama_stage") or {})
