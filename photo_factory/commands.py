@@ -43,6 +43,9 @@ def run_service(name: str, body: Callable[[], None]) -> None:
     except db.UNAVAILABLE as exc:
         log.error("%s: cannot reach the database: %s", name, str(exc).strip())
         sys.exit(1)
+    except PermissionError as exc:  # a folder it must use: another owner (PUID/PGID), read-only
+        log.error("%s: cannot run: %s (run it as the user that owns the storage: PUID/PGID)", name, exc)
+        sys.exit(1)
 
 
 @click.command()
