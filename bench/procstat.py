@@ -75,6 +75,8 @@ class Sampler:
         #: per tree, each process's CPU seconds at mark()
         self.pid_base: dict[str, dict[int, float]] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
+        #: (time.perf_counter(), {tree: CPU seconds}) at every sample: when each service was busy
+        self.series: list[tuple[float, dict[str, float]]] = []
 
     def __enter__(self) -> Sampler:
         self.sample()
@@ -100,6 +102,7 @@ class Sampler:
         children: dict[int, list[int]] = {}
         for pid, (ppid, _, _) in procs.items():
             children.setdefault(ppid, []).append(pid)
+        self.series.append((time.perf_counter(), {}))
         for tree in self.trees.values():
             if tree.root not in procs:
                 continue
@@ -110,6 +113,7 @@ class Sampler:
                 tree.cpu[pid] = cpu
                 rss += mb
                 todo.extend(children.get(pid, []))
+            self.series[-1][1][tree.name] = tree.cpu_s
             tree.rss_samples.append(rss)
             tree.main_samples.append(procs[tree.root][2])
             tree.main_hwm = max(tree.main_hwm, peak_rss_mb(tree.root) or 0.0)
@@ -127,6 +131,23 @@ class Sampler:
     def cpu_since_mark(self) -> dict[str, float]:
         self.sample()
         return {name: t.cpu_s - self._base.get(name, 0.0) for name, t in self.trees.items()}
+
+
+def busy_spans(series: list[tuple[float, dict[str, float]]], t0: float, t1: float,
+               min_cpu_s: float = 0.02) -> dict[str, tuple[float, float]]:
+    """Per tree, (first, last) second after ``t0`` at which it used CPU between ``t0`` and ``t1``
+    (a sample interval's use of at least ``min_cpu_s``); a tree that never did is left out."""
+    spans: dict[str, tuple[float, float]] = {}
+    prev: dict[str, float] = {}
+    prev_t = None
+    for t, cpus in series:
+        for name, cpu in cpus.items():
+            if prev_t is not None and t0 <= t and prev_t <= t1 and cpu - prev.get(name, cpu) >= min_cpu_s:
+                first = spans.get(name, (max(prev_t, t0) - t0, 0.0))[0]
+                spans[name] = (first, min(t, t1) - t0)
+            prev[name] = cpu
+        prev_t = t
+    return spans
 
 
 def wait_until(cond, timeout: float, every: float = 0.05) -> bool:
