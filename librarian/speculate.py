@@ -16,13 +16,15 @@ file's identity at filing is still the noted one (:meth:`Speculation.digest`,
 file is read again when it is filed. A file is read ahead only when its mtime and ctime are older
 than :data:`SETTLED_S` by our own clock (the inbox's file times follow it: ``trust_file_times``):
 any write after the noted identity then gives a later mtime, even one within the same clock tick
-as the look.
+as the look. A file that changed after its read ahead is being written: it is not read ahead
+again (a slow upload that pauses would be read after every pause), only when it is filed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -70,7 +72,12 @@ class Speculation:
         self.limit = limit
         self._hash_file: Hash = hash_file or organize.sha256_synced
         self._entries: dict[Path, _Entry] = {}
+        #: paths whose read ahead was dropped because they changed: being written, so not read
+        #: ahead again (a slow upload that pauses would be hashed after every pause); they are
+        #: read when filed, as before
+        self._changed: set[Path] = set()
         self._hasher: ThreadPoolExecutor | None = None
+        self._count = threading.Lock()  # the counters below are bumped from reader threads too
         #: files read ahead and used / read ahead and dropped (changed, failed): the heartbeat's
         #: and the tests' view of it
         self.used = 0
@@ -94,7 +101,10 @@ class Speculation:
             if entry is not None:
                 if entry.identity == ident:
                     continue
-                self._drop(path)  # changed since it was read ahead
+                self._drop(path)  # changed since it was read ahead: being written
+                self._changed.add(path)
+            if path in self._changed:
+                continue
             if len(self._entries) + len(todo) >= self.limit:
                 break
             age = now - max(st.st_mtime, st.st_ctime)
@@ -133,7 +143,7 @@ class Speculation:
         if entry is None:
             return None
         if entry.identity != early.identity(st):
-            self.dropped += 1
+            self._counted(dropped=1)
             return None
         return entry
 
@@ -151,7 +161,7 @@ class Speculation:
         def done(f: Future[tuple[str, int, bool]]) -> None:
             try:
                 if f.cancelled() or f.exception() is not None:
-                    self.dropped += 1
+                    self._counted(dropped=1)
                     _chain(rehash(path), out)
                     return
                 sha, size, was_synced = f.result()
@@ -176,15 +186,16 @@ class Speculation:
         results: list[dict[str, Any] | None] = [None] * len(chunk)
         waiting = {id(e.tags): e.tags for e in entries if e is not None and e.tags is not None}
         left = [len(waiting)]
+        lock = threading.Lock()
 
         def read_rest() -> None:
             for i, ((path, st), entry) in enumerate(zip(chunk, entries, strict=True)):
                 got = _answer(entry)
                 if got is not None and _unchanged(path, st):
                     results[i] = got
-                    self.used += 1
+                    self._counted(used=1)
                 elif entry is not None:
-                    self.dropped += 1
+                    self._counted(dropped=1)
             rest = [i for i, r in enumerate(results) if r is None]
             if not rest:
                 out.set_result([r or {} for r in results])
@@ -202,8 +213,10 @@ class Speculation:
             now.add_done_callback(fill)
 
         def one_done(_f: Future[list[dict[str, Any]]]) -> None:
-            left[0] -= 1
-            if left[0] == 0:
+            with lock:  # the groups' reads end in different reader threads
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
                 read_rest()
 
         for f in waiting.values():
@@ -228,16 +241,23 @@ class Speculation:
         keep = set(paths)
         for path in [p for p in self._entries if p not in keep]:
             self._drop(path)
+        self._changed &= keep
+
+    def _counted(self, used: int = 0, dropped: int = 0) -> None:
+        with self._count:
+            self.used += used
+            self.dropped += dropped
 
     def _drop(self, path: Path) -> None:
         entry = self._entries.pop(path, None)
         if entry is not None:
-            self.dropped += 1
+            self._counted(dropped=1)
             if entry.digest is not None:
                 entry.digest.cancel()  # not started yet: never read
 
     def close(self) -> None:
         self._entries.clear()
+        self._changed.clear()
         if self._hasher is not None:
             self._hasher.shutdown(wait=True, cancel_futures=True)
             self._hasher = None

@@ -46,11 +46,13 @@ class Running:
         core = settings.load(settings.CoreSettings)
         self.lib = Librarian(core, settings.load(LibrarianSettings, stability_seconds=quiet, poll_seconds=0.2))
         self.hashed = threading.Event()
+        self.reads: list[Path] = []  # the files read ahead, in order
         self.on_hash: Callable[[Path], None] = lambda _p: None
 
         def hash_file(path: Path) -> tuple[str, int, bool]:
             got = organize.sha256_synced(path)
             self.on_hash(path)  # the file changes now: after the read, before the read is judged
+            self.reads.append(path)
             self.hashed.set()
             return got
 
@@ -109,6 +111,9 @@ def test_a_file_appended_to_during_or_after_its_read_ahead_is_filed_whole(runnin
     assert sha == _sha(data), "filed with the hash read ahead from the half-written file"
     assert (storage["storage"] / library_path).read_bytes() == data
     assert r.lib.speculation.dropped >= 1, "the stale read ahead was not the one dropped"
+    # a file that changed after its read ahead is being written: never read ahead again (read
+    # when filed), however often its writer pauses
+    assert r.reads == [target]
     invariants.check(database_url, storage["inbox"], storage["storage"], {_sha(data)})
 
 
