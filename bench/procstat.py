@@ -77,6 +77,9 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         #: (time.perf_counter(), {tree: CPU seconds}) at every sample: when each service was busy
         self.series: list[tuple[float, dict[str, float]]] = []
+        #: pids seen outside every tree: not read again while they live (a process never joins a
+        #: tree later; reading every process's stat each sample was most of the sampler's CPU)
+        self._outside: set[int] = set()
 
     def __enter__(self) -> Sampler:
         self.sample()
@@ -93,22 +96,26 @@ class Sampler:
             self.sample()
 
     def sample(self) -> None:
+        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+        self._outside.intersection_update(pids)  # an ended pid may come back as a new process
         procs: dict[int, tuple[int, float, float]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                st = _stat(int(entry))
+        for pid in pids:
+            if pid not in self._outside:
+                st = _stat(pid)
                 if st is not None:
-                    procs[int(entry)] = st
+                    procs[pid] = st
         children: dict[int, list[int]] = {}
         for pid, (ppid, _, _) in procs.items():
             children.setdefault(ppid, []).append(pid)
         self.series.append((time.perf_counter(), {}))
+        members: set[int] = set()
         for tree in self.trees.values():
             if tree.root not in procs:
                 continue
             todo, rss = [tree.root], 0.0
             while todo:
                 pid = todo.pop()
+                members.add(pid)
                 _, cpu, mb = procs[pid]
                 tree.cpu[pid] = cpu
                 rss += mb
@@ -117,6 +124,7 @@ class Sampler:
             tree.rss_samples.append(rss)
             tree.main_samples.append(procs[tree.root][2])
             tree.main_hwm = max(tree.main_hwm, peak_rss_mb(tree.root) or 0.0)
+        self._outside.update(pid for pid in procs if pid not in members)
 
     def mark(self) -> None:
         """Start counting CPU (and memory samples) from now."""
