@@ -17,7 +17,9 @@ file is read again when it is filed. A file is read ahead only when its mtime an
 than :data:`SETTLED_S` by our own clock (the inbox's file times follow it: ``trust_file_times``):
 any write after the noted identity then gives a later mtime, even one within the same clock tick
 as the look. A file that changed after its read ahead is being written: it is not read ahead
-again (a slow upload that pauses would be read after every pause), only when it is filed.
+again (a slow upload that pauses would be read after every pause), only when it is filed. A read
+ahead not started when its file is filed (a loaded box) is cancelled and done the ordinary way, in
+the batch's order: the batch never waits behind reads of files it does not take yet.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class Speculation:
         #: and the tests' view of it
         self.used = 0
         self.dropped = 0
+        #: ... and not read ahead in time: its read had not started when it was filed
+        self.late = 0
         #: seconds until a file skipped by the last :meth:`start` (written just now) has settled
         self.next_look: float | None = None
 
@@ -156,6 +160,8 @@ class Speculation:
         if entry is None or entry.digest is None or entry.identity != early.identity(st):
             return rehash(path)
         ahead, entry.digest = entry.digest, None
+        if ahead.cancel():  # not started yet: hashed now, in the batch's order, not behind others
+            return rehash(path)
         out: Future[tuple[str, int]] = Future()
 
         def done(f: Future[tuple[str, int, bool]]) -> None:
@@ -180,6 +186,10 @@ class Speculation:
         read ahead where the identity is unchanged (and still is after the read), the rest read
         now in one call. Every path of the chunk is forgotten here."""
         entries = [self._take(p, st) for p, st in chunk]
+        for i, e in enumerate(entries):  # not started yet: read now, in the batch's order, not behind others
+            if e is not None and e.tags is not None and e.tags.cancel():
+                entries[i] = None
+                self._counted(late=1)
         if all(e is None or e.tags is None for e in entries):
             return self.reader.submit([p for p, _ in chunk])
         out: Future[list[dict[str, Any]]] = Future()
@@ -233,7 +243,8 @@ class Speculation:
         es = list(self._entries.values())
         tags = sum(1 for e in es if e.tags is not None and e.tags.done())
         hashed = sum(1 for e in es if e.digest is not None and e.digest.done())
-        return f"{len(es)} waiting ({tags} read, {hashed} hashed); {self.used} used, {self.dropped} dropped so far"
+        return (f"{len(es)} waiting ({tags} read, {hashed} hashed); {self.used} used, {self.dropped} dropped, "
+                f"{self.late} late so far")
 
     # -- housekeeping ----------------------------------------------------------------
     def keep_only(self, paths: Iterable[Path]) -> None:
@@ -243,10 +254,11 @@ class Speculation:
             self._drop(path)
         self._changed &= keep
 
-    def _counted(self, used: int = 0, dropped: int = 0) -> None:
+    def _counted(self, used: int = 0, dropped: int = 0, late: int = 0) -> None:
         with self._count:
             self.used += used
             self.dropped += dropped
+            self.late += late
 
     def _drop(self, path: Path) -> None:
         entry = self._entries.pop(path, None)

@@ -69,3 +69,25 @@ def test_a_result_is_handed_over_only_for_the_identity_it_was_read_from(tmp_path
     assert tags["PF:Reader"] == "exiftool" and spec2.dropped == 1 and spec2.used == 0
     spec.close()
     spec2.close()
+
+
+def test_a_read_ahead_not_started_when_its_file_is_filed_is_done_then_in_the_batch_s_order(tmp_path, reader):
+    import threading
+
+    files = [samples.photo(tmp_path / f"IMG_{i}.JPG", seed=10 + i) for i in range(3)]
+    release = threading.Event()
+
+    def slow_hash(path: Path) -> tuple[str, int, bool]:
+        release.wait(60)  # the read ahead's two hashing threads are busy with the first two files
+        return "ahead", path.stat().st_size, False
+
+    sts = [os.lstat(f) for f in files]
+    spec = speculate.Speculation(reader, wall=lambda: max(max(s.st_mtime, s.st_ctime) for s in sts) + 1.0,
+                                 hash_file=slow_hash)
+    assert spec.start(list(zip(files, sts, strict=True))) == 3
+    now: Future[tuple[str, int]] = Future()
+    now.set_result(("now", sts[2].st_size))
+    assert spec.digest(files[2], sts[2], set(), rehash=lambda _p: now).result() == ("now", sts[2].st_size)
+    release.set()
+    assert spec.digest(files[0], sts[0], set(), rehash=_never).result()[0] == "ahead"
+    spec.close()
