@@ -75,6 +75,11 @@ class Sampler:
         #: per tree, each process's CPU seconds at mark()
         self.pid_base: dict[str, dict[int, float]] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
+        #: (time.perf_counter(), {tree: CPU seconds}) at every sample: when each service was busy
+        self.series: list[tuple[float, dict[str, float]]] = []
+        #: pids seen outside every tree: not read again while they live (a process never joins a
+        #: tree later; reading every process's stat each sample was most of the sampler's CPU)
+        self._outside: set[int] = set()
 
     def __enter__(self) -> Sampler:
         self.sample()
@@ -91,28 +96,35 @@ class Sampler:
             self.sample()
 
     def sample(self) -> None:
+        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+        self._outside.intersection_update(pids)  # an ended pid may come back as a new process
         procs: dict[int, tuple[int, float, float]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                st = _stat(int(entry))
+        for pid in pids:
+            if pid not in self._outside:
+                st = _stat(pid)
                 if st is not None:
-                    procs[int(entry)] = st
+                    procs[pid] = st
         children: dict[int, list[int]] = {}
         for pid, (ppid, _, _) in procs.items():
             children.setdefault(ppid, []).append(pid)
+        self.series.append((time.perf_counter(), {}))
+        members: set[int] = set()
         for tree in self.trees.values():
             if tree.root not in procs:
                 continue
             todo, rss = [tree.root], 0.0
             while todo:
                 pid = todo.pop()
+                members.add(pid)
                 _, cpu, mb = procs[pid]
                 tree.cpu[pid] = cpu
                 rss += mb
                 todo.extend(children.get(pid, []))
+            self.series[-1][1][tree.name] = tree.cpu_s
             tree.rss_samples.append(rss)
             tree.main_samples.append(procs[tree.root][2])
             tree.main_hwm = max(tree.main_hwm, peak_rss_mb(tree.root) or 0.0)
+        self._outside.update(pid for pid in procs if pid not in members)
 
     def mark(self) -> None:
         """Start counting CPU (and memory samples) from now."""
@@ -127,6 +139,23 @@ class Sampler:
     def cpu_since_mark(self) -> dict[str, float]:
         self.sample()
         return {name: t.cpu_s - self._base.get(name, 0.0) for name, t in self.trees.items()}
+
+
+def busy_spans(series: list[tuple[float, dict[str, float]]], t0: float, t1: float,
+               min_cpu_s: float = 0.02) -> dict[str, tuple[float, float]]:
+    """Per tree, (first, last) second after ``t0`` at which it used CPU between ``t0`` and ``t1``
+    (a sample interval's use of at least ``min_cpu_s``); a tree that never did is left out."""
+    spans: dict[str, tuple[float, float]] = {}
+    prev: dict[str, float] = {}
+    prev_t = None
+    for t, cpus in series:
+        for name, cpu in cpus.items():
+            if prev_t is not None and t0 <= t and prev_t <= t1 and cpu - prev.get(name, cpu) >= min_cpu_s:
+                first = spans.get(name, (max(prev_t, t0) - t0, 0.0))[0]
+                spans[name] = (first, min(t, t1) - t0)
+            prev[name] = cpu
+        prev_t = t
+    return spans
 
 
 def wait_until(cond, timeout: float, every: float = 0.05) -> bool:

@@ -90,6 +90,10 @@ class Candidates:
         self._events: dict[Path, float] = {}
         #: path -> (not before, the (size, mtime) it was deferred in, or None for any)
         self._deferred: dict[Path, tuple[float, tuple[int, int] | None]] = {}
+        #: the regular files the last :meth:`ready` looked at and found still waiting for their
+        #: quiet period (not deferred), with that look's ``lstat``: what may be read ahead
+        #: (librarian/speculate.py) while they wait
+        self.settling: list[tuple[Path, os.stat_result]] = []
 
     def note(self, path: Path, event: bool = False) -> None:
         with self._lock:
@@ -126,6 +130,8 @@ class Candidates:
         """Paths that are stable now (up to ``limit``); vanished paths are dropped."""
         now = self.clock()
         out: list[Path] = []
+        settling: list[tuple[Path, os.stat_result]] = []
+        self.settling = settling
         with self._lock:
             items = list(self._paths.items())
         for path, seen in items:
@@ -155,11 +161,14 @@ class Candidates:
                 elif seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
                     self._paths[path] = _Seen(st.st_size, st.st_mtime_ns, now, last_event)
                     if self.quiet > 0:
+                        settling.append((path, st))
                         continue
                     seen = self._paths[path]
             assert seen is not None
             if now - seen.since >= self.quiet and now - last_event >= self.quiet:
                 out.append(path)
+            else:
+                settling.append((path, st))
         return out
 
     def next_due(self) -> float | None:

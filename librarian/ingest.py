@@ -36,6 +36,7 @@ from librarian import (
     organize,
     recovery,
     sidecar_meta,
+    speculate,
     tzmap,
     waiting,
 )
@@ -140,6 +141,8 @@ class Ingestor:
         self._exdev_seen = False
         self.waiting = waiting.Waiting(settings.incomplete_grace_seconds)
         self.sidecars = attach.Sidecars(self, settings.sidecar_wait_seconds)
+        #: results read ahead while files settled (the service sets it: librarian/speculate.py)
+        self.speculation: speculate.Speculation | None = None
 
     # -- helpers -----------------------------------------------------------------------
     def rel_inbox(self, path: Path) -> str:
@@ -183,8 +186,8 @@ class Ingestor:
         chunks = [regular[i:i + _CHUNK] for i in range(0, len(regular), _CHUNK)]
         self._synced = set()
         try:
-            digests = [hasher.submit(self._hash, p) for p, _ in regular]
-            tag_futures = [self.reader.submit([p for p, _ in chunk]) for chunk in chunks]
+            digests = [self._digest(hasher, p, st) for p, st in regular]
+            tag_futures = [self._tags(chunk) for chunk in chunks]
             done = taken = 0
             for k, (chunk, tag_future) in enumerate(zip(chunks, tag_futures, strict=True)):
                 chunk_digests = digests[done:done + len(chunk)]
@@ -210,6 +213,19 @@ class Ingestor:
             hasher.shutdown(wait=True, cancel_futures=True)
         outcomes.extend(self.sidecars.finish(side))
         return outcomes
+
+    def _digest(self, hasher: ThreadPoolExecutor, path: Path, st: os.stat_result) -> Future[tuple[str, int]]:
+        """A batch file's SHA-256: read ahead while it settled (librarian/speculate.py) if it is
+        unchanged since, else hashed now."""
+        if self.speculation is None:
+            return hasher.submit(self._hash, path)
+        return self.speculation.digest(path, st, self._synced, lambda p: hasher.submit(self._hash, p))
+
+    def _tags(self, chunk: list[tuple[Path, os.stat_result]]) -> Future[list[dict[str, Any]]]:
+        """A chunk's tags: read ahead while its files settled where they are unchanged, else now."""
+        if self.speculation is None:
+            return self.reader.submit([p for p, _ in chunk])
+        return self.speculation.tags(chunk)
 
     def _hash(self, path: Path) -> tuple[str, int]:
         """SHA-256 of a batch file, made durable first in the hashing thread (fsyncs of several

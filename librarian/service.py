@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from librarian import attach, inbox, metadata, organize
+from librarian import attach, inbox, metadata, organize, speculate
 from librarian.ingest import FileProblem, Ingestor
 from librarian.settings import LibrarianSettings
 from librarian.store import LibrarianStore
@@ -48,6 +48,8 @@ class Librarian:
                                               stop=self.stopper.stop)
         self.reader.on_progress = self._progress
         self.ingestor = Ingestor(core, settings, self.store, self.reader)
+        #: ExifTool and SHA-256 of settling files, made while they wait (used only if unchanged)
+        self.speculation = self.ingestor.speculation = speculate.Speculation(self.reader)
         self.root = core.inbox_dir.resolve()
         self.fence: folders.Fence | None = None
         self.candidates = inbox.Candidates(settings.stability_seconds)
@@ -90,6 +92,7 @@ class Librarian:
     def close(self) -> None:
         if self.watcher:
             self.watcher.stop()
+        self.speculation.close()
         self.reader.close()
         self.store.close()
 
@@ -133,11 +136,15 @@ class Librarian:
             self.scan()
         ready = self.candidates.ready(self.settings.exiftool_batch)
         if not ready:
+            self._read_ahead()
             self._beat_progress()
             if self.once and len(self.candidates):
                 time.sleep(min(0.2, max(self.settings.stability_seconds / 4, 0.01)))
                 return not self.stopper.stop.is_set()  # still settling: call again
             due = self.candidates.next_due()
+            ahead = self.speculation.next_look  # a file written just now: read ahead once settled
+            if ahead is not None and due is not None:
+                due = min(due, ahead)
             if due is not None and due < self.settings.poll_seconds:
                 # a file settles before the next poll: look again right then (an inbox event
                 # still wakes us earlier), not up to a poll interval after its quiet period
@@ -146,6 +153,7 @@ class Librarian:
             return bool(released)
         ready = [p for p in ready if not self.stopper.stop.is_set()]
         self._progress(f"ingesting a batch of {len(ready)} file(s)")
+        log.debug("ingesting a batch of %d file(s); read ahead: %s", len(ready), self.speculation.progress())
         try:
             outcomes = self.ingestor.ingest_batch(ready)
         except Exception as exc:
@@ -176,6 +184,17 @@ class Librarian:
             self._attempts.pop(path, None)
         self._beat_progress()
         return True
+
+    def _read_ahead(self) -> None:
+        """While the burst waits for its quiet period, read ahead what has not changed so far
+        (librarian/speculate.py): filing still waits for the whole quiet period and takes a
+        result only for an unchanged file. Only where the inbox's file times follow our clock
+        (a settled file is recognised by its mtime and ctime); never with no quiet period."""
+        self.speculation.keep_only(self.candidates.pending())
+        if self.candidates.trust_file_times and self.settings.stability_seconds > 0:
+            self.speculation.start(self.candidates.settling)
+        else:
+            self.speculation.next_look = None
 
     def _wait_for_rest(self, path: Path) -> None:
         """An incomplete file stays in the inbox: looked at again when it changes, or when its

@@ -224,6 +224,14 @@ fresh_database = ingest_bench._fresh_database
 drop_database = ingest_bench._drop_database
 
 
+def _own_cpu_s() -> float:
+    """CPU seconds of this process (the bench: its polling and the /proc sampler thread)."""
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
 def machine_busy_s() -> float:
     """CPU seconds every process of the machine used so far (all cores)."""
     with open("/proc/stat") as f:
@@ -250,6 +258,10 @@ class Result:
     #: fill / steady / drain: when the first asset was recorded and thumbnailed, when the last was
     #: recorded, and the idle core-seconds of the machine in each phase
     phases: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds of the bench's own polling and sampling (its process and its PostgreSQL backend)
+    bench_cpu_s: float = 0.0
+    #: per service, (first, last) second after the drop at which it used CPU (sampled every 0.2 s)
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def per_min(self) -> float:
@@ -384,19 +396,26 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
         pipe.reset_statements()
         sampler.mark()
         busy0 = machine_busy_s()
+        self0 = _own_cpu_s()
         t0 = time.perf_counter()
         pipe.arrive(tmp, "batch")
         timeline: list[tuple[float, int, int, int, float]] = []  # s since t0, rows, thumbed, done, busy s
 
-        def finished() -> bool:
+        # polled often while the pipeline fills and near its end (the timeline's and the clock's
+        # resolution), less in between: the bench's own polling is CPU the pipeline does not get
+        deadline = time.monotonic() + 1800
+        while True:
             rows, thumbed, done = pipe.counts()
             timeline.append((time.perf_counter() - t0, rows, thumbed, done, machine_busy_s() - busy0))
-            return done >= len(files)
-
-        if not procstat.wait_until(finished, 1800, 0.05):
-            pipe._dump_logs()
-            raise SystemExit(f"only {pipe.done()} of {len(files)} files went through")
+            if done >= len(files):
+                break
+            if time.monotonic() > deadline:
+                pipe._dump_logs()
+                raise SystemExit(f"only {done} of {len(files)} files went through")
+            near_end = len(files) - done <= 4 * (replicas + 1)
+            time.sleep(0.02 if near_end else 0.05 if thumbed == 0 or rows < len(files) else 0.25)
         seconds = time.perf_counter() - t0
+        spans = procstat.busy_spans(sampler.series, t0, t0 + seconds)
         statements = pipe.statements()
         cpu = sampler.cpu_since_mark()
         pg_by: dict[str, float] = {}
@@ -409,6 +428,7 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
                 key = names.get(pid, "exited (autovacuum, …)").split("@")[0].split(":")[0]
                 pg_by[key] = pg_by.get(key, 0.0) + s - base.get(pid, 0.0)
         probe = cpu.pop("bench-probe", 0.0)  # the bench's polling backend (in the postgres tree)
+        own = _own_cpu_s() - self0 + probe  # the bench's polling and sampling (in "the rest")
         pg = cpu.pop("postgres", None)
         pg_cpu = None if pg is None else max(0.0, pg - probe)
         # the rest of the machine: everything but the services and PostgreSQL's work for them
@@ -426,7 +446,7 @@ def throughput(server: str, files: list[Path], replicas: int, geocode: bool,
                 raise SystemExit("a single photo did not go through")
             lat.append(time.perf_counter() - t)
         return Result(len(files), seconds, cpu, others, memory, phases=phases, pg_cpu_s=pg_cpu,
-                      statements=statements, pg_by=pg_by), lat
+                      statements=statements, pg_by=pg_by, spans=spans, bench_cpu_s=own), lat
 
 
 def fill_and_drain(timeline: list[tuple[float, int, int, int, float]], n: int, cores: int,
@@ -468,7 +488,8 @@ def report(label: str, r: Result, cores: int, statements: int = 10) -> float:
     print(f"{label}: {r.files} files in {r.seconds:.1f} s = {r.per_min:.0f} files/min; CPU per file "
           f"{r.cpu_per_file * 1000:.0f} ms ({per} ms)")
     print(f"    ceiling {cores} cores / CPU per file = {ceiling:.0f} files/min -> ratio {r.per_min / ceiling:.2f};"
-          f" the rest of the machine took {r.others_cpu_s / r.seconds:.2f} cores meanwhile: ceiling on the "
+          f" the rest of the machine took {r.others_cpu_s / r.seconds:.2f} cores meanwhile (the bench's own"
+          f" polling and sampling {r.bench_cpu_s / r.seconds:.2f}): ceiling on the "
           f"{left:.2f} cores left = {r.ceiling(left):.0f} files/min -> ratio {r.per_min / r.ceiling(left):.2f}",
           flush=True)
     if r.pg_cpu_s is not None:
@@ -490,6 +511,15 @@ def report(label: str, r: Result, cores: int, statements: int = 10) -> float:
               f"fill {ph['idle_fill']:.1f}, steady {ph['idle_steady']:.1f}, drain {ph['idle_drain']:.1f} "
               f"(of {cores * ph['end_s']:.0f}); thumbnail workers starved (worker-s): fill {ph['starved_fill']:.1f}, "
               f"steady {ph['starved_steady']:.1f}, drain {ph['starved_drain']:.1f}", flush=True)
+    if r.spans:  # where the idle core-seconds are: who was busy when, and how much of the run
+        spans = sorted((k, v) for k, v in r.spans.items() if k not in ("postgres", "bench-probe"))
+        print("    timeline (s after the drop; CPU share of the run): " + "; ".join(
+            f"{k} {a:.2f}-{b:.2f} ({r.cpu.get(k, 0.0) / r.seconds:.2f})" for k, (a, b) in spans), flush=True)
+        workers = [v for k, v in spans if k.startswith("thumbnails")]
+        if workers:
+            print(f"    thumbnails: first worker busy at {min(a for a, _ in workers):.2f} s (first asset recorded "
+                  f"at {ph.get('first_row_s', 0.0):.2f} s); tail: the first worker to run dry stopped "
+                  f"{r.seconds - min(b for _, b in workers):.2f} s before the end", flush=True)
     return r.per_min / r.ceiling(left)
 
 

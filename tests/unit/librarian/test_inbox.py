@@ -149,3 +149,22 @@ def test_next_due_says_when_the_earliest_waiting_file_can_have_settled(tmp_path)
     assert c.next_due() == 0 and c.ready(10) == [f]
     c.discard(f)
     assert c.next_due() == pytest.approx(2.0)  # g: first looked at by that ready()
+
+
+def test_files_still_waiting_for_their_quiet_period_are_listed_as_settling_ready_and_deferred_ones_not(tmp_path):
+    clock = Clock()
+    c = Candidates(2.0, clock)
+    waiting, deferred, link = tmp_path / "a.jpg", tmp_path / "b.jpg", tmp_path / "c.jpg"
+    for f in (waiting, deferred):
+        f.write_bytes(b"1")
+    os.symlink(waiting, link)
+    for f in (waiting, deferred, link):
+        c.note(f)
+    c.defer(deferred, 60.0)
+    assert c.ready(10) == [link]  # not a regular file: no waiting, never read ahead
+    assert [p for p, _ in c.settling] == [waiting]
+    assert c.settling[0][1].st_size == 1  # with this look's lstat
+    c.discard(link)  # taken by the service
+    clock.t += 2
+    assert c.ready(10) == [waiting]
+    assert c.settling == []
