@@ -81,11 +81,10 @@ class FileProblem(Exception):
 
 #: Files per ExifTool call inside a batch (reader threads work on later chunks meanwhile).
 _CHUNK = 8
-#: Files moved with one journal commit and one round of folder fsyncs, at most: a chunk alone
-#: while the filing keeps up (the stage workers get the first assets early); the chunks planned
-#: while the one before is being filed join it (the filing is behind: its durable waits, three
-#: per chunk, were most of a burst's time after the imports). Still recorded, and notified,
-#: chunk by chunk.
+#: Files moved with one journal commit, one round of folder fsyncs and one record commit, at
+#: most: a chunk alone while the filing keeps up (the stage workers get the first assets early);
+#: the chunks planned while the one before is being filed join it (the filing is behind: its
+#: durable waits, three per filing, were most of a burst's time after the imports).
 _FILE_AT_ONCE = 64
 
 
@@ -485,8 +484,10 @@ class Ingestor:
             folders.update((dest.parent, p.path.parent))
             done.append((p, jid))
         organize.fsync_dirs(folders)
-        for at in range(0, len(done), _CHUNK):  # recorded (and notified) chunk by chunk, as read
-            self.store.record_assets([(p.row, jid) for p, jid in done[at:at + _CHUNK]])
+        # one recording transaction (and NOTIFY) per filing: a chunk alone while the filing keeps
+        # up, so the stage workers get the first assets after one chunk; chunks that joined a
+        # filing share its commit (each is a wait for the disk, ~10 ms on an SD card)
+        self.store.record_assets([(p.row, jid) for p, jid in done])
         for jid in [j for j, _ in failed] + [j for _, j in changed]:
             self.store.journal_delete(jid)
         results = [(p.path, self._filed(p.row, p.path)) for p, _ in done]
