@@ -18,8 +18,8 @@ import errno
 import logging
 import os
 import stat
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -82,12 +82,61 @@ class FileProblem(Exception):
 
 #: Files per ExifTool call inside a batch (reader threads work on later chunks meanwhile).
 _CHUNK = 8
-#: Files moved with one journal commit and one round of folder fsyncs, at most: a chunk alone
-#: while the filing keeps up (the stage workers get the first assets early); the chunks already
-#: read and hashed when the one before is filed join it (this thread is behind: its durable
-#: waits, three per chunk, were most of a burst's time after the imports). Still recorded, and
-#: notified, chunk by chunk.
+#: Files moved with one journal commit, one round of folder fsyncs and one record commit, at
+#: most: a chunk alone while the filing keeps up (the stage workers get the first assets early);
+#: the chunks planned while the one before is being filed join it (the filing is behind: its
+#: durable waits, three per filing, were most of a burst's time after the imports).
 _FILE_AT_ONCE = 64
+
+
+class _Filer:
+    """Files a batch's planned moves (:meth:`Ingestor._file_planned`) in a thread of its own, in
+    the order planned, one filing at a time: a chunk's durable waits (journal commit, links,
+    folder fsyncs, record commits) overlap the reading, hashing and planning of the next ones.
+    Chunks planned while one is being filed join the next filing (its journal commit and round
+    of folder fsyncs), up to :data:`_FILE_AT_ONCE` files; beyond that the planning waits."""
+
+    def __init__(self, file: Callable[[list[Planned]], list[tuple[Path, str]]]):
+        self._file = file
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: Future[list[tuple[Path, str]]] | None = None
+        self._waiting: list[Planned] = []
+        self._outcomes: list[tuple[Path, str]] = []
+
+    def add(self, planned: list[Planned]) -> None:
+        """Queue a chunk; start filing it unless a filing is under way (then it joins the next).
+        Raises the error of a filing that ended with one."""
+        self._waiting.extend(planned)
+        if self._running is not None and not self._running.done() and len(self._waiting) < _FILE_AT_ONCE:
+            return
+        self._start()
+
+    def _start(self) -> None:
+        self._collect()
+        if self._waiting:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filing")
+            todo, self._waiting = self._waiting, []
+            self._running = self._pool.submit(self._file, todo)
+
+    def _collect(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            self._outcomes.extend(running.result())
+
+    def finish(self) -> list[tuple[Path, str]]:
+        """File what is queued; every outcome once all filings have ended."""
+        self._start()
+        self._collect()
+        return self._outcomes
+
+    def close(self) -> None:
+        """Wait for a filing still under way (after an error elsewhere: it never outlives the
+        batch, so the journal replay that follows an error sees every move it made)."""
+        if self._running is not None:
+            wait([self._running])
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 @dataclass
@@ -181,35 +230,38 @@ class Ingestor:
         # Pipelined: SHA-256 in two threads (hashlib releases the GIL) and ExifTool in reader
         # threads run ahead on later chunks while this thread checks and plans earlier ones.
         hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256")
-        planned: list[Planned] = []
+        filer = _Filer(self._file_planned)
         self._batch_shas = set()
         chunks = [regular[i:i + _CHUNK] for i in range(0, len(regular), _CHUNK)]
         self._synced = set()
         try:
             digests = [self._digest(hasher, p, st) for p, st in regular]
             tag_futures = [self._tags(chunk) for chunk in chunks]
-            done = taken = 0
-            for k, (chunk, tag_future) in enumerate(zip(chunks, tag_futures, strict=True)):
+            done = looked = 0
+            known: dict[str, dict] = {}
+            for chunk, tag_future in zip(chunks, tag_futures, strict=True):
                 chunk_digests = digests[done:done + len(chunk)]
                 done += len(chunk)
-                taken += len(chunk)
                 tag_list = tag_future.result()
-                known = self.store.find_by_shas(
-                    [d.result()[0] for d in chunk_digests if d.exception() is None])
+                if looked < done:  # this chunk's contents, and those of every file hashed since
+                    ahead = done
+                    while ahead < len(digests) and digests[ahead].done():
+                        ahead += 1
+                    known.update(self.store.find_by_shas(
+                        [d.result()[0] for d in digests[looked:ahead] if d.exception() is None]))
+                    looked = ahead
+                planned: list[Planned] = []
                 for (path, st), tags, digest in zip(chunk, tag_list, chunk_digests, strict=True):
                     outcome = self._ingest_one(path, st, tags, digest, known, planned)
                     if outcome is not None:
                         outcomes.append((path, outcome))
-                # filed and recorded chunk by chunk: the stage workers get the first assets
-                # after one chunk, not after the whole batch (the reader threads keep going);
-                # the next chunk joins when it is read and hashed already (_FILE_AT_ONCE)
-                if k > 0 and k + 1 < len(chunks) and taken + len(chunks[k + 1]) <= _FILE_AT_ONCE \
-                        and tag_futures[k + 1].done() and all(d.done() for d in digests[done:done + _CHUNK]):
-                    continue
-                outcomes.extend(self._file_planned(planned))
-                planned = []
-                taken = 0
+                # filed and recorded chunk by chunk, by the filing thread while this one reads
+                # the next: the stage workers get the first assets after one chunk, not after
+                # the whole batch
+                filer.add(planned)
+            outcomes.extend(filer.finish())
         finally:
+            filer.close()
             hasher.shutdown(wait=True, cancel_futures=True)
         outcomes.extend(self.sidecars.finish(side))
         return outcomes
@@ -448,8 +500,10 @@ class Ingestor:
             folders.update((dest.parent, p.path.parent))
             done.append((p, jid))
         organize.fsync_dirs(folders)
-        for at in range(0, len(done), _CHUNK):  # recorded (and notified) chunk by chunk, as read
-            self.store.record_assets([(p.row, jid) for p, jid in done[at:at + _CHUNK]])
+        # one recording transaction (and NOTIFY) per filing: a chunk alone while the filing keeps
+        # up, so the stage workers get the first assets after one chunk; chunks that joined a
+        # filing share its commit (each is a wait for the disk, ~10 ms on an SD card)
+        self.store.record_assets([(p.row, jid) for p, jid in done])
         for jid in [j for j, _ in failed] + [j for _, j in changed]:
             self.store.journal_delete(jid)
         results = [(p.path, self._filed(p.row, p.path)) for p, _ in done]

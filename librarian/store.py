@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,24 @@ QUERIES = db.load_queries(Path(__file__).with_name("queries.sql"))
 LIBRARIAN_LOCK = 0x70666C6962  # "pflib"
 
 
+class SharedDatabase(db.Database):
+    """The librarian's one connection, used by a batch's thread and its filing thread
+    (``ingest._Filer``): one transaction at a time, each whole (never a statement of one
+    thread inside the other's transaction)."""
+
+    def __init__(self, url: str, application_name: str, queries: dict[str, str] | None = None):
+        super().__init__(url, application_name, queries)
+        self._turn = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._turn, super().transaction() as cur:
+            yield cur
+
+
 class LibrarianStore:
     def __init__(self, database_url: str):
-        self.db = db.Database(database_url, "librarian", QUERIES)
+        self.db = SharedDatabase(database_url, "librarian", QUERIES)
         self._lock_conn: Any = None
         #: Counts how often the lock was (re)taken: a new value means a new session, after which
         #: whatever an earlier session left in the journal must be replayed.

@@ -22,7 +22,12 @@ Prints, per size, files/s for both and the ratio ours/baseline (> 1: ours is fas
 load average, since the box may be shared; then one more run of ours phase by phase
 (``timeline.py``: interpreter, prelude, imports, settings, heartbeat, database connection and
 lock, journal replay, library check, the batch, the end; the filing thread's durable steps
-summed; CPU of the librarian and of ExifTool).
+summed; CPU of the librarian and of ExifTool). The same timeline of one run on an empty inbox
+comes first: the split of the fixed cost.
+
+``--commit-delay-ms 10`` makes each of our commits wait that much more for its WAL flush
+(PostgreSQL's ``commit_delay``, through PGOPTIONS): the durable commits of a slow disk (an SD
+card, a busy HDD), where the librarian's waits, not its CPU, set its pace.
 """
 
 from __future__ import annotations
@@ -179,7 +184,8 @@ def timeline(files: list[Path], server: str) -> dict:
 
 def _print_timeline(n: int, tl: dict) -> None:
     """Each phase once (its first call): when it started, how long it took, and its CPU."""
-    print(f"  one run of ours at {n} files, phase by phase (s since the process started; ms; cpu ms"
+    what = f"at {n} files" if n else "on an empty inbox (the fixed cost)"
+    print(f"  one run of ours {what}, phase by phase (s since the process started; ms; cpu ms"
           " of the librarian's process):")
     open_: dict[str, tuple[float, float]] = {}
     seen: set[str] = set()
@@ -194,8 +200,9 @@ def _print_timeline(n: int, tl: dict) -> None:
                 print(f"    {w0:6.3f}  {label:28s} {1000 * (wall - w0):7.1f} ms  (cpu {1000 * (cpu - c0):6.1f})")
         else:
             print(f"    {wall:6.3f}  {what}")
-    spent = ", ".join(f"{k} {v[1] * 1000:.0f} ms/{int(v[0])}" for k, v in tl["totals"].items())
-    print(f"    filing thread, summed: {spent}")
+    if tl["totals"]:
+        spent = ", ".join(f"{k} {v[1] * 1000:.0f} ms/{int(v[0])}" for k, v in tl["totals"].items())
+        print(f"    summed (the batch's thread; _file_planned and what it calls: the filing thread): {spent}")
     print(f"    cpu: librarian {tl['cpu_self']:.2f} s, ExifTool {tl['cpu_children']:.2f} s")
 
 
@@ -260,11 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("PF_BENCH_ROUNDS", "3")),
                     help="rounds, alternating which side runs first; medians are reported")
     ap.add_argument("--profile", type=Path, help="write a cProfile of our run to this file")
+    ap.add_argument("--commit-delay-ms", type=float, default=0.0,
+                    help="PostgreSQL waits this long before each WAL flush of ours (commit_delay): a "
+                         "slow disk's durable commits, e.g. 10 for an SD card")
     args = ap.parse_args(argv)
+    if args.commit_delay_ms:
+        print(f"every commit of ours waits {args.commit_delay_ms:g} ms more for its WAL flush (PGOPTIONS)")
+        os.environ["PGOPTIONS"] = (os.environ.get("PGOPTIONS", "") + " -c commit_siblings=0"
+                                   f" -c commit_delay={int(args.commit_delay_ms * 1000)}").strip()
     all_files = ensure_files(max(args.n))
     _compile_project()
     server = _server_url()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cpus)")
+    _print_timeline(0, timeline([], server))
     for n in args.n:
         files = all_files[:n]
         runs = [_one_round(files, server, args.profile, ours_first=i % 2 == 0) for i in range(args.rounds)]

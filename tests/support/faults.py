@@ -9,9 +9,11 @@ from __future__ import annotations
 #:   that point of the n-th call;
 #: - ``PF_TEST_HOOK`` = ``target|match|action``: before the first call whose arguments mention
 #:   ``match``, ``action`` runs; ``replace:<src>|<dest>`` renames src over dest keeping dest's
-#:   mtime (Syncthing's way of replacing a file).
+#:   mtime (Syncthing's way of replacing a file);
+#: - ``PF_TEST_HOLD`` = ``target|before-or-after``: the first call waits there (up to 60 s), so
+#:   another thread's ``PF_TEST_CRASH`` lands while this one is half-way (then the process dies).
 PATCHED_CLI = """
-import functools, importlib, os, sys
+import functools, importlib, os, sys, threading
 
 def patch(target, wrap):
     module, _, attr = target.partition(":")
@@ -46,6 +48,21 @@ def hook(original, match, action):
         return original(*args, **kwargs)
     return hooked
 
+def hold(original, when):
+    calls = [0]
+    def holding(*args, **kwargs):
+        calls[0] += 1
+        if when == "before" and calls[0] == 1:
+            threading.Event().wait(60)
+        result = original(*args, **kwargs)
+        if when == "after" and calls[0] == 1:
+            threading.Event().wait(60)
+        return result
+    return holding
+
+if os.environ.get("PF_TEST_HOLD"):
+    target, when = os.environ["PF_TEST_HOLD"].split("|")
+    patch(target, lambda original: hold(original, when))
 if os.environ.get("PF_TEST_CRASH"):
     target, when, nth = os.environ["PF_TEST_CRASH"].split("|")
     patch(target, lambda original: crash(original, when, nth))

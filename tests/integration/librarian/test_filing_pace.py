@@ -1,57 +1,49 @@
 """A burst is filed at the pace of its reading and hashing: the librarian's filing thread does not
-wait three times per 8 files for the disk when it is behind (librarian/ingest.py, issue 15)."""
+wait three times per 8 files for the disk when it is behind, and its waits overlap the planning
+of the next chunks (librarian/ingest.py, issue 15)."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+import threading
 from pathlib import Path
 
 import pytest
 
 import librarian.ingest as filing
-from librarian import metadata
 from tests.integration.librarian.conftest import files
 from tests.support import samples
 
 pytestmark = pytest.mark.integration
 
 
-class _AtOnce:
-    """An executor that runs each task when it is submitted: everything is read and hashed
-    before the filing thread looks, as when it is the one behind."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def submit(self, fn, *args, **kwargs) -> Future:
-        done: Future = Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            done.set_exception(exc)
-        return done
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        pass
-
-
-def test_chunks_already_read_and_hashed_are_filed_together_after_the_first(storage, ingest, query, monkeypatch):
-    """The first chunk alone (the stage workers get assets at once), then every chunk that is
-    ready joins: one journal commit and one round of folder fsyncs for up to 64 (recorded 8 at
-    a time still)."""
+def test_chunks_planned_while_one_is_filed_are_filed_together_after_it(storage, ingest, query, monkeypatch):
+    """The first chunk alone (the stage workers get assets at once); the chunks planned while it
+    is being filed (the filing thread is the one behind: here it is held until all are planned)
+    join the next filing: one journal commit, one round of folder fsyncs and one record commit
+    for up to 64."""
     inbox: Path = storage["inbox"]
     for i in range(40):
         samples.image(inbox / f"IMG_{i:03d}.jpg", "JPEG", seed=i)
-    monkeypatch.setattr(filing, "ThreadPoolExecutor", _AtOnce)
-    monkeypatch.setattr(metadata.MetadataReader, "submit",
-                        lambda self, paths: _AtOnce().submit(self._read, list(paths)))
+    all_planned = threading.Event()
+    added: list[int] = []
+    real_add = filing._Filer.add
+
+    def add(self, planned):
+        added.append(len(planned))
+        if len(added) == 5:
+            all_planned.set()
+        return real_add(self, planned)
+
     sizes: list[int] = []
     real = filing.Ingestor._file_planned
 
     def spy(self, planned):
         sizes.append(len(planned))
+        if len(sizes) == 1:
+            assert all_planned.wait(60), "the batch's other chunks were not planned during its first filing"
         return real(self, planned)
 
+    monkeypatch.setattr(filing._Filer, "add", add)
     monkeypatch.setattr(filing.Ingestor, "_file_planned", spy)
     ingest()
     assert sizes == [8, 32]
@@ -59,5 +51,4 @@ def test_chunks_already_read_and_hashed_are_filed_together_after_the_first(stora
     assert query("SELECT count(*) AS n FROM media_assets")[0]["n"] == 40
     assert query("SELECT count(*) AS n FROM ingest_journal")[0]["n"] == 0
     per_commit = [r["n"] for r in query("SELECT count(*) AS n FROM media_assets GROUP BY ingested_at")]
-    assert sorted(per_commit) == [8] * 5
-
+    assert sorted(per_commit) == [8, 32]
