@@ -43,6 +43,9 @@ LOG_READ_S = 0.05
 
 #: How every listed copy runs: only the listed files, a few retries (failures are ours to judge).
 _COPY_FLAGS = ("--no-traverse", "--retries", "2", "--low-level-retries", "5")
+#: A list of files on stdin; rclone never reads a password from it (``--ask-password=false``: an
+#: encrypted rclone.conf needs ``RCLONE_CONFIG_PASS``, as it does without a terminal anyway).
+_LIST_ON_STDIN = ("--files-from-raw", "-", "--ask-password=false")
 
 
 class RcloneError(Exception):
@@ -257,8 +260,8 @@ class Rclone:
 
     def run(self, *args: str, check: bool = True, listing: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run ``rclone args…``; raise :class:`RcloneError` on a non-zero exit when ``check``.
-        ``listing``: a :func:`files_list` for ``--files-from-raw -``, written to its stdin."""
-        cmd = [self.binary, *args, *self.extra_flags]
+        ``listing``: a :func:`files_list`, written to its stdin (``--files-from-raw -``)."""
+        cmd = [self.binary, *args, *(_LIST_ON_STDIN if listing is not None else ()), *self.extra_flags]
         log.debug("running %s", " ".join(cmd))
         try:  # killed on timeout or when the service is stopping (SIGTERM)
             proc = tools.run(cmd, timeout=self.timeout_s, text=True, what=f"rclone {args[0]}", input=listing)
@@ -282,8 +285,7 @@ class Rclone:
         extra = (["--backup-dir", backup_dir] if backup_dir else []) + (
             ["--ignore-existing"] if ignore_existing else []
         )
-        self.run("copy", src, dest, "--files-from-raw", "-", "--ask-password=false", *_COPY_FLAGS, *extra,
-                 listing=files_list(rel_paths))
+        self.run("copy", src, dest, *_COPY_FLAGS, *extra, listing=files_list(rel_paths))
 
     def start(self, *args: str, stdin: bool = False) -> Started:
         """Start ``rclone args…`` for :meth:`run_streaming` (stderr piped; stdin a pipe for
@@ -414,13 +416,10 @@ class Rclone:
         return tool.start(*args, stdin=True)
 
     def _copy_command(self, src: str, dest: str, *flags: str) -> tuple[Rclone, tuple[str, ...]]:
-        """The rclone and arguments of one listed copy; the list comes on stdin (``-``), and rclone
-        never reads a password from it (``--ask-password=false``: an encrypted rclone.conf needs
-        ``RCLONE_CONFIG_PASS``, as it does without a terminal anyway)."""
+        """The rclone and arguments of one listed copy; the list comes on stdin (``_LIST_ON_STDIN``)."""
         # rclone refuses other filters beside --files-from-raw: the caller enforces --max-size itself
         tool = replace(self, extra_flags=_without_max_size(self.extra_flags))
-        return tool, ("copy", src, dest, "--files-from-raw", "-", "--ask-password=false", *_COPY_FLAGS, *flags,
-                      "--use-json-log", "-vv")
+        return tool, ("copy", src, dest, *_LIST_ON_STDIN, *_COPY_FLAGS, *flags, "--use-json-log", "-vv")
 
     def _copy_report(self, src: str, dest: str, rel_paths: list[str], *flags: str,
                      on_verified: Callable[[str], None] | None = None, started: Started | None = None) -> Upload:
@@ -470,8 +469,8 @@ class Rclone:
         restore would get is byte-identical to the original. Files missing on the remote are
         simply absent from the result.
         """
-        proc = self.run("hashsum", "sha256", root, "--files-from-raw", "-", "--ask-password=false",
-                        *(["--download"] if download else []), check=False, listing=files_list(rel_paths))
+        proc = self.run("hashsum", "sha256", root, *(["--download"] if download else []), check=False,
+                        listing=files_list(rel_paths))
         sums = _parse_hashsum(proc.stdout)
         if proc.returncode not in (0, 3, 4) and not sums:
             raise RcloneError(_EXIT_REASONS.get(proc.returncode, "rclone_error"), _tail(proc.stderr))
@@ -483,8 +482,8 @@ class Rclone:
         Returns the paths that did not compare equal and whether hashes were used: False when
         the backend offers no common hash (rclone then compares sizes only, which proves little).
         """
-        proc = self.run("cryptcheck" if crypt else "check", src, dest, "--one-way", "--files-from-raw", "-",
-                        "--ask-password=false", "--combined", "-", check=False, listing=files_list(rel_paths))
+        proc = self.run("cryptcheck" if crypt else "check", src, dest, "--one-way", "--combined", "-", check=False,
+                        listing=files_list(rel_paths))
         return _bad_from_combined(proc.stdout, rel_paths, proc), not size_only(proc.stderr)
 
     # -- single files and listings ------------------------------------------
