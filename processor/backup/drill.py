@@ -41,7 +41,7 @@ def run_drill(
     scratch_name, scratch_dir = scratch_of(token)
     drill_id = live.start_drill(remote, token)
     scratch_dir.mkdir(mode=0o700)
-    detail: dict = {"scratch": token}
+    detail: dict = {}  # added to the row's (which names the scratch)
     summary = Summary()
     lost: list[str] = []
     try:
@@ -92,21 +92,18 @@ def scratch_of(token: str) -> tuple[str, Path]:
     return f"pf_drill_{token}", Path(tempfile.gettempdir()) / f"pf-drill-{token}"
 
 
-def sweep_abandoned(live: RestoreStore, live_url: str) -> int:
+def sweep_abandoned(live: RestoreStore, live_url: str) -> None:
     """Remove what drills killed before their end left (a whole scratch database on the live
     server, a restored copy in the temporary folder) and mark them ``interrupted``. Only this
     installation's drills (its own rows), and only those whose process is gone: a running drill
     holds its lock, so a second drill never touches the first one's scratch. A folder left on
     another machine stays there (its temporary folder is not ours to see)."""
-    swept = 0
     for row in live.abandoned_drills():
         name, folder = scratch_of(row["scratch"])
         drop_scratch_database(live_url, name)
         shutil.rmtree(folder, ignore_errors=True)
         live.close_abandoned_drill(row["id"], row["scratch"])
         log.warning("restore drill %s had been stopped before its end; its scratch (%s) is removed", row["id"], name)
-        swept += 1
-    return swept
 
 
 def compare(live: RestoreStore, restored: RestoreStore, summary: Summary, selection: Selection) -> list[str]:

@@ -96,7 +96,7 @@ UPDATE restore_drills
 UPDATE restore_drills
    SET finished_at = now(), dump_name = %(dump_name)s, result = %(result)s,
        files_checked = %(files_checked)s, mismatches = %(mismatches)s, missing = %(missing)s,
-       detail = %(detail)s
+       detail = detail || %(detail)s
  WHERE id = %(id)s;
 
 -- name: record_registration_event
