@@ -18,8 +18,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from photo_factory import tools
+
+if TYPE_CHECKING:
+    from processor.backup.rcd import Daemon
 
 log = logging.getLogger(__name__)
 
@@ -252,11 +256,14 @@ def parse_size(value: str) -> int | None:
 
 @dataclass(frozen=True)
 class Rclone:
-    """How to run rclone: the binary, extra flags (e.g. ``--transfers 8``) and a timeout."""
+    """How to run rclone: the binary, extra flags (e.g. ``--transfers 8``) and a timeout.
+    ``daemon``: a long-lived ``rclone rcd`` that runs the uploads (:meth:`upload`) as jobs
+    (:mod:`processor.backup.rcd`); every other call is a process of its own."""
 
     binary: str = "rclone"
     extra_flags: tuple[str, ...] = ()
     timeout_s: float = 6 * 3600
+    daemon: Daemon | None = field(default=None, compare=False, repr=False)
 
     def run(self, *args: str, check: bool = True, listing: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run ``rclone args…``; raise :class:`RcloneError` on a non-zero exit when ``check``.
@@ -418,11 +425,18 @@ class Rclone:
     def _copy_command(self, src: str, dest: str, *flags: str) -> tuple[Rclone, tuple[str, ...]]:
         """The rclone and arguments of one listed copy; the list comes on stdin (``_LIST_ON_STDIN``)."""
         # rclone refuses other filters beside --files-from-raw: the caller enforces --max-size itself
-        tool = replace(self, extra_flags=_without_max_size(self.extra_flags))
+        tool = replace(self, extra_flags=without_max_size(self.extra_flags))
         return tool, ("copy", src, dest, *_LIST_ON_STDIN, *_COPY_FLAGS, *flags, "--use-json-log", "-vv")
 
     def _copy_report(self, src: str, dest: str, rel_paths: list[str], *flags: str,
                      on_verified: Callable[[str], None] | None = None, started: Started | None = None) -> Upload:
+        if self.daemon is not None and started is None and self.daemon.usable:
+            from processor.backup.rcd import Unavailable
+
+            try:
+                return self._job_report(self.daemon, src, dest, rel_paths, flags, on_verified)
+            except Unavailable as exc:
+                log.warning("rclone rcd could not run the upload (%s): rclone copy instead", exc)
         tool, args = self._copy_command(src, dest, *flags)
         up = Upload()
 
@@ -437,6 +451,38 @@ class Rclone:
             up.failure = RcloneError(
                 _EXIT_REASONS.get(proc.returncode, "rclone_error"), "\n".join(errors) or _json_tail(proc.stderr)
             )
+        return up
+
+    def _job_report(self, daemon: Daemon, src: str, dest: str, rel_paths: list[str], flags: tuple[str, ...],
+                    on_verified: Callable[[str], None] | None) -> Upload:
+        """:meth:`_copy_report` as a job of the daemon: the same copy (``flags``: the CLI's
+        ``--ignore-existing`` or ``--backup-dir <dir>``), the same log. The files that failed are
+        tried once more, as the CLI's ``--retries 2`` would (rc jobs have no retries of their own)."""
+        config: dict[str, object] = {"NoTraverse": True, "LowLevelRetries": 5}
+        if "--ignore-existing" in flags:
+            config["IgnoreExisting"] = True
+        if "--backup-dir" in flags:
+            config["BackupDir"] = flags[flags.index("--backup-dir") + 1]
+        up = Upload()
+        for attempt in range(2):
+            this = Upload()
+
+            def on_line(line: str, this: Upload = this) -> None:
+                path = feed(this, line)
+                if path is not None and on_verified is not None:
+                    on_verified(path)
+
+            error = daemon.copy(src, dest, rel_paths, config, on_line, self.timeout_s)
+            up = this if attempt == 0 else up.merge(this)
+            if error is None:
+                up.failure = None
+                return up
+            errors = list(dict.fromkeys(this.errors.values()))[-3:]
+            up.failure = RcloneError(_rc_reason(error), "\n".join(errors) or error)
+            again = [p for p in rel_paths if p in this.errors and p not in this.copied | this.unchanged]
+            if not again or not this.got_anywhere(rel_paths):
+                break
+            rel_paths = again
         return up
 
     @property
@@ -555,7 +601,15 @@ def _tail(stderr: str, lines: int = 3) -> str:
     return "\n".join(kept[-lines:]) or "(no message)"
 
 
-def _without_max_size(flags: tuple[str, ...]) -> tuple[str, ...]:
+def _rc_reason(error: str) -> str:
+    """The reason of a failed rc job (what the CLI's exit status would have said)."""
+    text = error.lower()
+    if "directory not found" in text:
+        return "remote_dir_not_found"
+    return "rclone_failed"
+
+
+def without_max_size(flags: tuple[str, ...]) -> tuple[str, ...]:
     out: list[str] = []
     skip = False
     for flag in flags:

@@ -31,7 +31,7 @@ from photo_factory.heartbeat import HeartbeatService
 from photo_factory.settings import CoreSettings
 from photo_factory.stage_store import COUNT_CAP
 from photo_factory.worker import ItemError, Stage, StageWorker, at_least
-from processor.backup import batch, dumps, rclone, sidecars
+from processor.backup import batch, dumps, rcd, rclone, sidecars
 from processor.backup.settings import BackupSettings
 from processor.backup.store import Asset, BackupStore
 
@@ -75,7 +75,11 @@ class Backup:
     def __init__(self, core: CoreSettings, cfg: BackupSettings):
         self.core, self.cfg = core, cfg
         self.store = BackupStore(core.database_url)
-        self.tool = rclone.Rclone(cfg.backup_rclone_binary, cfg.rclone_flags)
+        #: the uploads' long-lived rclone (ADR-062); None: an rclone copy per batch
+        self.daemon = (rcd.Daemon(cfg.backup_rclone_binary, rclone.without_max_size(cfg.rclone_flags),
+                                  prepare=(cfg.backup_remote,))
+                       if cfg.backup_rclone_daemon else None)
+        self.tool = rclone.Rclone(cfg.backup_rclone_binary, cfg.rclone_flags, daemon=self.daemon)
         self.run: Run | None = None
         self.last_result: str | None = None
         self.remote_error: str | None = None
@@ -140,6 +144,9 @@ class Backup:
         0.1-0.2 s) then runs beside the claim or the upload instead of after them. It waits for
         its list on stdin and reads no file before; a round that claims nothing kills it
         (:meth:`cool_down`). Idle rounds, and a batch that emptied the queue, start nothing."""
+        if self.daemon is not None and self.daemon.usable:
+            self.daemon.start()  # once: it then runs for the service's life
+            return
         if self.ahead is not None or not self.expect_work:
             return
         try:
@@ -311,6 +318,8 @@ class Backup:
 
     def close(self) -> None:
         self.cool_down(False)
+        if self.daemon is not None:
+            self.daemon.close()
         if self.run is not None:
             self.finish_run(dump=False)
         self.store.close()

@@ -44,6 +44,10 @@ class BackupSettings(PFSettings):
     #: Extra rclone flags for every call, e.g. ``--transfers 8 --bwlimit 20M``.
     backup_rclone_flags: str = ""
     backup_rclone_binary: str = "rclone"
+    #: Uploads run as jobs of one long-lived ``rclone rcd`` (local, password-protected, dies with
+    #: the service) instead of an ``rclone copy`` per batch: rclone's start-up and the crypt key
+    #: derivation are paid once. Off, or when it cannot start: one ``rclone copy`` per batch.
+    backup_rclone_daemon: bool = True
 
     @field_validator("backup_rclone_flags")
     @classmethod

@@ -96,3 +96,63 @@ def test_a_kill_9_during_a_read_back_leaves_nothing_behind(tmp_path, storage, re
     os.killpg(proc.pid, signal.SIGKILL)  # the service and its rclone, as the OOM killer or kill -9 would
     proc.wait(timeout=30)
     assert list(scratch.iterdir()) == []
+
+
+def test_the_upload_daemons_list_is_in_memory_only(tmp_path, storage, remote, monkeypatch):
+    """The long-lived ``rclone rcd`` (ADR-062) reads each job's list from a memfd of ours, through
+    /proc: nothing in the temporary folder, and no ``rclone copy`` started."""
+    from processor.backup import rcd
+
+    scratch, log = spy_tmp(tmp_path, monkeypatch)
+    root = storage["storage"]
+    paths = []
+    for n in range(3):
+        rel = f"Library/2024/2024-01-0{n + 1}/#{n} odd name.jpg"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(bs.sample_bytes(n))
+        paths.append(rel)
+    daemon = rcd.Daemon(prepare=("secret:",))
+    try:
+        up = rclone.Rclone(daemon=daemon).upload(rclone.local_root(root), "secret:", paths, backup_dir="secret:Attic")
+    finally:
+        daemon.close()
+    assert up.failure is None and up.verified == set(paths)
+    assert [c.split(":")[0] for c in log.read_text().splitlines()] == ["rcd"]
+    assert list(scratch.iterdir()) == []
+
+
+_DAEMON = """
+import sys, time
+from processor.backup import rcd
+d = rcd.Daemon(prepare=("secret:",))
+assert d.ready(), d.broken
+print(d.group, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_kill_9_of_the_service_takes_its_rclone_daemon_with_it(tmp_path, remote):
+    """The daemon is not our process group's (tools run in sessions of their own), so a kill -9
+    of the service alone must still end it: a daemon left behind would hold a port, the crypt
+    keys in memory and the remote open, with no owner."""
+    from tests.support.procs import gone
+
+    proc = subprocess.Popen([sys.executable, "-c", _DAEMON], env=os.environ.copy(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        group = int(proc.stdout.readline())
+        members = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _pgrp(p) == group]
+        assert len(members) >= 2  # sh, rclone rcd and its watcher
+        proc.kill()  # SIGKILL: no finally, no atexit
+        proc.wait(timeout=30)
+        assert all(gone(pid, timeout=10) for pid in members), "rclone rcd outlived the service"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _pgrp(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return -1

@@ -78,36 +78,22 @@ def rclone_name(remote: bs.Remote, stored: Path) -> str:
     return out.split("\t")[-1].strip()
 
 
-def _rclone_copies_running() -> int:
-    """rclone copy processes started by this test process (tools start them in their own session)."""
-    n = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == os.getpid() and len(argv) > 1 and argv[0].endswith(b"rclone") and argv[1] == b"copy":
-            n += 1
-    return n
-
-
+@pytest.mark.parametrize("daemon", [True, False], ids=["rclone-rcd", "rclone-copy"])
 def test_a_file_is_marked_backed_up_as_soon_as_its_proof_is_complete_not_when_the_batch_ends(
-    database_url, storage, remote
+    database_url, storage, remote, daemon
 ):
     import threading
 
     assets = [bs.add_asset(database_url, storage["storage"], n, size=64 * 1024) for n in range(40)]
     worker = threading.Thread(target=drain, args=(database_url, storage["storage"]),
-                              kwargs={"backup_rclone_flags": "--bwlimit 256K"})
+                              kwargs={"backup_rclone_flags": "--bwlimit 256K", "backup_rclone_daemon": daemon})
     worker.start()
     try:
         seen_during_upload = 0
         for _ in range(1200):  # up to ~2 min; the upload itself takes ~10 s
             flagged = bs.query(database_url, "SELECT count(*) FROM media_assets WHERE is_backed_up")[0][0]
-            if flagged and _rclone_copies_running():
+            on_remote = sum(1 for p in remote.folder.rglob("*") if p.is_file())
+            if flagged and on_remote < len(assets):  # the batch's upload has not reached every file
                 seen_during_upload = flagged
                 break
             if not worker.is_alive():

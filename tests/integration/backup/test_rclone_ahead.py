@@ -2,7 +2,9 @@
 (exec, Go's start, 0.1-0.2 s) runs beside the claim — or, after a whole batch, beside that
 batch's upload — and the claimed list reaches it on stdin.
 It reads no file before its list; a round that claims nothing kills it; a started rclone that
-died is replaced; an owner that dies leaves it an empty list, so it uploads nothing and ends."""
+died is replaced; an owner that dies leaves it an empty list, so it uploads nothing and ends.
+This is the upload path without the long-lived ``rclone rcd`` (``PF_BACKUP_RCLONE_DAEMON=false``, or a
+daemon that could not start): tests/integration/backup/test_rclone_daemon.py covers the daemon."""
 
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ def copies(log: Path) -> list[list[str]]:
 
 def worker(database_url: str, storage: Path, remote: bs.Remote, **cfg: object) -> BackupWorker:
     return BackupWorker(CoreSettings(database_url=database_url, storage_dir=storage),
-                        BackupSettings(backup_remote=remote.name, backup_dumps=False, **cfg))
+                        BackupSettings(backup_remote=remote.name, backup_dumps=False,
+                                       **{"backup_rclone_daemon": False, **cfg}))
 
 
 def spy_claims(w: BackupWorker) -> list[rclone.Started | None]:

@@ -79,7 +79,7 @@ def test_rclone_sizes_are_parsed_like_rclone_does(value, size):
 def test_max_size_is_read_from_the_flags_and_kept_out_of_the_upload():
     tool = rclone.Rclone(extra_flags=("--transfers", "8", "--max-size", "1G", "--bwlimit=20M"))
     assert tool.max_size == 1024**3
-    assert rclone._without_max_size(tool.extra_flags) == ("--transfers", "8", "--bwlimit=20M")
+    assert rclone.without_max_size(tool.extra_flags) == ("--transfers", "8", "--bwlimit=20M")
     assert rclone.Rclone(extra_flags=("--max-size=5M",)).max_size == 5 * 1024**2
     assert rclone.Rclone().max_size is None
 
