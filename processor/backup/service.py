@@ -314,7 +314,17 @@ class Backup:
             "backed_up": st.get("backed_up"),
             "remote": self.cfg.backup_remote,
             "remote_error": self.remote_error,
+            "uploads_by": self._uploads_by(),
         }
+
+    def _uploads_by(self) -> str:
+        """How batches reach rclone: its daemon, or an ``rclone copy`` each (and why)."""
+        d = self.daemon
+        if d is None:
+            return "rclone copy (PF_BACKUP_RCLONE_DAEMON=false)"
+        if not d.usable:
+            return f"rclone copy (rclone rcd not usable: {d.broken})"
+        return "rclone rcd" if d.group is not None else "rclone rcd (starts with the next batch)"
 
     def close(self) -> None:
         self.cool_down(False)

@@ -145,6 +145,8 @@ def test_an_rclone_without_rcd_uploads_with_rclone_copy(database_url, storage, r
     w.drain()
     assert w.backup.daemon is not None and "did not start listening" in w.backup.daemon.broken
     assert "unknown command" in w.backup.daemon.broken
+    # not silent: the heartbeat's details say how batches are uploaded, and why
+    assert w.backup.details()["uploads_by"].startswith("rclone copy (rclone rcd not usable: did not start")
     assert flagged(database_url) == 3 and remote_sums_match(assets)
 
 
