@@ -240,6 +240,7 @@ class Daemon:
             m = _SERVING.search(line)
             if m:
                 run.port = int(m.group(1))
+                self.broken = ""  # an earlier failure is history
                 run.ready.set()
                 threading.Thread(target=self._open_remotes, args=(run,), name="rclone-rcd-prepare",
                                  daemon=True).start()

@@ -99,6 +99,13 @@ def test_photos_are_filed_thumbnailed_stitched_and_backed_up(stack: ComposeStack
         stack.database_url,
         "SELECT 1 FROM backup_dumps WHERE created_at > (SELECT max(backed_up_at) FROM media_assets)"),
         limit_s=120, every_s=2, on_timeout=stack.logs)
+    # the uploads were jobs of the backup container's rclone rcd (ADR-062: it reads each batch's
+    # list through /proc as the container's user), not the rclone copy it falls back to
+    wait_until("the backup's heartbeat saying its batches go to rclone rcd", lambda: rows(
+        stack.database_url,
+        "SELECT 1 FROM system_status WHERE service = 'backup' AND details->>'uploads_by' = 'rclone rcd'"),
+        limit_s=30, every_s=1, on_timeout=lambda: repr(rows(
+            stack.database_url, "SELECT details FROM system_status WHERE service = 'backup'")) + stack.logs())
     print(f"[restore e2e] {PHOTOS} photos + {SHOTS} shots filed, stitched, thumbnailed, backed up, dumped: "
           f"{time.monotonic() - started:.0f}s")
 
