@@ -47,15 +47,21 @@ def spy_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, pause: float = 0
     return scratch, log
 
 
-def test_no_rclone_call_puts_a_list_in_the_temporary_folder(tmp_path, storage, remote, monkeypatch):
-    scratch, log = spy_tmp(tmp_path, monkeypatch)
-    root = storage["storage"]
+def odd_names(root: Path) -> list[str]:
+    """Three originals whose names rclone's list must carry as they are (``#``, spaces)."""
     paths = []
     for n in range(3):
         rel = f"Library/2024/2024-01-0{n + 1}/#{n} odd name.jpg"
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(bs.sample_bytes(n))
         paths.append(rel)
+    return paths
+
+
+def test_no_rclone_call_puts_a_list_in_the_temporary_folder(tmp_path, storage, remote, monkeypatch):
+    scratch, log = spy_tmp(tmp_path, monkeypatch)
+    root = storage["storage"]
+    paths = odd_names(root)
     tool = rclone.Rclone()
     src = rclone.local_root(root)
 
@@ -105,12 +111,7 @@ def test_the_upload_daemons_list_is_in_memory_only(tmp_path, storage, remote, mo
 
     scratch, log = spy_tmp(tmp_path, monkeypatch)
     root = storage["storage"]
-    paths = []
-    for n in range(3):
-        rel = f"Library/2024/2024-01-0{n + 1}/#{n} odd name.jpg"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(bs.sample_bytes(n))
-        paths.append(rel)
+    paths = odd_names(root)
     daemon = rcd.Daemon(prepare=("secret:",))
     try:
         up = rclone.Rclone(daemon=daemon).upload(rclone.local_root(root), "secret:", paths, backup_dir="secret:Attic")
