@@ -21,8 +21,12 @@ or ``--backup-dir``, the user's flags on the daemon's command line), and the dae
   ``rc/noop`` sent after the job comes after every line of it.
 - A changed rclone configuration (the file, or ``RCLONE_*`` variables) restarts the daemon before
   the next job: a running daemon keeps its remotes and their keys.
-- A daemon that cannot start, cannot read its list, or dies mid-job: the caller falls back to an
-  ``rclone copy`` call (:class:`Unavailable`), and the daemon is not tried again for a while.
+- A daemon that cannot start, does not answer ``rc/noop`` before a job (frozen, or its rc
+  changed by the user's ``--rc-*`` flags), answers a job with an error that is not the job's,
+  cannot read its list, or dies mid-job: the caller falls back to an ``rclone copy`` call
+  (:class:`Unavailable`), and the daemon is not tried again for a while. Only a job's own error
+  (``"path": "sync/copy"``) is the remote's. The reason given is never a debug line of its log
+  (those hold the values of ``RCLONE_*`` variables).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from photo_factory import tools
 from processor.backup import rclone
@@ -58,6 +63,38 @@ _WRAPPER = ('exec 3<&0; "$@" </dev/null 3<&- & c=$!; '
 #: remote's keys again for a batch after a quiet spell); a changed configuration restarts it.
 _KEEP_REMOTES = "8760h"
 _SERVING = re.compile(r"Serving remote control on https?://127\.0\.0\.1:(\d+)/")
+#: How long a running daemon may take to answer ``rc/noop`` before a job (it answers in
+#: milliseconds: one that does not is frozen or is not talking to us).
+_ANSWER_S = 15.0
+#: User flags that send the daemon's log elsewhere: its jobs could not be judged, nor its start seen.
+_LOG_ELSEWHERE = ("--log-file", "--syslog", "--log-systemd")
+
+
+def _unusable_with(flags: tuple[str, ...]) -> str:
+    """Why the user's flags leave the daemon unusable ("" when they do not): its log sent
+    elsewhere (its jobs could not be judged, nor its start seen), or its remote control changed
+    (``--rc-user``, ``--rc-addr``…: the rc is the backup's own, on a port and with a password of
+    its choosing)."""
+    for flag in flags:
+        name = flag.split("=", 1)[0]
+        if name in _LOG_ELSEWHERE:
+            return f"PF_BACKUP_RCLONE_FLAGS sends its log elsewhere ({name}): its uploads could not be judged"
+        if name.startswith("--rc-"):
+            return f"PF_BACKUP_RCLONE_FLAGS sets {name}: its remote control is the backup's own"
+    return ""
+
+
+def _plain_debug(line: str) -> bool:
+    """A debug line of rclone's log (plain before ``--use-json-log`` applies, then JSON): it may
+    hold any ``RCLONE_*`` value it applied (``Setting default for s3-secret-access-key="…"``)."""
+    if " DEBUG : " in line:
+        return True
+    if line.startswith("{"):
+        try:
+            return json.loads(line).get("level") == "debug"
+        except (ValueError, AttributeError):
+            return False
+    return False
 
 
 class Unavailable(Exception):
@@ -131,7 +168,7 @@ class Daemon:
         """Start it if needed and wait until it listens (a service's start; benchmarks)."""
         try:
             run = self._ensure()
-        except Unavailable:
+        except (Unavailable, rclone.RcloneError):
             return False
         run.prepared.wait(self.start_timeout_s)
         return True
@@ -142,6 +179,10 @@ class Daemon:
             if self._run is not None and self._run.alive:
                 return
             if not self.usable:
+                return
+            why = _unusable_with(self.flags)
+            if why:
+                self._give_up(why)
                 return
             self._spawn()
 
@@ -193,14 +234,36 @@ class Daemon:
         run = self._run
         if run is None:
             raise Unavailable(self.broken or "not started")
-        if not run.ready.wait(self.start_timeout_s) or run.port is None or not run.alive:
-            why = "did not start listening: " + (" | ".join(run.startup[-3:]) or "no output")
-            with self._state:
-                if self._run is run:
-                    self._stop_locked()
-                self._give_up(why)
-            raise Unavailable(why)
+        stop, deadline = tools.stop_event(), time.monotonic() + self.start_timeout_s
+        while not run.ready.wait(max(0.0, min(0.25, deadline - time.monotonic()))):
+            if stop.is_set():  # the service is stopping: not another moment for its start
+                raise rclone.RcloneError("rclone_stopped", "rclone rcd not used: the service is stopping")
+            if time.monotonic() >= deadline:
+                break
+        if not run.ready.is_set() or run.port is None or not run.alive:
+            self._fail(run, "did not start listening: " + (" | ".join(run.startup[-3:]) or "no output"))
+        self._answers(run)
         return run
+
+    def _fail(self, run: _Run, why: str) -> NoReturn:
+        """Stop ``run`` (if it is still ours) and give the daemon up for a while: :class:`Unavailable`."""
+        with self._state:
+            if self._run is run:
+                self._stop_locked()
+            self._give_up(why)
+        raise Unavailable(why)
+
+    def _answers(self, run: _Run) -> None:
+        """It answers our calls (before each job): a frozen daemon, or one whose rc the user's
+        flags changed (``--rc-user``, ``--rc-baseurl``: 401, 404), is given up on here, before a
+        job's failure could be taken for the remote's."""
+        token = secrets.token_hex(8)
+        try:
+            answer = self._call(run, "rc/noop", {"pf": token}, _ANSWER_S)
+        except OSError as exc:
+            self._fail(run, f"no answer within {_ANSWER_S:.0f} s: {exc}")
+        if answer.get("pf") != token:
+            self._fail(run, f"does not answer our calls: {str(answer.get('error') or answer).strip()[:200]}")
 
     # -- its log ------------------------------------------------------------
     def _read(self, run: _Run, password: str) -> None:
@@ -235,7 +298,7 @@ class Daemon:
     def _line(self, run: _Run, line: str) -> None:
         self._recent.append(line.strip())
         if not run.ready.is_set():
-            if len(run.startup) < 50:
+            if len(run.startup) < 50 and line.strip() and not _plain_debug(line):  # why it did not start
                 run.startup.append(line.strip())
             m = _SERVING.search(line)
             if m:
@@ -244,7 +307,7 @@ class Daemon:
                 run.ready.set()
                 threading.Thread(target=self._open_remotes, args=(run,), name="rclone-rcd-prepare",
                                  daemon=True).start()
-        sink = self._sink
+        sink = self._sink if run is self._run else None  # a replaced daemon's lines are no job's
         if sink is not None:
             try:
                 sink(line)
@@ -318,11 +381,10 @@ class Daemon:
         if error is None:
             return None
         error = str(error)
+        if answer.get("path") != "sync/copy":  # not the job's failure: the daemon's own (HTTP 401, 404…)
+            self._fail(run, f"does not run our jobs: {error.strip()[:200]}")
         if f"/proc/{os.getpid()}/fd/" in error:  # it may not read our list: a /proc it cannot see
-            with self._state:
-                self._stop_locked()
-                self._give_up(f"cannot read its file list: {error}")
-            raise Unavailable(error)
+            self._fail(run, f"cannot read its file list: {error}")
         return error
 
     def _job(self, run: _Run, params: dict, timeout_s: float) -> dict:
@@ -368,11 +430,20 @@ class Daemon:
         self._marked.clear()
         self._marker = marker
         self._hurry.set()
+        why = ""
         try:
-            self._call(run, "rc/noop", {"marker": marker}, 30.0)
-            if not self._marked.wait(30.0):
-                log.warning("rclone rcd: the end of a job's log did not arrive within 30 s")
+            answer = self._call(run, "rc/noop", {"marker": marker}, 30.0)
+            if answer.get("marker") != marker:
+                why = f"could not mark the end of a job's log: {str(answer.get('error') or answer)[:200]}"
+            elif not self._marked.wait(30.0):
+                why = "the end of a job's log did not arrive within 30 s"
         except OSError as exc:
-            log.warning("rclone rcd: could not mark the end of a job's log: %s", exc)
+            why = f"could not mark the end of a job's log: {exc}"
         finally:
             self._marker = None
+        if why:  # the job is judged from the lines read (a file without its proof is checked
+            # the slow way); a daemon in that state runs no further job
+            with self._state:
+                if self._run is run:
+                    self._stop_locked()
+                self._give_up(why)
