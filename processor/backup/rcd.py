@@ -101,10 +101,23 @@ class Unavailable(Exception):
     """The daemon cannot run this job (not started, dead, cannot read its list): use the CLI."""
 
 
-def config_fingerprint() -> tuple:
-    """What a daemon's remotes were built from: the config file's identity and ``RCLONE_*``."""
-    path = os.environ.get("RCLONE_CONFIG") or str(
+def config_path(flags: tuple[str, ...] = ()) -> str:
+    """The rclone configuration file the daemon reads: ``--config`` among its flags (the last
+    one), else ``RCLONE_CONFIG``, else rclone's default."""
+    named = None
+    for i, flag in enumerate(flags):
+        if flag == "--config" and i + 1 < len(flags):
+            named = flags[i + 1]
+        elif flag.startswith("--config="):
+            named = flag.split("=", 1)[1]
+    return named or os.environ.get("RCLONE_CONFIG") or str(
         Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "rclone" / "rclone.conf")
+
+
+def config_fingerprint(flags: tuple[str, ...] = ()) -> tuple:
+    """What a daemon's remotes were built from: the config file's identity and ``RCLONE_*``.
+    ``flags``: the daemon's (``--config`` names the file as well as ``RCLONE_CONFIG`` does)."""
+    path = config_path(flags)
     try:
         st = os.stat(path)
         ident: tuple = (path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -193,7 +206,7 @@ class Daemon:
         cmd = ["sh", "-c", _WRAPPER, "pf-rclone-rcd", self.binary, "rcd", "--rc-addr", "127.0.0.1:0",
                "--use-json-log", "-vv", "--ask-password=false", "--fs-cache-expire-duration", _KEEP_REMOTES,
                *self.flags]
-        fingerprint = config_fingerprint()
+        fingerprint = config_fingerprint(self.flags)
         try:
             proc = tools.spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         except tools.ToolError as exc:
@@ -227,7 +240,7 @@ class Daemon:
     def _ensure(self) -> _Run:
         """Running, listening, and built from the current configuration; else :class:`Unavailable`."""
         run = self._run
-        if run is not None and run.fingerprint != config_fingerprint():
+        if run is not None and run.fingerprint != config_fingerprint(self.flags):
             log.info("rclone configuration changed: restarting rclone rcd")
             self.close()
         self.start()

@@ -175,3 +175,31 @@ def test_a_stop_while_the_daemon_starts_ends_the_upload_at_once(storage, remote,
         tools.set_stop_event(old)
     assert outcome.get("error") is not None and outcome["error"].reason == "rclone_stopped", outcome
     assert bs.remote_bytes(remote.folder) == []
+
+
+def test_a_config_named_by_the_config_flag_is_watched_like_rclone_config(
+    database_url, storage, remote, tmp_path, monkeypatch
+):
+    """The rclone configuration may be named by ``--config`` in ``PF_BACKUP_RCLONE_FLAGS``
+    instead of ``RCLONE_CONFIG``. The daemon keeps the remotes it opened (for a year): a rewrite of
+    that file (the remote moved to a new disk) must restart it, as a rewrite of ``RCLONE_CONFIG``
+    does, or every later batch goes on to the old place."""
+    monkeypatch.delenv("RCLONE_CONFIG")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no default config to fall back on
+    st = storage["storage"]
+    first = [bs.add_asset(database_url, st, n) for n in range(2)]
+    w = worker(database_url, st, backup_rclone_flags=f"--config {remote.config}")
+    moved = tmp_path / "new-disk"
+    try:
+        assert w.work_once() and flagged(database_url) == 2
+        remote.config.write_text(remote.config.read_text().replace(str(remote.folder), str(moved)))
+        second = [bs.add_asset(database_url, st, n) for n in range(2, 4)]
+        assert w.work_once()
+    finally:
+        w.close()
+    assert flagged(database_url) == 4
+    on_new = sorted(p for p in moved.rglob("*") if p.is_file())
+    assert len(on_new) == 2, "the second batch went to the old folder: the daemon kept the old config"
+    monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
+    assert remote_sums_match(second)
+    invariants.check(database_url, storage["inbox"], st, {a["sha256"] for a in first + second})
