@@ -203,3 +203,27 @@ def test_a_config_named_by_the_config_flag_is_watched_like_rclone_config(
     monkeypatch.setenv("RCLONE_CONFIG", str(remote.config))
     assert remote_sums_match(second)
     invariants.check(database_url, storage["inbox"], st, {a["sha256"] for a in first + second})
+
+
+def test_a_job_cut_short_is_never_reported_a_success(tmp_path, remote):
+    """A job that rclone ended early (``--max-transfer`` in the user's flags: later files are
+    never tried, and never named in its log) failed, as the CLI's exit status says. The one more
+    job for the files that failed used to be for the files with a logged error only: when that
+    one went through, the upload was reported a success with most files neither copied nor
+    failed, and the reason (``remote_transfer_limit``) was gone."""
+    root = tmp_path / "src"
+    paths = [f"f{n:02d}.bin" for n in range(20)]
+    root.mkdir()
+    for p in paths:
+        (root / p).write_bytes(os.urandom(20 * 1024))
+    flags = ("--max-transfer", "50K")
+    daemon = rcd.Daemon(flags=flags, prepare=("secret:",))
+    try:
+        up = rclone.Rclone(extra_flags=flags, daemon=daemon).upload(
+            rclone.local_root(root), "secret:", paths, backup_dir="secret:Attic")
+    finally:
+        daemon.close()
+    assert daemon.broken == ""  # the daemon ran it
+    assert len(up.copied) < len(paths)
+    assert up.failure is not None and up.failure.reason == "remote_transfer_limit", up.failure
+    assert up.verified <= {p for p in paths if p in up.copied}
