@@ -142,7 +142,7 @@ def test_a_daemon_that_fails_to_start_never_puts_a_secret_in_its_reason(
     invariants.check(database_url, storage["inbox"], st, {a["sha256"] for a in assets})
 
 
-def test_a_stop_while_the_daemon_starts_ends_the_upload_at_once(storage, remote, tmp_path):
+def test_a_stop_while_the_daemon_starts_ends_the_upload_at_once(database_url, storage, remote, tmp_path):
     """The daemon never starts listening (a frozen rclone, a slow disk): a service told to stop
     must not wait for the start timeout first (Docker kills it after 10 s, mid-bookkeeping)."""
     never = tmp_path / "rclone-rcd-hangs"
@@ -175,6 +175,7 @@ def test_a_stop_while_the_daemon_starts_ends_the_upload_at_once(storage, remote,
         tools.set_stop_event(old)
     assert outcome.get("error") is not None and outcome["error"].reason == "rclone_stopped", outcome
     assert bs.remote_bytes(remote.folder) == []
+    invariants.check(database_url, storage["inbox"], st, set())
 
 
 def test_a_config_named_by_the_config_flag_is_watched_like_rclone_config(
@@ -205,7 +206,7 @@ def test_a_config_named_by_the_config_flag_is_watched_like_rclone_config(
     invariants.check(database_url, storage["inbox"], st, {a["sha256"] for a in first + second})
 
 
-def test_a_job_cut_short_is_never_reported_a_success(tmp_path, remote):
+def test_a_job_cut_short_is_never_reported_a_success(database_url, storage, tmp_path, remote):
     """A job that rclone ended early (``--max-transfer`` in the user's flags: later files are
     never tried, and never named in its log) failed, as the CLI's exit status says. The one more
     job for the files that failed used to be for the files with a logged error only: when that
@@ -227,3 +228,4 @@ def test_a_job_cut_short_is_never_reported_a_success(tmp_path, remote):
     assert len(up.copied) < len(paths)
     assert up.failure is not None and up.failure.reason == "remote_transfer_limit", up.failure
     assert up.verified <= {p for p in paths if p in up.copied}
+    invariants.check(database_url, storage["inbox"], storage["storage"], set())
