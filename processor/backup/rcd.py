@@ -84,7 +84,7 @@ def _unusable_with(flags: tuple[str, ...]) -> str:
     return ""
 
 
-def _plain_debug(line: str) -> bool:
+def _is_debug(line: str) -> bool:
     """A debug line of rclone's log (plain before ``--use-json-log`` applies, then JSON): it may
     hold any ``RCLONE_*`` value it applied (``Setting default for s3-secret-access-key="…"``)."""
     if " DEBUG : " in line:
@@ -98,7 +98,8 @@ def _plain_debug(line: str) -> bool:
 
 
 class Unavailable(Exception):
-    """The daemon cannot run this job (not started, dead, cannot read its list): use the CLI."""
+    """The daemon cannot run this job (not started, dead or frozen, not answering as ours, cannot
+    read its list): use the CLI."""
 
 
 def config_path(flags: tuple[str, ...] = ()) -> str:
@@ -311,7 +312,7 @@ class Daemon:
     def _line(self, run: _Run, line: str) -> None:
         self._recent.append(line.strip())
         if not run.ready.is_set():
-            if len(run.startup) < 50 and line.strip() and not _plain_debug(line):  # why it did not start
+            if len(run.startup) < 50 and line.strip() and not _is_debug(line):  # why it did not start
                 run.startup.append(line.strip())
             m = _SERVING.search(line)
             if m:
