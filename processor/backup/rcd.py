@@ -21,8 +21,12 @@ or ``--backup-dir``, the user's flags on the daemon's command line), and the dae
   ``rc/noop`` sent after the job comes after every line of it.
 - A changed rclone configuration (the file, or ``RCLONE_*`` variables) restarts the daemon before
   the next job: a running daemon keeps its remotes and their keys.
-- A daemon that cannot start, cannot read its list, or dies mid-job: the caller falls back to an
-  ``rclone copy`` call (:class:`Unavailable`), and the daemon is not tried again for a while.
+- A daemon that cannot start, does not answer ``rc/noop`` before a job (frozen, or its rc
+  changed by the user's ``--rc-*`` flags), answers a job with an error that is not the job's,
+  cannot read its list, or dies mid-job: the caller falls back to an ``rclone copy`` call
+  (:class:`Unavailable`), and the daemon is not tried again for a while. Only a job's own error
+  (``"path": "sync/copy"``) is the remote's. The reason given is never a debug line of its log
+  (those hold the values of ``RCLONE_*`` variables).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from photo_factory import tools
 from processor.backup import rclone
@@ -58,16 +63,62 @@ _WRAPPER = ('exec 3<&0; "$@" </dev/null 3<&- & c=$!; '
 #: remote's keys again for a batch after a quiet spell); a changed configuration restarts it.
 _KEEP_REMOTES = "8760h"
 _SERVING = re.compile(r"Serving remote control on https?://127\.0\.0\.1:(\d+)/")
+#: How long a running daemon may take to answer ``rc/noop`` before a job (it answers in
+#: milliseconds: one that does not is frozen or is not talking to us).
+_ANSWER_S = 15.0
+#: User flags that send the daemon's log elsewhere: its jobs could not be judged, nor its start seen.
+_LOG_ELSEWHERE = ("--log-file", "--syslog", "--log-systemd")
+
+
+def _unusable_with(flags: tuple[str, ...]) -> str:
+    """Why the user's flags leave the daemon unusable ("" when they do not): its log sent
+    elsewhere (its jobs could not be judged, nor its start seen), or its remote control changed
+    (``--rc-user``, ``--rc-addr``…: the rc is the backup's own, on a port and with a password of
+    its choosing)."""
+    for flag in flags:
+        name = flag.split("=", 1)[0]
+        if name in _LOG_ELSEWHERE:
+            return f"PF_BACKUP_RCLONE_FLAGS sends its log elsewhere ({name}): its uploads could not be judged"
+        if name.startswith("--rc-"):
+            return f"PF_BACKUP_RCLONE_FLAGS sets {name}: its remote control is the backup's own"
+    return ""
+
+
+def _is_debug(line: str) -> bool:
+    """A debug line of rclone's log (plain before ``--use-json-log`` applies, then JSON): it may
+    hold any ``RCLONE_*`` value it applied (``Setting default for s3-secret-access-key="…"``)."""
+    if " DEBUG : " in line:
+        return True
+    if line.startswith("{"):
+        try:
+            return json.loads(line).get("level") == "debug"
+        except (ValueError, AttributeError):
+            return False
+    return False
 
 
 class Unavailable(Exception):
-    """The daemon cannot run this job (not started, dead, cannot read its list): use the CLI."""
+    """The daemon cannot run this job (not started, dead or frozen, not answering as ours, cannot
+    read its list): use the CLI."""
 
 
-def config_fingerprint() -> tuple:
-    """What a daemon's remotes were built from: the config file's identity and ``RCLONE_*``."""
-    path = os.environ.get("RCLONE_CONFIG") or str(
+def config_path(flags: tuple[str, ...] = ()) -> str:
+    """The rclone configuration file the daemon reads: ``--config`` among its flags (the last
+    one), else ``RCLONE_CONFIG``, else rclone's default."""
+    named = None
+    for i, flag in enumerate(flags):
+        if flag == "--config" and i + 1 < len(flags):
+            named = flags[i + 1]
+        elif flag.startswith("--config="):
+            named = flag.split("=", 1)[1]
+    return named or os.environ.get("RCLONE_CONFIG") or str(
         Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "rclone" / "rclone.conf")
+
+
+def config_fingerprint(flags: tuple[str, ...] = ()) -> tuple:
+    """What a daemon's remotes were built from: the config file's identity and ``RCLONE_*``.
+    ``flags``: the daemon's (``--config`` names the file as well as ``RCLONE_CONFIG`` does)."""
+    path = config_path(flags)
     try:
         st = os.stat(path)
         ident: tuple = (path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -131,7 +182,7 @@ class Daemon:
         """Start it if needed and wait until it listens (a service's start; benchmarks)."""
         try:
             run = self._ensure()
-        except Unavailable:
+        except (Unavailable, rclone.RcloneError):
             return False
         run.prepared.wait(self.start_timeout_s)
         return True
@@ -143,6 +194,10 @@ class Daemon:
                 return
             if not self.usable:
                 return
+            why = _unusable_with(self.flags)
+            if why:
+                self._give_up(why)
+                return
             self._spawn()
 
     def _spawn(self) -> None:
@@ -152,7 +207,7 @@ class Daemon:
         cmd = ["sh", "-c", _WRAPPER, "pf-rclone-rcd", self.binary, "rcd", "--rc-addr", "127.0.0.1:0",
                "--use-json-log", "-vv", "--ask-password=false", "--fs-cache-expire-duration", _KEEP_REMOTES,
                *self.flags]
-        fingerprint = config_fingerprint()
+        fingerprint = config_fingerprint(self.flags)
         try:
             proc = tools.spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         except tools.ToolError as exc:
@@ -186,21 +241,43 @@ class Daemon:
     def _ensure(self) -> _Run:
         """Running, listening, and built from the current configuration; else :class:`Unavailable`."""
         run = self._run
-        if run is not None and run.fingerprint != config_fingerprint():
+        if run is not None and run.fingerprint != config_fingerprint(self.flags):
             log.info("rclone configuration changed: restarting rclone rcd")
             self.close()
         self.start()
         run = self._run
         if run is None:
             raise Unavailable(self.broken or "not started")
-        if not run.ready.wait(self.start_timeout_s) or run.port is None or not run.alive:
-            why = "did not start listening: " + (" | ".join(run.startup[-3:]) or "no output")
-            with self._state:
-                if self._run is run:
-                    self._stop_locked()
-                self._give_up(why)
-            raise Unavailable(why)
+        stop, deadline = tools.stop_event(), time.monotonic() + self.start_timeout_s
+        while not run.ready.wait(max(0.0, min(0.25, deadline - time.monotonic()))):
+            if stop.is_set():  # the service is stopping: not another moment for its start
+                raise rclone.RcloneError("rclone_stopped", "rclone rcd not used: the service is stopping")
+            if time.monotonic() >= deadline:
+                break
+        if not run.ready.is_set() or run.port is None or not run.alive:
+            self._fail(run, "did not start listening: " + (" | ".join(run.startup[-3:]) or "no output"))
+        self._answers(run)
         return run
+
+    def _fail(self, run: _Run, why: str) -> NoReturn:
+        """Stop ``run`` (if it is still ours) and give the daemon up for a while: :class:`Unavailable`."""
+        with self._state:
+            if self._run is run:
+                self._stop_locked()
+            self._give_up(why)
+        raise Unavailable(why)
+
+    def _answers(self, run: _Run) -> None:
+        """It answers our calls (before each job): a frozen daemon, or one whose rc the user's
+        flags changed (``--rc-user``, ``--rc-baseurl``: 401, 404), is given up on here, before a
+        job's failure could be taken for the remote's."""
+        token = secrets.token_hex(8)
+        try:
+            answer = self._call(run, "rc/noop", {"pf": token}, _ANSWER_S)
+        except OSError as exc:
+            self._fail(run, f"no answer within {_ANSWER_S:.0f} s: {exc}")
+        if answer.get("pf") != token:
+            self._fail(run, f"does not answer our calls: {str(answer.get('error') or answer).strip()[:200]}")
 
     # -- its log ------------------------------------------------------------
     def _read(self, run: _Run, password: str) -> None:
@@ -235,7 +312,7 @@ class Daemon:
     def _line(self, run: _Run, line: str) -> None:
         self._recent.append(line.strip())
         if not run.ready.is_set():
-            if len(run.startup) < 50:
+            if len(run.startup) < 50 and line.strip() and not _is_debug(line):  # why it did not start
                 run.startup.append(line.strip())
             m = _SERVING.search(line)
             if m:
@@ -244,7 +321,7 @@ class Daemon:
                 run.ready.set()
                 threading.Thread(target=self._open_remotes, args=(run,), name="rclone-rcd-prepare",
                                  daemon=True).start()
-        sink = self._sink
+        sink = self._sink if run is self._run else None  # a replaced daemon's lines are no job's
         if sink is not None:
             try:
                 sink(line)
@@ -318,11 +395,10 @@ class Daemon:
         if error is None:
             return None
         error = str(error)
+        if answer.get("path") != "sync/copy":  # not the job's failure: the daemon's own (HTTP 401, 404…)
+            self._fail(run, f"does not run our jobs: {error.strip()[:200]}")
         if f"/proc/{os.getpid()}/fd/" in error:  # it may not read our list: a /proc it cannot see
-            with self._state:
-                self._stop_locked()
-                self._give_up(f"cannot read its file list: {error}")
-            raise Unavailable(error)
+            self._fail(run, f"cannot read its file list: {error}")
         return error
 
     def _job(self, run: _Run, params: dict, timeout_s: float) -> dict:
@@ -368,11 +444,20 @@ class Daemon:
         self._marked.clear()
         self._marker = marker
         self._hurry.set()
+        why = ""
         try:
-            self._call(run, "rc/noop", {"marker": marker}, 30.0)
-            if not self._marked.wait(30.0):
-                log.warning("rclone rcd: the end of a job's log did not arrive within 30 s")
+            answer = self._call(run, "rc/noop", {"marker": marker}, 30.0)
+            if answer.get("marker") != marker:
+                why = f"could not mark the end of a job's log: {str(answer.get('error') or answer)[:200]}"
+            elif not self._marked.wait(30.0):
+                why = "the end of a job's log did not arrive within 30 s"
         except OSError as exc:
-            log.warning("rclone rcd: could not mark the end of a job's log: %s", exc)
+            why = f"could not mark the end of a job's log: {exc}"
         finally:
             self._marker = None
+        if why:  # the job is judged from the lines read (a file without its proof is checked
+            # the slow way); a daemon in that state runs no further job
+            with self._state:
+                if self._run is run:
+                    self._stop_locked()
+                self._give_up(why)

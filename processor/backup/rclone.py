@@ -456,8 +456,9 @@ class Rclone:
     def _job_report(self, daemon: Daemon, src: str, dest: str, rel_paths: list[str], flags: tuple[str, ...],
                     on_verified: Callable[[str], None] | None) -> Upload:
         """:meth:`_copy_report` as a job of the daemon: the same copy (``flags``: the CLI's
-        ``--ignore-existing`` or ``--backup-dir <dir>``), the same log. The files that failed are
-        tried once more, as the CLI's ``--retries 2`` would (rc jobs have no retries of their own)."""
+        ``--ignore-existing`` or ``--backup-dir <dir>``), the same log. A job that failed is run once
+        more for every file it did not store (the ones it never reached included), as the CLI's
+        ``--retries 2`` would (rc jobs have no retries of their own)."""
         config: dict[str, object] = {"NoTraverse": True, "LowLevelRetries": 5}
         if "--ignore-existing" in flags:
             config["IgnoreExisting"] = True
@@ -479,7 +480,10 @@ class Rclone:
                 return up
             errors = list(dict.fromkeys(this.errors.values()))[-3:]
             up.failure = RcloneError(_rc_reason(error), "\n".join(errors) or error)
-            again = [p for p in rel_paths if p in this.errors and p not in this.copied | this.unchanged]
+            # as the CLI's retry (the whole listed copy again): every file not done, the ones a
+            # job cut short never named included (--ignore-existing skips what this one stored)
+            stored = this.copied | this.unchanged
+            again = [p for p in rel_paths if p not in stored and (p in this.errors or p not in this.existing)]
             if not again or not this.got_anywhere(rel_paths):
                 break
             rel_paths = again
@@ -606,6 +610,8 @@ def _rc_reason(error: str) -> str:
     text = error.lower()
     if "directory not found" in text:
         return "remote_dir_not_found"
+    if "max transfer limit reached" in text:  # --max-transfer: the CLI exits 8
+        return "remote_transfer_limit"
     return "rclone_failed"
 
 
