@@ -178,18 +178,21 @@ def test_a_stop_while_the_daemon_starts_ends_the_upload_at_once(database_url, st
     invariants.check(database_url, storage["inbox"], st, set())
 
 
-def test_a_config_named_by_the_config_flag_is_watched_like_rclone_config(
-    database_url, storage, remote, tmp_path, monkeypatch
-):
-    """The rclone configuration may be named by ``--config`` in ``PF_BACKUP_RCLONE_FLAGS``
-    instead of ``RCLONE_CONFIG``. The daemon keeps the remotes it opened (for a year): a rewrite of
-    that file (the remote moved to a new disk) must restart it, as a rewrite of ``RCLONE_CONFIG``
-    does, or every later batch goes on to the old place."""
-    monkeypatch.delenv("RCLONE_CONFIG")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no default config to fall back on
+@pytest.mark.parametrize("named_by", ["RCLONE_CONFIG", "--config"])
+def test_a_rewritten_rclone_config_is_used_by_the_next_batch(database_url, storage, remote, tmp_path, monkeypatch,
+                                                           named_by):
+    """The daemon keeps the remotes it opened (for a year): a rewrite of the rclone configuration
+    (the remote moved to a new disk, same name and keys) must restart it before the next batch,
+    or every later batch goes on to the old place. The file may be named by ``RCLONE_CONFIG`` or
+    by ``--config`` in ``PF_BACKUP_RCLONE_FLAGS``."""
+    flags = ""
+    if named_by == "--config":
+        monkeypatch.delenv("RCLONE_CONFIG")
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no default config to fall back on
+        flags = f"--config {remote.config}"
     st = storage["storage"]
     first = [bs.add_asset(database_url, st, n) for n in range(2)]
-    w = worker(database_url, st, backup_rclone_flags=f"--config {remote.config}")
+    w = worker(database_url, st, backup_rclone_flags=flags)
     moved = tmp_path / "new-disk"
     try:
         assert w.work_once() and flagged(database_url) == 2
