@@ -3,8 +3,9 @@ remote opened once, each batch a ``sync/copy`` job read from the same per-file l
 
 What the world may do to it: kill the daemon mid-job, give an rclone that has no ``rcd``, stop
 the service mid-job, read the machine's process list (tests/adversity/test_rclone_daemon_adversity.py
-has more: a rewritten configuration, a frozen daemon, the user's rc and log flags…). Each ends in a verified upload (or the batch's usual typed failure), never a lost or
-double-counted file, never a leftover process or a password in sight."""
+has more: a rewritten configuration, a frozen daemon, the user's rc and log flags). Each ends in a
+verified upload (or the batch's usual typed failure), never a lost or double-counted file, never
+a leftover process or a password in sight."""
 
 from __future__ import annotations
 
