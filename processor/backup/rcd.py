@@ -375,7 +375,10 @@ class Daemon:
         (``rclone_stopped``, ``rclone_timeout``: the daemon is killed, as a CLI call would be)."""
         with self._jobs:
             run = self._ensure()
-            listing = os.memfd_create("pf-backup-list")
+            try:
+                listing = os.memfd_create("pf-backup-list")
+            except OSError as exc:  # a kernel or seccomp profile without memfd: no list in memory
+                self._fail(run, f"cannot hand it a file list in memory (memfd_create: {exc})")
             try:
                 data = rclone.files_list(rel_paths).encode("utf-8")
                 view = memoryview(data)

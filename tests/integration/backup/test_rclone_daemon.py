@@ -182,3 +182,18 @@ def test_a_stop_mid_job_kills_the_daemon_at_once(database_url, storage, remote):
     finally:
         tools.set_stop_event(threading.Event())
         daemon.close()
+
+
+def test_a_machine_without_memfd_uploads_with_rclone_copy(database_url, storage, remote, monkeypatch):
+    """The daemon's list lives in a memfd; a kernel or container seccomp profile without
+    ``memfd_create`` must cost the daemon, never the batch."""
+
+    def refused(*args: object) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "memfd_create", refused)
+    assets = [bs.add_asset(database_url, storage["storage"], n) for n in range(3)]
+    w = worker(database_url, storage["storage"])
+    w.drain()
+    assert w.backup.daemon is not None and "memfd_create" in w.backup.daemon.broken
+    assert flagged(database_url) == 3 and remote_sums_match(assets)
