@@ -9,6 +9,9 @@ from pydantic import NonNegativeInt, PositiveInt, field_validator
 
 from photo_factory.settings import PFSettings
 
+#: rclone flags that set the log level: the backup's calls need their own (``-vv`` with a JSON log).
+_OWN_LOG_LEVEL = frozenset({"-q", "--quiet", "--log-level"})
+
 
 class BackupSettings(PFSettings):
     #: rclone destination, ``remote:path`` (a crypt remote for encryption) or a local folder.
@@ -52,7 +55,12 @@ class BackupSettings(PFSettings):
     @field_validator("backup_rclone_flags")
     @classmethod
     def _parsable(cls, v: str) -> str:
-        shlex.split(v)
+        for flag in shlex.split(v):
+            name = flag.split("=", 1)[0]
+            if name in _OWN_LOG_LEVEL:
+                raise ValueError(
+                    f"{name} sets rclone's log level, which the backup sets itself: its per-file log is how "
+                    "each upload is proved (rclone refuses -q beside -v: every batch would fail)")
         return v
 
     @property

@@ -105,3 +105,17 @@ def test_files_already_on_the_remote_are_reported_and_settled_by_the_second_call
     assert up.verified == {"Library/new.jpg", "Library/changed.jpg"}
     assert up.unchanged == {"Library/same.jpg"}
     assert set(up.errors) == {"Library/refused.jpg"} and up.existing == set()
+
+
+@pytest.mark.parametrize("flags", ["-q", "--quiet", "--log-level ERROR", "--log-level=INFO",
+                                   "--transfers 8 --quiet"])
+def test_rclone_flags_that_set_the_log_level_are_refused_with_a_reason(flags):
+    """The backup proves each upload from rclone's per-file debug log; ``-q`` beside its ``-vv`` makes
+    rclone refuse to start (every batch failing, attempt after attempt): refused at start instead."""
+    from pydantic import ValidationError
+
+    from processor.backup.settings import BackupSettings
+
+    with pytest.raises(ValidationError, match="log level"):
+        BackupSettings(backup_rclone_flags=flags)
+    assert BackupSettings(backup_rclone_flags="--transfers 8 --bwlimit 20M -v --stats 1s").rclone_flags
