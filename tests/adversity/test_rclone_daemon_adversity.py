@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import threading
 from pathlib import Path
@@ -130,12 +129,8 @@ def test_a_daemon_that_fails_to_start_never_puts_a_secret_in_its_reason(
     caplog.set_level(logging.INFO)
     # the real rclone, whose rcd cannot listen: its plain -vv start-up lines (secrets included; its
     # JSON lines left out, so the secret is among the last lines before the failure) then the error
-    real = shutil.which("rclone")
-    assert real
-    unlistening = tmp_path / "rclone-rcd-cannot-listen"
-    unlistening.write_text(f'#!/bin/sh\nif [ "$1" = rcd ]; then "{real}" "$@" --rc-addr 256.0.0.1:0 2>&1 | '
-                           f"grep -v '^{{' >&2; exit 1; fi\nexec \"{real}\" \"$@\"\n")
-    unlistening.chmod(0o755)
+    unlistening = bs.rclone_whose_rcd(tmp_path, "rclone-rcd-cannot-listen",
+                                      "\"$REAL\" \"$@\" --rc-addr 256.0.0.1:0 2>&1 | grep -v '^{' >&2; exit 1")
     w = worker(database_url, st, backup_rclone_binary=str(unlistening))
     w.drain()
     daemon = w.backup.daemon

@@ -184,3 +184,15 @@ def record_argv(tmp: Path, monkeypatch: pytest.MonkeyPatch, tools: tuple[str, ..
 def recorded_argv(log: Path) -> list[list[str]]:
     """Every recorded call, as its argv (``argv[0]`` the shim's path)."""
     return [line.rstrip("\0").split("\0") for line in log.read_text().splitlines() if line]
+
+
+def rclone_whose_rcd(tmp: Path, name: str, rcd: str) -> Path:
+    """An rclone executable (for ``PF_BACKUP_RCLONE_BINARY``) that runs the shell line ``rcd``
+    for ``rclone rcd …`` (``$REAL`` is the real rclone, ``"$@"`` the arguments) and is the real
+    rclone for every other command."""
+    real = shutil.which("rclone")
+    assert real, "rclone is not installed"
+    tool = tmp / name
+    tool.write_text(f'#!/bin/sh\nREAL="{real}"\nif [ "$1" = rcd ]; then {rcd}; fi\nexec "$REAL" "$@"\n')
+    tool.chmod(0o755)
+    return tool

@@ -10,7 +10,6 @@ a leftover process or a password in sight."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -116,12 +115,7 @@ def test_a_daemon_killed_mid_job_hands_the_batch_to_rclone_copy_and_nothing_is_l
 
 
 def test_an_rclone_without_rcd_uploads_with_rclone_copy(database_url, storage, remote, tmp_path):
-    real = shutil.which("rclone")
-    assert real
-    old = tmp_path / "old-rclone"
-    old.write_text(f'#!/bin/sh\nif [ "$1" = rcd ]; then echo "unknown command \\"rcd\\"" >&2; exit 1; fi\n'
-                   f'exec "{real}" "$@"\n')
-    old.chmod(0o755)
+    old = bs.rclone_whose_rcd(tmp_path, "old-rclone", 'echo "unknown command \\"rcd\\"" >&2; exit 1')
     assets = [bs.add_asset(database_url, storage["storage"], n) for n in range(3)]
     w = worker(database_url, storage["storage"], backup_rclone_binary=str(old))
     w.drain()
