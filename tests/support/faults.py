@@ -24,21 +24,28 @@ def patch(target, wrap):
 
 def crash(original, when, nth):
     calls = [0]
+    lock = threading.Lock()
     def crashing(*args, **kwargs):
-        calls[0] += 1
-        if when == "before" and calls[0] == int(nth):
+        with lock:  # several threads call it (the hashers): each call takes its own number,
+            calls[0] += 1  # kept for the check after the call (others have counted on by then)
+            mine = calls[0]
+        if when == "before" and mine == int(nth):
             os._exit(137)
         result = original(*args, **kwargs)
-        if when == "after" and calls[0] == int(nth):
+        if when == "after" and mine == int(nth):
             os._exit(137)
         return result
     return crashing
 
 def hook(original, match, action):
     calls = [0]
+    lock = threading.Lock()
     def hooked(*args, **kwargs):
-        if not calls[0] and match in repr((args, kwargs)):
-            calls[0] += 1
+        with lock:
+            first = not calls[0] and match in repr((args, kwargs))
+            if first:
+                calls[0] += 1
+        if first:
             kind, _, arg = action.partition(":")
             if kind == "replace":
                 src, dest = arg.split("|")
@@ -50,12 +57,15 @@ def hook(original, match, action):
 
 def hold(original, when):
     calls = [0]
+    lock = threading.Lock()
     def holding(*args, **kwargs):
-        calls[0] += 1
-        if when == "before" and calls[0] == 1:
+        with lock:
+            calls[0] += 1
+            mine = calls[0]
+        if when == "before" and mine == 1:
             threading.Event().wait(60)
         result = original(*args, **kwargs)
-        if when == "after" and calls[0] == 1:
+        if when == "after" and mine == 1:
             threading.Event().wait(60)
         return result
     return holding
