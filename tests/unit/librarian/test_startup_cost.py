@@ -87,9 +87,11 @@ def test_help_starts_no_exiftool_and_a_run_leaves_none_behind(tmp_path):
 
 
 #: Never imported by ``librarian.service``: imaging beyond Pillow's core, video, the dashboard,
-#: data science, geocoding, HEIF (loaded at the first HEIC), the file watcher (service mode only).
+#: data science, geocoding, HEIF (loaded at the first HEIC), the file watcher (service mode only),
+#: a settings library's sources (dotenv, asyncio: pydantic-settings took ~0.1 s of every start, ADR-063).
 HEAVY = ("av", "numpy", "pandas", "streamlit", "pillow_heif", "geopy", "cv2", "pyvips", "apprise",
-         "prometheus_client", "docker", "watchdog", "reverse_geocoder", "shapely", "plotly", "altair")
+         "prometheus_client", "docker", "watchdog", "reverse_geocoder", "shapely", "plotly", "altair",
+         "pydantic_settings", "dotenv", "asyncio", "argparse")
 
 
 def test_the_librarian_imports_nothing_heavy():
