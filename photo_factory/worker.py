@@ -179,13 +179,16 @@ class StageWorker:
 
     def __init__(self, stage: Stage, database_url: str, *, process: Process | None = None,
                  process_batch: ProcessBatch | None = None, worker_id: str | None = None,
-                 stopper: loop.Stopper | None = None):
+                 stopper: loop.Stopper | None = None, on_idle: Callable[[], None] | None = None):
         if (process is None) == (process_batch is None):
             raise ValueError("give exactly one of process or process_batch")
         self.stage = stage
         self.database_url = database_url if stage.commit_wait else db.without_commit_wait(database_url)
         self.process = process
         self.process_batch = process_batch
+        #: called when the queue runs dry after work (a round that found nothing due follows one
+        #: that did something): e.g. give back memory kept between items
+        self.on_idle = on_idle
         self.worker_id = worker_id or new_worker_id(stage.name)
         self.stopper = stopper or loop.Stopper()
         self.stats = WorkerStats()
@@ -425,10 +428,14 @@ class StageWorker:
             listener.start()
         lease.start()
         last_beat = 0.0
+        busy = False
 
         def work() -> bool:
-            nonlocal last_beat
+            nonlocal last_beat, busy
             did = self.work_once()
+            if busy and not did and self.on_idle is not None:
+                self.on_idle()
+            busy = did
             # the queue counts cost a few index walks: while busy, counted twice a beat interval
             # (the beat writes them once an interval), not every 2 s whatever the interval
             if beat is not None and (not did or time.monotonic() - last_beat > max(2.0, heartbeat_seconds / 2)):
@@ -483,9 +490,9 @@ class StageWorker:
 def run_stage(stage: Stage, database_url: str, *, process: Process | None = None,
               process_batch: ProcessBatch | None = None, once: bool = False,
               heartbeat_seconds: float = 60.0, db_wait_seconds: float = 30.0,
-              stuck_seconds: float | None = None) -> WorkerStats:
+              stuck_seconds: float | None = None, on_idle: Callable[[], None] | None = None) -> WorkerStats:
     """Run one worker of ``stage`` in this process with SIGTERM/SIGINT handling (the CLI entry)."""
-    worker = StageWorker(stage, database_url, process=process, process_batch=process_batch)
+    worker = StageWorker(stage, database_url, process=process, process_batch=process_batch, on_idle=on_idle)
     worker.stopper.install_signal_handlers()
     log.info("%s worker %s starting%s", stage.name, worker.worker_id, " (--once)" if once else "")
     stats = worker.run(once=once, heartbeat_seconds=heartbeat_seconds, db_wait_seconds=db_wait_seconds,

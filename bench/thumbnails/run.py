@@ -51,6 +51,7 @@ def ours(path: Path) -> None:
     enc = render.Encoding("jpeg", QUALITY)
     for img in render.render(str(path), SIZES, 10**9).values():
         render.encode(img, enc)
+    render.release_memory()  # as the worker does after each item (Pillow's kept blocks stay)
 
 
 def floor(path: Path) -> None:

@@ -13,6 +13,7 @@ import click
 
 from photo_factory.commands import core_settings, load_settings, run_service
 from photo_factory.worker import Stage, run_stage
+from processor.thumbnails import render
 from processor.thumbnails.motion import MotionPhotos
 from processor.thumbnails.settings import ThumbnailSettings
 from processor.thumbnails.store import ThumbnailStore
@@ -63,6 +64,6 @@ def command(once: bool, retry_failed: bool, show_failed: bool, rebuild: bool) ->
         thumbnailer.sweep()
         run_stage(the_stage, core.database_url, process=thumbnailer.process,
                   once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds,
-                  stuck_seconds=core.stuck_seconds)
+                  stuck_seconds=core.stuck_seconds, on_idle=render.release_all)
 
     run_service("thumbnails", body)
