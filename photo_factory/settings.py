@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, PositiveFloat, ValidationError, field_validator, model_validator
 
@@ -35,17 +35,34 @@ class PFSettings(BaseModel):
         super().__init__(**{**_from_environment(type(self)), **values})
 
 
-def _from_environment(cls: type[PFSettings]) -> dict[str, str]:
+def _from_environment(cls: type[PFSettings]) -> dict[str, str | None]:
     """The raw values of ``cls``'s fields found in the environment (names compared without case,
-    an exact upper-case name first), left to pydantic to parse."""
+    an exact upper-case name first), left to pydantic to parse; an empty value of a setting that
+    may be unset (``X | None``) unsets it. A field's value may come from the file named by
+    ``PF_<FIELD>_FILE`` (a Docker secret) when ``PF_<FIELD>`` is not set; it is never copied into
+    the environment, so the tools we start do not inherit it."""
     by_lower: dict[str, str] = {}
     for key, raw in os.environ.items():
         by_lower.setdefault(key.lower(), raw)
-    out: dict[str, str] = {}
-    for name in cls.model_fields:
+
+    def lookup(var: str) -> str | None:
+        return os.environ.get(var.upper(), by_lower.get(var.lower()))
+
+    out: dict[str, str | None] = {}
+    for name, field in cls.model_fields.items():
         var = f"{cls.env_prefix}{name}"
-        found = os.environ.get(var.upper(), by_lower.get(var.lower()))
-        if found is not None:
+        found = lookup(var)
+        secret = lookup(f"{var}_FILE") if found is None else None
+        if secret is not None:  # only for a setting of this class: PF_GEOCODE_CITIES_FILE is a
+            # setting, not the secret of a PF_GEOCODE_CITIES (that read a 9 MB file into the
+            # environment, and every tool started after it failed: "Argument list too long")
+            try:
+                found = Path(secret).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{var.upper()}_FILE: cannot read {secret}: {exc.strerror}") from exc
+        if found == "" and type(None) in get_args(field.annotation):
+            out[name] = None  # `PF_GEOCODE_CITIES_FILE=` in a .env: not set (was "cannot read ''")
+        elif found is not None:
             out[name] = found
     return out
 
@@ -114,21 +131,8 @@ class CoreSettings(PFSettings):
 S = TypeVar("S", bound=PFSettings)
 
 
-def _apply_file_variants(prefix: str = "PF_") -> None:
-    """Resolve ``PF_X_FILE`` into ``PF_X`` (a secret from a file) unless ``PF_X`` is set."""
-    for key, value in list(os.environ.items()):
-        if key.startswith(prefix) and key.endswith("_FILE"):
-            target = key[: -len("_FILE")]
-            if target not in os.environ:
-                try:
-                    os.environ[target] = Path(value).read_text().strip()
-                except OSError as exc:
-                    raise SettingsError(f"{key}: cannot read {value}: {exc.strerror}") from exc
-
-
 def load(cls: type[S], **overrides: Any) -> S:
     """Build ``cls`` from the environment, raising :class:`SettingsError` naming the bad variable."""
-    _apply_file_variants()
     try:
         return cls(**overrides)
     except ValidationError as exc:

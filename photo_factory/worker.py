@@ -434,7 +434,10 @@ class StageWorker:
             nonlocal last_beat, busy
             did = self.work_once()
             if busy and not did and self.on_idle is not None:
-                self.on_idle()
+                try:
+                    self.on_idle()
+                except Exception:  # housekeeping: never what stops a worker
+                    log.exception("%s: the idle hook failed", self.stage.name)
             busy = did
             # the queue counts cost a few index walks: while busy, counted twice a beat interval
             # (the beat writes them once an interval), not every 2 s whatever the interval

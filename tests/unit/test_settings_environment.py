@@ -97,3 +97,13 @@ def test_settings_are_frozen():
     s = LibrarianSettings()
     with pytest.raises(ValueError):
         s.stability_seconds = 1.0  # type: ignore[misc]
+
+
+def test_an_empty_value_unsets_a_setting_that_may_be_unset(monkeypatch):
+    """``PF_GEOCODE_CITIES_FILE=`` (a .env line left empty) means no file, not the file named ''."""
+    from processor.geocode.service import GeocodeSettings
+
+    monkeypatch.setenv("PF_GEOCODE_CITIES_FILE", "")
+    monkeypatch.setenv("PF_GEOCODE_BOUNDARIES_FILE", "")
+    got = load(GeocodeSettings)
+    assert got.geocode_cities_file is None and got.geocode_boundaries_file is None

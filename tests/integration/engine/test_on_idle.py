@@ -57,3 +57,32 @@ def test_on_idle_runs_once_when_the_queue_runs_dry_after_work(database_url):
         worker.stopper.wake.set()
         runner.join(30)
     assert query(database_url, "SELECT count(*) FROM media_assets WHERE NOT is_thumbnailed") == [(0,)]
+
+
+def test_an_idle_hook_that_fails_is_logged_and_the_worker_goes_on(database_url, caplog):
+    _assets(database_url, 1, 2)
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise RuntimeError("hook broke")
+
+    worker = StageWorker(STAGE, database_url, process=lambda asset: None, on_idle=broken)
+    worker._last_recover = float("inf")
+    runner = threading.Thread(target=worker.run, kwargs={"heartbeat": False, "db_wait_seconds": 5})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _assets(database_url, 3, 2)  # still working after the failed hook
+        worker.stopper.wake.set()
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert runner.is_alive() and len(calls) == 2
+    finally:
+        worker.stopper.stop.set()
+        worker.stopper.wake.set()
+        runner.join(30)
+    assert query(database_url, "SELECT count(*) FROM media_assets WHERE NOT is_thumbnailed") == [(0,)]
+    assert "the idle hook failed" in caplog.text

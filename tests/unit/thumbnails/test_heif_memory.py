@@ -78,7 +78,8 @@ busy = rss()
 from processor.thumbnails import render
 render.release_all()  # what the worker does when its queue runs dry
 from PIL import Image
-print(json.dumps({"idle": idle, "busy": busy, "after": rss(), "kept": render.BLOCKS_KEPT * Image.core.get_block_size()}))
+kept = render.BLOCKS_KEPT * Image.core.get_block_size()
+print(json.dumps({"idle": idle, "busy": busy, "after": rss(), "kept": kept}))
 """
 
 
