@@ -8,6 +8,10 @@ service's package, with its own ``PF_…`` variables). Secrets may come from ``<
 from __future__ import annotations
 
 import os
+import select
+import stat
+import sys
+import time
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, get_args
 
@@ -56,15 +60,81 @@ def _from_environment(cls: type[PFSettings]) -> dict[str, str | None]:
         if secret is not None:  # only for a setting of this class: PF_GEOCODE_CITIES_FILE is a
             # setting, not the secret of a PF_GEOCODE_CITIES (that read a 9 MB file into the
             # environment, and every tool started after it failed: "Argument list too long")
-            try:
-                found = Path(secret).read_text().strip()
-            except OSError as exc:
-                raise SettingsError(f"{var.upper()}_FILE: cannot read {secret}: {exc.strerror}") from exc
+            found = read_secret(f"{var.upper()}_FILE", secret)
         if found == "" and type(None) in get_args(field.annotation):
             out[name] = None  # `PF_GEOCODE_CITIES_FILE=` in a .env: not set (was "cannot read ''")
         elif found is not None:
             out[name] = found
     return out
+
+
+#: A secret larger than this is not one (the kernel's limit for one environment string, so
+#: anything a ``PF_X`` variable can hold fits): ``PF_X_FILE`` names the wrong file (a data dump,
+#: /dev/zero), and reading it whole would take the service's memory.
+SECRET_MAX_BYTES = 128 * 1024
+#: How long a secret from a pipe (``PF_X_FILE=<(pass show x)``) may take to arrive; a FIFO that
+#: no program writes to is refused after this, instead of blocking the service's start forever.
+SECRET_PIPE_WAIT_S = 10.0
+
+
+def read_secret(var: str, name: str) -> str:
+    """The value in the file ``name`` (``var`` names it in messages), without surrounding white
+    space, decoded as the environment is (undecodable bytes kept as surrogates, as in os.environ).
+    Bounded in size and in time: a FIFO without a writer, a device or a huge file is refused
+    with a :class:`SettingsError`, never waited for or read into memory."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO's open must not block
+    except OSError as exc:
+        raise SettingsError(f"{var}: cannot read {name}: {exc.strerror}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise SettingsError(f"{var}: cannot read {name}: Is a directory")
+        data = _read_regular(fd) if stat.S_ISREG(mode) else _read_stream(fd, var, name)
+    except OSError as exc:
+        raise SettingsError(f"{var}: cannot read {name}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    if len(data) > SECRET_MAX_BYTES:
+        raise SettingsError(f"{var}: {name} holds more than {SECRET_MAX_BYTES // 1024} KB: not a secret "
+                            "(does it name the right file?)")
+    return data.decode(sys.getfilesystemencoding(), "surrogateescape").strip()
+
+
+def _read_regular(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= SECRET_MAX_BYTES:
+        chunk = os.read(fd, SECRET_MAX_BYTES + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_stream(fd: int, var: str, name: str) -> bytes:
+    """A pipe, FIFO or device: read until its end, at most SECRET_MAX_BYTES + 1, waiting at most
+    SECRET_PIPE_WAIT_S for data (a FIFO that never had a writer reads as "no data yet")."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    deadline = time.monotonic() + SECRET_PIPE_WAIT_S
+    chunks: list[bytes] = []
+    size = 0
+    while size <= SECRET_MAX_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0 or not poller.poll(left * 1000):
+            raise SettingsError(f"{var}: nothing to read from {name} within {SECRET_PIPE_WAIT_S:g} s "
+                                "(a pipe no program writes to?)")
+        try:
+            chunk = os.read(fd, SECRET_MAX_BYTES + 1 - size)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _default_tz() -> str:

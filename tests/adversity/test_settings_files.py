@@ -71,3 +71,95 @@ def test_the_librarian_files_photos_with_the_geocoders_data_file_in_its_environm
     assert "Argument list too long" not in done.stdout + done.stderr
     invariants.check(database_url, storage["inbox"], storage["storage"], expected)
     assert len(list((storage["storage"] / "Library").rglob("*.jpg"))) == 1
+
+
+# -- what a PF_X_FILE may name: bounded in time and memory ------------------------------------------
+# Found by pointing PF_DATABASE_URL_FILE at odd files: a FIFO no program writes to blocked the
+# service's start forever (open() of a FIFO waits for a writer; no message, no exit); /dev/zero
+# or a wrong, huge file was read whole (MemoryError, or the host's OOM killer); a file with
+# bytes that are not UTF-8 (a Latin-1 folder name) crashed with a UnicodeDecodeError traceback
+# where the same bytes in PF_X itself are taken as os.environ takes them.
+
+_EXE = str(Path(sys.executable).with_name("photo-factory"))
+
+
+def _librarian_once(env: dict[str, str], *, memory_limit: int | None = None,
+                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def limit() -> None:
+        if memory_limit is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    return subprocess.run([_EXE, "librarian", "--once"], env=env, capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=limit)
+
+
+def test_a_secret_fifo_without_a_writer_is_refused_and_one_with_a_writer_is_read(
+        pf_env, database_url, storage, tmp_path):
+    samples.photo(storage["inbox"] / "DCIM" / "IMG_0001.jpg")
+    expected = invariants.contents(invariants.files(storage["inbox"]))
+    fifo = tmp_path / "db_url"
+    os.mkfifo(fifo)
+    env = {k: v for k, v in pf_env.items() if k != "PF_DATABASE_URL"}
+    env["PF_DATABASE_URL_FILE"] = str(fifo)
+    try:
+        done = _librarian_once(env)  # before: blocked in open() until this timeout
+    except subprocess.TimeoutExpired:
+        pytest.fail("the librarian waited forever for a writer of PF_DATABASE_URL_FILE")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "PF_DATABASE_URL_FILE" in done.stderr and "nothing to read" in done.stderr
+    assert invariants.files(storage["inbox"]), "nothing may be taken without a database"
+
+    # `PF_DATABASE_URL_FILE=<(pass show db)`: a pipe whose writer comes with the secret
+    def write() -> None:
+        with open(fifo, "w") as fh:
+            fh.write(database_url + "\n")
+
+    import threading
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    done = _librarian_once(env)
+    writer.join(30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    invariants.check(database_url, storage["inbox"], storage["storage"], expected)
+
+
+@pytest.mark.parametrize("kind", ["dev_zero", "sparse_8_gb"])
+def test_a_secret_file_that_is_endless_or_huge_is_refused_without_reading_it(
+        pf_env, database_url, storage, tmp_path, kind):
+    samples.photo(storage["inbox"] / "DCIM" / "IMG_0001.jpg")
+    expected = invariants.contents(invariants.files(storage["inbox"]))
+    if kind == "dev_zero":
+        secret = "/dev/zero"
+    else:
+        big = tmp_path / "cities.txt"
+        with open(big, "wb") as fh:
+            fh.truncate(8 << 30)  # sparse: no disk used, 8 GB to read
+        secret = str(big)
+    env = {k: v for k, v in pf_env.items() if k != "PF_DATABASE_URL"}
+    env["PF_DATABASE_URL_FILE"] = secret
+    # before: read whole (MemoryError under this limit; without one, the host's OOM killer)
+    done = _librarian_once(env, memory_limit=3 << 30)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "PF_DATABASE_URL_FILE" in done.stderr and "not a secret" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    done = _librarian_once(pf_env)  # the variable itself: all is well
+    assert done.returncode == 0, done.stdout + done.stderr
+    invariants.check(database_url, storage["inbox"], storage["storage"], expected)
+
+
+def test_a_secret_file_with_bytes_that_are_not_utf8_reads_as_the_variable_would(
+        pf_env, database_url, storage, tmp_path):
+    inbox = Path(os.fsdecode(bytes(storage["inbox"]) + b"/Fotos_\xe9t\xe9"))  # a Latin-1 folder name
+    samples.photo(inbox / "IMG_0001.jpg")
+    expected = invariants.contents(invariants.files(storage["inbox"]))
+    secret = tmp_path / "inbox_dir"
+    secret.write_bytes(os.fsencode(inbox) + b"\n")
+    env = {k: v for k, v in pf_env.items() if k != "PF_INBOX_DIR"}
+    env["PF_INBOX_DIR_FILE"] = str(secret)
+    done = _librarian_once(env)  # before: UnicodeDecodeError, exit 1
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not invariants.files(inbox)
+    invariants.check(database_url, storage["inbox"], storage["storage"], expected)
