@@ -36,7 +36,9 @@ VAR = Path(os.environ.get("PF_VAR_DIR", "var")).absolute()
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    if not env.get("PF_DATABASE_URL"):
+    # a database given in any case, or as a secret file, is the one to use: its children read it
+    # as every service does (a private cluster's PF_DATABASE_URL would win over it)
+    if not runenv.given("PF_DATABASE_URL", env):
         datadir = VAR / "pg"
         try:
             url = localpg.ensure_cluster(datadir, int(env.get("PF_RUN_PG_PORT", "54330")))
@@ -57,11 +59,22 @@ def _env() -> dict[str, str]:
                 cur.execute(f'CREATE DATABASE "{dbname}"')
         conn.close()
         env["PF_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + dbname
-    env.setdefault("PF_INBOX_DIR", str(VAR / "inbox"))
-    env.setdefault("PF_STORAGE_DIR", str(VAR / "storage"))
-    for key in ("PF_INBOX_DIR", "PF_STORAGE_DIR"):
-        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    for key, default in (("PF_INBOX_DIR", VAR / "inbox"), ("PF_STORAGE_DIR", VAR / "storage")):
+        if runenv.lookup(env, key) is None and runenv.lookup(env, f"{key}_FILE") is None:
+            env[key] = str(default)
+        folder = runenv.lookup(env, key)
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
     return env
+
+
+def _shown(env: dict[str, str], key: str) -> str:
+    """``key``'s value for the console, or where it comes from (a secret file is not printed)."""
+    value = runenv.lookup(env, key)
+    if value:
+        return value
+    secret = runenv.lookup(env, f"{key}_FILE")
+    return f"from {key}_FILE ({secret})" if secret else "(default)"
 
 
 def print_env() -> int:
@@ -73,8 +86,10 @@ def print_env() -> int:
     import shlex
 
     env = _env()
-    for key in ("PF_DATABASE_URL", "PF_INBOX_DIR", "PF_STORAGE_DIR"):
-        print(f"{key}={shlex.quote(env[key])}")
+    for key in ("PF_DATABASE_URL", "PF_DATABASE_URL_FILE", "PF_INBOX_DIR", "PF_STORAGE_DIR"):
+        value = runenv.lookup(env, key)
+        if value and not (key == "PF_DATABASE_URL_FILE" and runenv.lookup(env, "PF_DATABASE_URL")):
+            print(f"{key}={shlex.quote(value)}")
     return 0
 
 
@@ -84,9 +99,10 @@ def main() -> int:
     env = _env()
     exe = str(Path(sys.executable).with_name("photo-factory"))
     written = runenv.write(VAR / runenv.NAME, env)
-    print(f"photo-factory: database {env['PF_DATABASE_URL']} (written to {written}: `photo-factory status` "
-          f"from another shell in this folder finds it)", flush=True)
-    print(f"photo-factory: inbox {env['PF_INBOX_DIR']}  storage {env['PF_STORAGE_DIR']}", flush=True)
+    print(f"photo-factory: database {_shown(env, 'PF_DATABASE_URL')} (written to {written}: `photo-factory "
+          f"status` from another shell in this folder finds it)", flush=True)
+    print(f"photo-factory: inbox {_shown(env, 'PF_INBOX_DIR')}  storage {_shown(env, 'PF_STORAGE_DIR')}",
+          flush=True)
     try:
         if subprocess.run([exe, "migrate"], env=env, timeout=600).returncode != 0:
             return 1

@@ -11,10 +11,28 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 NAME = "photo-factory.env"
 KEYS = ("PF_DATABASE_URL", "PF_INBOX_DIR", "PF_STORAGE_DIR")
+#: Also written: the database URL may come from a file (a secret) instead of PF_DATABASE_URL.
+_SECRET = "PF_DATABASE_URL_FILE"
+
+
+def lookup(env: Mapping[str, str], var: str) -> str | None:
+    """``var``'s value in ``env`` as the settings find it (photo_factory/settings.py): the
+    upper-case name first, else any other case."""
+    if var.upper() in env:
+        return env[var.upper()]
+    return next((v for k, v in env.items() if k.lower() == var.lower()), None)
+
+
+def given(var: str, env: Mapping[str, str] | None = None) -> bool:
+    """``var`` or its secret ``var_FILE`` is set, not empty, in any case: the settings will use it,
+    so make run's value must not replace it."""
+    env = os.environ if env is None else env
+    return bool(lookup(env, var) or lookup(env, f"{var}_FILE"))
 
 
 def write(path: Path, env: dict[str, str]) -> Path:
@@ -24,9 +42,12 @@ def write(path: Path, env: dict[str, str]) -> Path:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("# written by `make run`: the database and folders it uses (read by photo-factory)\n")
-        for key in KEYS:
-            if env.get(key):
-                fh.write(f"{key}={shlex.quote(env[key])}\n")
+        for key in (*KEYS, _SECRET):
+            value = lookup(env, key)
+            if value and not (key == _SECRET and lookup(env, KEYS[0])):
+                if key == _SECRET:  # read from another folder too
+                    value = str(Path(value).absolute())
+                fh.write(f"{key}={shlex.quote(value)}\n")
     os.replace(tmp, path)
     return path
 
@@ -49,8 +70,9 @@ def candidate() -> Path:
 
 
 def load_if_unset(quiet: bool = False) -> Path | None:
-    """Without PF_DATABASE_URL(_FILE), take make run's settings (never overriding a set variable)."""
-    if os.environ.get("PF_DATABASE_URL") or os.environ.get("PF_DATABASE_URL_FILE"):
+    """Without PF_DATABASE_URL(_FILE), in any case, take make run's settings (never overriding a
+    variable set in any case, or its ``_FILE``: the upper-case name would win over it)."""
+    if given("PF_DATABASE_URL"):
         return None
     path = candidate()
     try:
@@ -58,7 +80,8 @@ def load_if_unset(quiet: bool = False) -> Path | None:
     except OSError:
         return None
     for key, value in values.items():
-        os.environ.setdefault(key, value)
+        if lookup(os.environ, key) is None and lookup(os.environ, f"{key}_FILE") is None:
+            os.environ[key] = value
     if not quiet:
         print(f"photo-factory: using the settings of `make run` from {path}", file=sys.stderr)
     return path

@@ -43,7 +43,7 @@ def _from_environment(cls: type[PFSettings]) -> dict[str, str | None]:
     """The raw values of ``cls``'s fields found in the environment (names compared without case,
     an exact upper-case name first), left to pydantic to parse; an empty value of a setting that
     may be unset (``X | None``) unsets it. A field's value may come from the file named by
-    ``PF_<FIELD>_FILE`` (a Docker secret) when ``PF_<FIELD>`` is not set; it is never copied into
+    ``PF_<FIELD>_FILE`` (a Docker secret) when ``PF_<FIELD>`` is not set or empty; it is never copied into
     the environment, so the tools we start do not inherit it."""
     by_lower: dict[str, str] = {}
     for key, raw in os.environ.items():
@@ -56,8 +56,10 @@ def _from_environment(cls: type[PFSettings]) -> dict[str, str | None]:
     for name, field in cls.model_fields.items():
         var = f"{cls.env_prefix}{name}"
         found = lookup(var)
-        secret = lookup(f"{var}_FILE") if found is None else None
-        if secret is not None:  # only for a setting of this class: PF_GEOCODE_CITIES_FILE is a
+        # an empty PF_X_FILE= (a .env line left empty) names no file; an empty PF_X beside a
+        # PF_X_FILE (compose's `PF_X: ${PF_X:-}`) leaves the secret to the file
+        secret = lookup(f"{var}_FILE") if not found else None
+        if secret:  # only for a setting of this class: PF_GEOCODE_CITIES_FILE is a
             # setting, not the secret of a PF_GEOCODE_CITIES (that read a 9 MB file into the
             # environment, and every tool started after it failed: "Argument list too long")
             found = read_secret(f"{var.upper()}_FILE", secret)

@@ -41,7 +41,8 @@ given() {  # given --flag: the flag is among the arguments (as --flag VALUE or -
   return 1
 }
 
-if [[ -z "${PF_BACKUP_REMOTE:-}" ]] && ! given --remote; then
+# A setting may come from a file (PF_X_FILE, a Docker secret): the CLI reads it, as every command does.
+if [[ -z "${PF_BACKUP_REMOTE:-}" && -z "${PF_BACKUP_REMOTE_FILE:-}" ]] && ! given --remote; then
   die "set PF_BACKUP_REMOTE (e.g. secret:) or pass --remote"
 fi
 if [[ -n "${RCLONE_CONFIG:-}" && ! -r "$RCLONE_CONFIG" ]]; then
@@ -52,8 +53,9 @@ if given --list-dumps || given --help || given -h; then
   exec "$pf" restore "$@"
 fi
 
-# The database: PF_DATABASE_URL, or the one `make run` uses (its private cluster, started if needed).
-if [[ -z "${PF_DATABASE_URL:-}" ]] && ! given --database-url; then
+# The database: PF_DATABASE_URL (or PF_DATABASE_URL_FILE), or the one `make run` uses (its private
+# cluster, started if needed).
+if [[ -z "${PF_DATABASE_URL:-}" && -z "${PF_DATABASE_URL_FILE:-}" ]] && ! given --database-url; then
   py="$(dirname "$pf")/python"
   [[ -x "$py" ]] || die "set PF_DATABASE_URL or pass --database-url"
   found="$(cd "$here" && "$py" -m photo_factory.devrun --print-env)" \
@@ -75,10 +77,14 @@ if ! given --drill; then
 fi
 
 # After `up` or a reboot the database may still be starting: wait for it, not for a traceback.
-if [[ -n "${PF_DATABASE_URL:-}" ]] && command -v pg_isready >/dev/null; then
+url="${PF_DATABASE_URL:-}"
+if [[ -z "$url" && -f "${PF_DATABASE_URL_FILE:-}" && -r "${PF_DATABASE_URL_FILE:-}" ]]; then
+  url="$(head -c 131072 "$PF_DATABASE_URL_FILE" | sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//')"
+fi
+if [[ -n "$url" ]] && command -v pg_isready >/dev/null; then
   deadline=$((SECONDS + ${PF_DB_WAIT_SECONDS:-60}))
   # pg_isready needs no password: it gets the URL without one (argv is visible to every user)
-  bare="$(printf '%s' "$PF_DATABASE_URL" | sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1@#; s/password=[^ &]*//g')"
+  bare="$(printf '%s' "$url" | sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1@#; s/password=[^ &]*//g')"
   until pg_isready -q -d "$bare"; do
     (( SECONDS < deadline )) || { echo "restore.sh: the database does not answer (PF_DATABASE_URL)" >&2; exit 3; }
     sleep 1

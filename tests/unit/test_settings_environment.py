@@ -107,3 +107,18 @@ def test_an_empty_value_unsets_a_setting_that_may_be_unset(monkeypatch):
     monkeypatch.setenv("PF_GEOCODE_BOUNDARIES_FILE", "")
     got = load(GeocodeSettings)
     assert got.geocode_cities_file is None and got.geocode_boundaries_file is None
+
+
+def test_an_empty_secret_file_variable_names_no_file(monkeypatch, tmp_path: Path):
+    """``PF_DASHBOARD_PASSWORD_FILE=`` (a .env line left empty, compose's ``${X:-}``) is no secret,
+    not the file named '' (was: "cannot read"); an empty ``PF_X`` beside a ``PF_X_FILE`` leaves the
+    value to the file (was: the empty value, for a database URL libpq's local default)."""
+    from dashboard.settings import DashboardSettings
+
+    monkeypatch.setenv("PF_DASHBOARD_PASSWORD_FILE", "")
+    assert load(DashboardSettings).dashboard_password == ""
+    secret = tmp_path / "url"
+    secret.write_text("postgresql://u:p@db/photos\n")
+    monkeypatch.setenv("PF_DATABASE_URL", "")
+    monkeypatch.setenv("PF_DATABASE_URL_FILE", str(secret))
+    assert load(CoreSettings).database_url == "postgresql://u:p@db/photos"

@@ -55,3 +55,62 @@ def test_a_role_that_does_not_exist_fails_at_once_instead_of_waiting(database_ur
 def test_the_quick_start_dashboard_listens_on_loopback_unless_asked():
     argv = dict(devrun.SERVICES)["dashboard"]
     assert argv[argv.index("--address") + 1] == "127.0.0.1"
+
+
+# A database given as a secret file (PF_DATABASE_URL_FILE) or in another case (the settings read
+# PF_ variables in any case) is the one make run and a second shell use: before, make run started
+# its private cluster and its upper-case PF_DATABASE_URL won over the user's (every service ran
+# against the wrong database), and `photo-factory status` took make run's database over a
+# `pf_database_url` set in the shell.
+@pytest.fixture
+def no_pf(monkeypatch, tmp_path):
+    for key in [k for k in os.environ if k.upper().startswith("PF_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setattr(devrun, "VAR", tmp_path / "var")
+
+    def no_private_cluster(*_a, **_k):
+        raise AssertionError("make run started its private cluster over the configured database")
+
+    monkeypatch.setattr(devrun.localpg, "ensure_cluster", no_private_cluster)
+
+
+@pytest.mark.parametrize("given", ["secret_file", "lower_case"])
+def test_make_run_uses_the_database_the_settings_would(no_pf, monkeypatch, tmp_path, given):
+    from photo_factory.settings import CoreSettings, load
+
+    url = "postgresql://pf:s3cret@db.example/photos"
+    if given == "secret_file":
+        (tmp_path / "db_url").write_text(url + "\n")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("PF_DATABASE_URL_FILE", "db_url")  # relative: the env file makes it absolute
+    else:
+        monkeypatch.setenv("pf_database_url", url)
+    env = devrun._env()
+    assert "PF_DATABASE_URL" not in env  # it would win over the user's own
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert load(CoreSettings).database_url == url  # what each child reads
+    # a second shell in another folder finds it in make run's env file
+    written = runenv.write(tmp_path / "var" / runenv.NAME, env)
+    for key in [k for k in os.environ if k.upper().startswith("PF_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("PF_ENV_FILE", str(written))
+    assert runenv.load_if_unset(quiet=True) == written
+    assert load(CoreSettings).database_url == url
+
+
+def test_a_database_url_set_in_lower_case_wins_over_make_runs_env_file(no_pf, tmp_path, monkeypatch):
+    from photo_factory.settings import CoreSettings, load
+
+    runenv.write(tmp_path / "make-run.env", {"PF_DATABASE_URL": "postgresql://make-run/x",
+                                             "PF_INBOX_DIR": str(tmp_path / "run-inbox")})
+    monkeypatch.setenv("PF_ENV_FILE", str(tmp_path / "make-run.env"))
+    monkeypatch.setenv("pf_database_url", "postgresql://mine/y")
+    assert runenv.load_if_unset(quiet=True) is None
+    assert load(CoreSettings).database_url == "postgresql://mine/y"
+    monkeypatch.delenv("pf_database_url")
+    monkeypatch.setenv("pf_inbox_dir", str(tmp_path / "my-inbox"))  # a folder of mine stays mine
+    assert runenv.load_if_unset(quiet=True) == tmp_path / "make-run.env"
+    got = load(CoreSettings)
+    assert got.database_url == "postgresql://make-run/x" and got.inbox_dir == tmp_path / "my-inbox"
