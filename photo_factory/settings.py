@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, PositiveFloat, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PositiveFloat,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from photo_factory import folders
 
@@ -23,6 +31,12 @@ from photo_factory import folders
 class SettingsError(Exception):
     """A configuration variable is missing or malformed; the message names the variable."""
 
+
+_YEAR = 365 * 86400
+#: The longest duration a setting may give: every timed wait (threading.TIMEOUT_MAX, time_t) and
+#: PostgreSQL interval holds it.
+MAX_DURATION_S = 10 * _YEAR
+_DURATION_UNITS = {"_seconds": 1, "_s": 1, "_hours": 3600}
 
 class PFSettings(BaseModel):
     """Base for every settings class: each field is read from the variable ``PF_<FIELD>`` (in any
@@ -32,11 +46,25 @@ class PFSettings(BaseModel):
     importing that package (its dotenv, CLI, cloud-secret sources, asyncio, ssl, email) took
     ~0.2 s of every command's start, a third of a ``librarian --once`` run's fixed cost."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
+    # no setting is infinite or not a number: `PF_HEARTBEAT_SECONDS=inf` passed, then every beat
+    # failed in PostgreSQL ("interval out of range") and the service died with a traceback
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True, allow_inf_nan=False)
     env_prefix: ClassVar[str] = "PF_"
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**{**_from_environment(type(self)), **values})
+
+    @field_validator("*")
+    @classmethod
+    def _a_duration_fits_every_clock(cls, v: Any, info: ValidationInfo) -> Any:
+        """A setting named ``…_seconds``, ``…_s`` or ``…_hours`` (in every service) is a duration
+        from 0 to :data:`MAX_DURATION_S`: a negative lease or poll made a thread wait 0 s, a hot
+        loop on the database; ``1e300`` overflowed every timed wait ("timestamp out of range for
+        platform time_t") after the service had started."""
+        unit = next((u for suffix, u in _DURATION_UNITS.items() if (info.field_name or "").endswith(suffix)), None)
+        if unit is not None and isinstance(v, int | float) and not 0 <= v * unit <= MAX_DURATION_S:
+            raise ValueError(f"a duration from 0 to {MAX_DURATION_S // _YEAR} years")
+        return v
 
 
 def _from_environment(cls: type[PFSettings]) -> dict[str, str | None]:

@@ -35,3 +35,39 @@ def test_an_out_of_range_setting_is_refused_naming_the_variable(monkeypatch, cls
         load(cls)
     monkeypatch.setenv(var, good)
     load(cls)
+
+
+def _every_setting() -> list[tuple[type, str]]:
+    from processor.stitch.service import StitchSettings
+
+    classes = (CoreSettings, LibrarianSettings, ThumbnailSettings, BackupSettings, GeocodeSettings, StitchSettings,
+               DashboardSettings, MonitorSettings)
+    return [(cls, name) for cls in classes for name in cls.model_fields]
+
+
+_DURATIONS = [(c, n) for c, n in _every_setting() if n.endswith(("_seconds", "_s", "_hours"))]
+_NUMBERS = [(c, n) for c, n in _every_setting() if c.model_fields[n].annotation in (int, float)]
+
+
+@pytest.mark.parametrize(("cls", "name"), _DURATIONS, ids=[f"{c.__name__}.{n}" for c, n in _DURATIONS])
+@pytest.mark.parametrize("bad", ["inf", "nan", "-1", "1e300"])
+def test_every_duration_is_a_finite_span_a_clock_can_wait(monkeypatch, cls, name, bad):
+    """Found by loading every service's settings with odd values: ``PF_HEARTBEAT_SECONDS=inf``
+    started, then the first beat failed in PostgreSQL ("interval out of range"); ``1e300`` as a
+    poll interval crashed the idle loop ("timestamp out of range for platform time_t"); a
+    negative lease or ``nan`` poll made a thread wait 0 s, a hot loop on the database (~35 % of
+    a core). Each must stop the service at start, naming the variable."""
+    var = f"PF_{name.upper()}"
+    monkeypatch.setenv(var, bad)
+    with pytest.raises(SettingsError, match=var):
+        load(cls)
+    monkeypatch.setenv(var, "86400")
+    load(cls)
+
+
+@pytest.mark.parametrize(("cls", "name"), _NUMBERS, ids=[f"{c.__name__}.{n}" for c, n in _NUMBERS])
+def test_no_number_setting_is_infinite(monkeypatch, cls, name):
+    var = f"PF_{name.upper()}"
+    monkeypatch.setenv(var, "inf")
+    with pytest.raises(SettingsError, match=var):
+        load(cls)
