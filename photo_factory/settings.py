@@ -102,8 +102,9 @@ def _from_environment(cls: type[PFSettings]) -> dict[str, str | None]:
 #: anything a ``PF_X`` variable can hold fits): ``PF_X_FILE`` names the wrong file (a data dump,
 #: /dev/zero), and reading it whole would take the service's memory.
 SECRET_MAX_BYTES = 128 * 1024
-#: How long a secret from a pipe (``PF_X_FILE=<(pass show x)``) may take to arrive; a FIFO that
-#: no program writes to is refused after this, instead of blocking the service's start forever.
+#: How long a secret from a pipe or FIFO may take to arrive; a FIFO that no program writes to is
+#: refused after this, instead of blocking the service's start forever. (A pipe is read once: a
+#: command that starts other photo-factory processes, the dashboard, make run, needs a file.)
 SECRET_PIPE_WAIT_S = 10.0
 
 
