@@ -38,6 +38,7 @@ _YEAR = 365 * 86400
 MAX_DURATION_S = 10 * _YEAR
 _DURATION_UNITS = {"_seconds": 1, "_s": 1, "_hours": 3600}
 
+
 class PFSettings(BaseModel):
     """Base for every settings class: each field is read from the variable ``PF_<FIELD>`` (in any
     case; keyword arguments win), validated by pydantic, frozen; unknown variables are ignored.
@@ -121,7 +122,7 @@ def read_secret(var: str, name: str) -> str:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise SettingsError(f"{var}: cannot read {name}: Is a directory")
-        data = _read_regular(fd) if stat.S_ISREG(mode) else _read_stream(fd, var, name)
+        data = _read_bounded(fd, var, name, stream=not stat.S_ISREG(mode))
     except OSError as exc:
         raise SettingsError(f"{var}: cannot read {name}: {exc.strerror}") from exc
     finally:
@@ -132,31 +133,19 @@ def read_secret(var: str, name: str) -> str:
     return data.decode(sys.getfilesystemencoding(), "surrogateescape").strip()
 
 
-def _read_regular(fd: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size <= SECRET_MAX_BYTES:
-        chunk = os.read(fd, SECRET_MAX_BYTES + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _read_stream(fd: int, var: str, name: str) -> bytes:
-    """A pipe, FIFO or device: read until its end, at most SECRET_MAX_BYTES + 1, waiting at most
-    SECRET_PIPE_WAIT_S for data (a FIFO that never had a writer reads as "no data yet")."""
+def _read_bounded(fd: int, var: str, name: str, *, stream: bool) -> bytes:
+    """At most SECRET_MAX_BYTES + 1 bytes up to the end of ``fd``. A ``stream`` (pipe, FIFO,
+    device) is given at most SECRET_PIPE_WAIT_S for its data: a FIFO that never had a writer
+    reads as "no data yet", not as its end."""
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     deadline = time.monotonic() + SECRET_PIPE_WAIT_S
     chunks: list[bytes] = []
     size = 0
     while size <= SECRET_MAX_BYTES:
-        left = deadline - time.monotonic()
-        if left <= 0 or not poller.poll(left * 1000):
+        if stream and not poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
             raise SettingsError(f"{var}: nothing to read from {name} within {SECRET_PIPE_WAIT_S:g} s "
-                                "(a pipe no program writes to?)")
+                                "(a FIFO no program writes to?)")
         try:
             chunk = os.read(fd, SECRET_MAX_BYTES + 1 - size)
         except BlockingIOError:
