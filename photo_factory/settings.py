@@ -57,14 +57,25 @@ class PFSettings(BaseModel):
 
     @field_validator("*")
     @classmethod
-    def _a_duration_fits_every_clock(cls, v: Any, info: ValidationInfo) -> Any:
-        """A setting named ``…_seconds``, ``…_s`` or ``…_hours`` (in every service) is a duration
-        from 0 to :data:`MAX_DURATION_S`: a negative lease or poll made a thread wait 0 s, a hot
-        loop on the database; ``1e300`` overflowed every timed wait ("timestamp out of range for
-        platform time_t") after the service had started."""
+    def _usable(cls, v: Any, info: ValidationInfo) -> Any:
+        """Rules for every setting of every service, so that a value that passes works:
+
+        - one named ``…_seconds``, ``…_s`` or ``…_hours`` is a duration from 0 to
+          :data:`MAX_DURATION_S`: a negative lease or poll made a thread wait 0 s, a hot loop on
+          the database; ``1e300`` overflowed every timed wait ("timestamp out of range for
+          platform time_t") after the service had started;
+        - a text (``str``) setting is UTF-8 text: bytes that are not (a .env or secret file in
+          Latin-1) reach os.environ as surrogates, and the URL's first connection, the
+          dashboard's password check, the Syncthing key's header failed with a traceback. A
+          ``Path`` setting may hold any bytes, as file names do."""
         unit = next((u for suffix, u in _DURATION_UNITS.items() if (info.field_name or "").endswith(suffix)), None)
         if unit is not None and isinstance(v, int | float) and not 0 <= v * unit <= MAX_DURATION_S:
             raise ValueError(f"a duration from 0 to {MAX_DURATION_S // _YEAR} years")
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("holds bytes that are not UTF-8 text (a file saved in another encoding?)") from None
         return v
 
 
@@ -219,6 +230,9 @@ class CoreSettings(PFSettings):
 
 
 S = TypeVar("S", bound=PFSettings)
+#: A bad value of a variable so named is not repeated in the message (it may be, or hold, a secret:
+#: a password, an API key, rclone flags or a connection-string remote with credentials).
+_NOT_SHOWN = ("URL", "PASSWORD", "KEY", "FLAGS", "REMOTE")
 
 
 def load(cls: type[S], **overrides: Any) -> S:
@@ -235,6 +249,6 @@ def load(cls: type[S], **overrides: Any) -> S:
             field = ".".join(str(p) for p in err["loc"])
             var = f"{prefix}{field}".upper()
             raw = os.environ.get(var)
-            shown = f" (got {raw!r})" if raw is not None and "URL" not in var else ""
+            shown = f" (got {raw!r})" if raw is not None and not any(w in var for w in _NOT_SHOWN) else ""
             problems.append(f"{var}: {err['msg']}{shown}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,5 +1,10 @@
 """Every bounded setting refuses a value out of range, and the error names the variable."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from service_monitor.settings import MonitorSettings
 
@@ -71,3 +76,29 @@ def test_no_number_setting_is_infinite(monkeypatch, cls, name):
     monkeypatch.setenv(var, "inf")
     with pytest.raises(SettingsError, match=var):
         load(cls)
+
+
+_TEXTS = [(c, n) for c, n in _every_setting() if c.model_fields[n].annotation is str]
+
+
+@pytest.mark.parametrize(("cls", "name"), _TEXTS, ids=[f"{c.__name__}.{n}" for c, n in _TEXTS])
+def test_a_text_setting_with_bytes_that_are_not_utf8_is_refused_naming_the_variable(monkeypatch, cls, name):
+    """A .env or secret file saved in Latin-1: the bytes reach os.environ as surrogates. Before,
+    ``PF_DATABASE_URL`` passed and the first connection died with a UnicodeEncodeError traceback;
+    ``PF_DASHBOARD_PASSWORD`` failed every login with one; the Syncthing key every request."""
+    var = f"PF_{name.upper()}"
+    monkeypatch.setenv(var, os.fsdecode(b"p\xe4ss"))
+    with pytest.raises(SettingsError, match=var) as caught:
+        load(cls)
+    if any(w in var for w in ("URL", "PASSWORD", "KEY", "FLAGS", "REMOTE")):
+        assert "\\udce4" not in str(caught.value), "a secret's value is repeated in the message"
+
+
+def test_the_database_url_with_bytes_that_are_not_utf8_stops_a_command_at_start(tmp_path):
+    exe = str(Path(sys.executable).with_name("photo-factory"))
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PF_")}
+    env["PF_DATABASE_URL"] = os.fsdecode(b"postgresql://pf:p\xe4ss@127.0.0.1:1/photos")
+    env["PF_DB_WAIT_SECONDS"] = "1"
+    done = subprocess.run([exe, "migrate"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr  # before: exit 1, UnicodeEncodeError traceback
+    assert "PF_DATABASE_URL" in done.stderr and "Traceback" not in done.stderr
