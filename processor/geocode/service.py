@@ -12,6 +12,7 @@ is unavailable, and cached in ``geocode_cache`` by rounded coordinates.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -127,6 +128,22 @@ def make_stage(cfg: GeocodeSettings) -> Stage:
                  commit_wait=False)  # the place is written in the completing transaction
 
 
+def load_data(provider: offline.OfflineProvider) -> None:
+    """Load the offline data sets, or exit 2 naming the variable of the file that cannot be used
+    (before: cities1000.zip as GeoNames ships it, not unzipped, died with a UnicodeDecodeError
+    traceback on every restart)."""
+    for var, path, load in (("PF_GEOCODE_BOUNDARIES_FILE", provider.boundaries_file, lambda: provider.boundaries),
+                            ("PF_GEOCODE_CITIES_FILE", provider.cities_file, lambda: provider.towns)):
+        try:
+            load()
+        except Exception as exc:  # any way a data file can be wrong: unreadable, not text, not the format
+            if path is None:
+                raise  # the bundled data: a broken installation, not a setting
+            why = "not a text file (a .zip or .gz? unpack it)" if isinstance(exc, UnicodeDecodeError) else exc
+            click.echo(f"photo-factory: {var}: cannot use {path}: {why}", err=True)
+            sys.exit(2)
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Geocode every pending photo, then exit.")
 def command(once: bool) -> None:
@@ -138,7 +155,7 @@ def command(once: bool) -> None:
     def body() -> None:
         provider = make_provider(cfg)
         if isinstance(provider, offline.OfflineProvider):
-            provider.load()  # a bad PF_GEOCODE_*_FILE stops the service here, not on every photo
+            load_data(provider)  # a bad PF_GEOCODE_*_FILE stops the service here, not on every photo
         store = GeocodeStore(core.database_url)
         try:
             run_stage(make_stage(cfg), core.database_url,

@@ -163,3 +163,31 @@ def test_a_secret_file_with_bytes_that_are_not_utf8_reads_as_the_variable_would(
     assert done.returncode == 0, done.stdout + done.stderr
     assert not invariants.files(inbox)
     invariants.check(database_url, storage["inbox"], storage["storage"], expected)
+
+
+@pytest.mark.parametrize("kind", ["zip_as_geonames_ships_it", "a_readme", "bad_geojson"])
+def test_a_geocode_data_file_that_cannot_be_used_stops_the_geocoder_naming_its_variable(
+        pf_env, database_url, storage, tmp_path, kind):
+    """``PF_GEOCODE_CITIES_FILE=cities1000.zip`` (GeoNames ships it zipped): before, every start
+    died with a UnicodeDecodeError traceback; a file with no populated places was taken, and
+    every photo then failed in the geocoder instead."""
+    import zipfile
+
+    samples.photo(storage["inbox"] / "DCIM" / "IMG_0001.jpg")
+    expected = invariants.contents(invariants.files(storage["inbox"]))
+    assert _librarian_once(pf_env).returncode == 0
+    var = "PF_GEOCODE_BOUNDARIES_FILE" if kind == "bad_geojson" else "PF_GEOCODE_CITIES_FILE"
+    data = tmp_path / {"zip_as_geonames_ships_it": "cities1000.zip", "a_readme": "README.txt",
+                       "bad_geojson": "admin1.geojson"}[kind]
+    if kind == "zip_as_geonames_ships_it":
+        with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("cities1000.txt", "2988507\tParis\tParis\t\t48.85341\t2.3488\tP\tPPLC\tFR\t\t11\t75\n" * 500)
+    elif kind == "a_readme":
+        data.write_text("GeoNames data, see cities1000.txt\n")
+    else:
+        data.write_text('{"type": "FeatureCollection", "features": [')
+    done = subprocess.run([_EXE, "geocode", "--once"], env={**pf_env, var: str(data)}, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert var in done.stderr and "Traceback" not in done.stdout + done.stderr
+    invariants.check(database_url, storage["inbox"], storage["storage"], expected)
