@@ -60,7 +60,10 @@ def parse(text: str) -> dict[str, str]:
             continue
         key, _, value = line.partition("=")
         if key.strip().startswith("PF_"):
-            words = shlex.split(value)
+            try:
+                words = shlex.split(value)
+            except ValueError:  # a line edited by hand ("No closing quotation"): not ours to guess
+                continue
             out[key.strip()] = words[0] if words else ""
     return out
 
@@ -75,9 +78,14 @@ def load_if_unset(quiet: bool = False) -> Path | None:
     if given("PF_DATABASE_URL"):
         return None
     path = candidate()
-    try:
-        values = parse(path.read_text())
-    except OSError:
+    if not path.exists():
+        return None
+    from photo_factory.settings import SettingsError, read_secret
+
+    try:  # bounded like a secret: PF_ENV_FILE naming a FIFO or /dev/zero must not stop every command
+        values = parse(read_secret("PF_ENV_FILE", str(path)))
+    except SettingsError as exc:
+        print(f"photo-factory: not using make run's settings: {exc}", file=sys.stderr)
         return None
     for key, value in values.items():
         if lookup(os.environ, key) is None and lookup(os.environ, f"{key}_FILE") is None:

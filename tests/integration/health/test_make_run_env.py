@@ -114,3 +114,34 @@ def test_a_database_url_set_in_lower_case_wins_over_make_runs_env_file(no_pf, tm
     assert runenv.load_if_unset(quiet=True) == tmp_path / "make-run.env"
     got = load(CoreSettings)
     assert got.database_url == "postgresql://make-run/x" and got.inbox_dir == tmp_path / "my-inbox"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "hand_edited"])
+def test_an_env_file_that_cannot_be_read_does_not_stop_every_command(tmp_path, kind):
+    """``PF_ENV_FILE`` is read by every command when no database is set: before, a FIFO there
+    blocked every command forever, /dev/zero took all memory, and a line with an unbalanced
+    quote (or Latin-1 bytes) made every command die with a traceback."""
+    env_file = tmp_path / "photo-factory.env"
+    if kind == "fifo":
+        os.mkfifo(env_file)
+    elif kind == "hand_edited":
+        env_file.write_bytes(b"PF_INBOX_DIR='/srv/my inbox\nPF_STORAGE_DIR=/srv/st\xe4rage\n")
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PF_")}
+    env["PF_ENV_FILE"] = "/dev/zero" if kind == "dev_zero" else str(env_file)
+
+    def limit() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    try:
+        proc = subprocess.run([CLI, "thumbnails", "--show-failed"], env={**env, "PF_DB_WAIT_SECONDS": "1"},
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a command waited forever for PF_ENV_FILE")
+    assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr, proc.stderr
+    if kind == "hand_edited":  # the good line is used, the broken one skipped
+        assert runenv.parse(env_file.read_text(errors="surrogateescape")) == {
+            "PF_STORAGE_DIR": os.fsdecode(b"/srv/st\xe4rage")}
+    else:
+        assert "PF_ENV_FILE" in proc.stderr, proc.stderr
