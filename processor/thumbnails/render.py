@@ -27,12 +27,17 @@ log = logging.getLogger(__name__)
 pillow_heif.register_heif_opener()
 # The worker enforces its own limits (decompression_bomb) from a decode plan, before decoding.
 Image.MAX_IMAGE_PIXELS = None
-#: Freed image blocks (up to 16 MB each) Pillow keeps for the next item instead of unmapping them
-#: while the worker is busy (PILLOW_BLOCKS_MAX, when set, wins). Without them every 12 MP photo
-#: page-faulted its 2000x1500 decode and 1440 px image in afresh (~6,500 faults, ~10 % of its
-#: CPU). The busy size is unchanged (every item needs those buffers); they are given back when
-#: the queue runs dry (:func:`release_all`), so an idle worker is back at its idle size.
-BLOCKS_KEPT = 4
+#: Pillow allocates images in blocks; freed ones are kept for the next item instead of unmapped,
+#: while the worker is busy (given back when the queue runs dry: :func:`release_all`). Small,
+#: uniform blocks are reused as they are: with Pillow's default 16 MB blocks, each sized to its
+#: image, a kept block was resized for the next image and its pages faulted in again. Without
+#: them every 12 MP photo faulted in its 2000x1500 decode and 1440 px image afresh (~7,000 faults,
+#: ~20 % of its CPU); now ~900. The busy size is unchanged (every photo needs those buffers);
+#: at most BLOCKS_KEPT x BLOCK_MB = 32 MB is kept. PILLOW_BLOCK_SIZE / PILLOW_BLOCKS_MAX win.
+BLOCK_MB = 1
+BLOCKS_KEPT = 32
+if "PILLOW_BLOCK_SIZE" not in os.environ:
+    Image.core.set_block_size(BLOCK_MB << 20)
 if "PILLOW_BLOCKS_MAX" in os.environ:  # already applied by Pillow (or refused with a warning)
     BLOCKS_KEPT = Image.core.get_blocks_max()
 Image.core.set_blocks_max(BLOCKS_KEPT)
