@@ -33,11 +33,15 @@ Image.MAX_IMAGE_PIXELS = None
 #: image, a kept block was resized for the next image and its pages faulted in again. Without
 #: them every 12 MP photo faulted in its 2000x1500 decode and 1440 px image afresh (~7,000 faults,
 #: ~20 % of its CPU); now ~900. The busy size is unchanged (every photo needs those buffers);
-#: at most BLOCKS_KEPT x BLOCK_MB = 32 MB is kept. PILLOW_BLOCK_SIZE / PILLOW_BLOCKS_MAX win.
+#: at most 32 blocks of BLOCK_MB = 32 MB (KEPT_MB) is kept. PILLOW_BLOCK_SIZE / PILLOW_BLOCKS_MAX
+#: win; a block size alone keeps at most 32 blocks and KEPT_MB (PILLOW_BLOCK_SIZE=16M, or a value
+#: Pillow refused, kept 32 of 16 MB: 86 MB over three full-size PNG decodes, 512 MB at most; and
+#: 8,192 blocks of 4 KB, scattered over the heap, took 59 MB with its holes).
 BLOCK_MB = 1
-BLOCKS_KEPT = 32
+KEPT_MB = 32
 if "PILLOW_BLOCK_SIZE" not in os.environ:
     Image.core.set_block_size(BLOCK_MB << 20)
+BLOCKS_KEPT = min(32, (KEPT_MB << 20) // Image.core.get_block_size())  # the size in force, whoever set it
 if "PILLOW_BLOCKS_MAX" in os.environ:  # already applied by Pillow (or refused with a warning)
     BLOCKS_KEPT = Image.core.get_blocks_max()
 Image.core.set_blocks_max(BLOCKS_KEPT)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[3]
@@ -49,3 +50,38 @@ def test_a_busy_worker_reuses_its_image_buffers_from_one_photo_to_the_next(tmp_p
     assert min(fresh[1:]) > 3400, fresh
     assert max(kept[1:]) < 1500, (kept, fresh)
 
+
+
+_KEPT = """
+import json, sys
+import pytest
+from PIL import Image
+from processor.thumbnails import render
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20
+enc = render.Encoding("jpeg", 82)
+idle = rss()
+for path in sys.argv[1:]:
+    for img in render.render(path, (1440, 256), 10**9).values():
+        render.encode(img, enc)
+    render.release_memory()  # as the worker does after each photo
+print(json.dumps({"kept_mb": rss() - idle, "bound_mb": (render.BLOCKS_KEPT * Image.core.get_block_size()) >> 20}))
+"""
+
+
+@pytest.mark.parametrize("block_size", ["16M", "not-a-size", "4096"])
+def test_a_block_size_from_the_environment_still_keeps_at_most_32_mb(tmp_path: Path, block_size: str):
+    """``PILLOW_BLOCK_SIZE=16M`` (Pillow's own default, as its docs show it) or a value Pillow
+    refuses: before, 32 blocks of 16 MB were kept (55 MB over three full-size PNG decodes, 512 MB
+    at most). ``4096``: never more than 32 blocks (8,192 tiny ones, a first fix, took 50 MB with
+    the heap's holes between them)."""
+    photos = []
+    for w, h in ((2000, 1500), (3000, 2000), (4000, 3000)):  # PNG: decoded at full size
+        noise = Image.effect_noise((w, h), 40)
+        photos.append(tmp_path / f"{w}.png")
+        Image.merge("RGB", (noise, noise, noise)).save(photos[-1], compress_level=1)
+    out = subprocess.run([sys.executable, "-c", _KEPT, *map(str, photos)], capture_output=True, text=True,
+                         check=True, cwd=REPO, env={**os.environ, "PILLOW_BLOCK_SIZE": block_size})
+    got = json.loads(out.stdout.splitlines()[-1])
+    assert got["bound_mb"] <= 32, got
+    assert got["kept_mb"] <= 32 + 12, got  # + the heap's own slack after malloc_trim
