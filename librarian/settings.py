@@ -38,4 +38,4 @@ class LibrarianSettings(PFSettings):
     #: decoding); a larger image is judged by its structure alone, never decoded by the librarian.
     check_decode_megabytes: PositiveInt = 256
     #: Idle poll interval when nothing is pending (events wake the loop earlier).
-    poll_seconds: NonNegativeFloat = 1.0
+    poll_seconds: PositiveFloat = 1.0

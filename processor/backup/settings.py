@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Literal
 
-from pydantic import NonNegativeInt, PositiveInt, field_validator
+from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 
 from photo_factory.settings import PFSettings
 
@@ -29,9 +29,9 @@ class BackupSettings(PFSettings):
     #: rclone calls a batch is split into, pipelined: chunk k is verified while chunk k+1 uploads.
     #: Worth it only with ``sha256`` verification (``check`` costs no second read to hide).
     backup_pipeline_chunks: PositiveInt = 1
-    backup_idle_seconds: float = 60.0
+    backup_idle_seconds: PositiveFloat = 60.0
     #: A claim older than this goes back to pending (longer than the slowest batch upload).
-    backup_lease_seconds: float = 3600.0
+    backup_lease_seconds: PositiveFloat = 3600.0
     backup_retry_base_seconds: float = 30.0
     backup_retry_max_seconds: float = 3600.0
     #: Attempts per file before the engine's visible ``failed`` state. A remote outage costs the

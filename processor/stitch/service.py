@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 
 import click
-from pydantic import Field
+from pydantic import Field, PositiveFloat
 
 from photo_factory import commands, loop, settings
 from photo_factory.files import write_atomically
@@ -53,7 +53,7 @@ class StitchSettings(settings.PFSettings):
     stitch_threads: int = 1
     stitch_nice: int = 10
     stitch_jpeg_quality: int = 90
-    stitch_poll_seconds: float = 30.0
+    stitch_poll_seconds: PositiveFloat = 30.0
     stitch_max_attempts: int = 3
     stitch_claim_timeout_seconds: float = 1800.0
     #: Overlap check for sequences: matching features between neighbours, and the least pan.

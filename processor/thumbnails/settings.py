@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from photo_factory.settings import PFSettings
 
@@ -24,11 +24,11 @@ class ThumbnailSettings(PFSettings):
     thumbnail_batch_size: PositiveInt = 4
     thumbnail_max_attempts: PositiveInt = 3
     thumbnail_backoff_seconds: float = 60.0
-    thumbnail_poll_seconds: float = 5.0
+    thumbnail_poll_seconds: PositiveFloat = 5.0
     #: A claim older than this goes back to pending even if its worker still beats (a hung decoder).
     thumbnail_claim_timeout_seconds: float = 1800.0
     #: A worker not seen for this long is dead: its claims go back to pending.
-    thumbnail_lease_seconds: float = 60.0
+    thumbnail_lease_seconds: PositiveFloat = 60.0
     thumbnail_ffmpeg: str = "ffmpeg"
     thumbnail_exiftool: str = "exiftool"
     thumbnail_ffprobe: str = "ffprobe"

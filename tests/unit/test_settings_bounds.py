@@ -13,6 +13,7 @@ from librarian.settings import LibrarianSettings
 from photo_factory.settings import CoreSettings, SettingsError, load
 from processor.backup.settings import BackupSettings
 from processor.geocode.service import GeocodeSettings
+from processor.stitch.service import StitchSettings
 from processor.thumbnails.settings import ThumbnailSettings
 
 
@@ -33,6 +34,13 @@ from processor.thumbnails.settings import ThumbnailSettings
     (DashboardSettings, "PF_STALE_FACTOR", "0", "0.5"),
     (MonitorSettings, "PF_RETENTION_DAYS", "0", "1"),
     (MonitorSettings, "PF_MONITOR_INTERVAL_S", "0", "1"),
+    # a poll or a lease of 0 is a loop that never waits (a claim query after another)
+    (LibrarianSettings, "PF_POLL_SECONDS", "0", "0.2"),
+    (ThumbnailSettings, "PF_THUMBNAIL_POLL_SECONDS", "0", "0.5"),
+    (ThumbnailSettings, "PF_THUMBNAIL_LEASE_SECONDS", "0", "2"),
+    (BackupSettings, "PF_BACKUP_IDLE_SECONDS", "0", "1"),
+    (BackupSettings, "PF_BACKUP_LEASE_SECONDS", "0", "60"),
+    (StitchSettings, "PF_STITCH_POLL_SECONDS", "0", "1"),
 ])
 def test_an_out_of_range_setting_is_refused_naming_the_variable(monkeypatch, cls, var, bad, good):
     monkeypatch.setenv(var, bad)
