@@ -54,8 +54,10 @@ Example (a stage worker's CLI command)::
     run_stage(GEOCODE, core.database_url, process=process, once=once,
               heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds)
 
-Batch stages (backup: one rclone call per batch) pass ``process_batch(assets) -> {id: None | ItemError}``
-instead: ``None`` is success; a missing id counts as a retryable ``internal_error``.
+Batch stages (backup: one rclone call per batch; geocode offline: a batch of lookups) pass
+``process_batch(assets) -> {id: None | ItemError}`` instead: ``None`` is success; a missing id counts
+as a retryable ``internal_error``. It may return ``(outcomes, finish)``: ``finish`` writes the
+successes' output in the transaction that completes them (if it fails, they are retried).
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 #: one asset's work; it may return a :data:`~photo_factory.stage_store.Finish` (the stage's own
 #: writes of the outcome, run in the transaction that completes the item)
 Process = Callable[[dict], "Finish | None"]
-ProcessBatch = Callable[[list[dict]], "dict[int, ItemError | None]"]
+#: a batch's work: each item's outcome (None: success), optionally with the stage's writes of the
+#: successes (a Finish, run in the transaction that completes them: one statement for the batch)
+ProcessBatch = Callable[[list[dict]], "dict[int, ItemError | None] | tuple[dict[int, ItemError | None], Finish | None]"]
 
 
 class ItemError(Exception):
@@ -310,8 +314,11 @@ class StageWorker:
         if not assets:
             return
         self._progress(f"a batch of {len(assets)}")
+        finish: Finish | None = None
         try:
             outcomes = self.process_batch(assets)
+            if isinstance(outcomes, tuple):
+                outcomes, finish = outcomes
         except db.UNAVAILABLE:
             raise
         except Exception as exc:
@@ -322,7 +329,7 @@ class StageWorker:
         held = set(self._held)  # complete_early recorded the others already
         ok = [a["id"] for a in assets if a["id"] in held and a["id"] in outcomes and outcomes[a["id"]] is None]
         if ok:
-            self._complete(ok)
+            self._complete(ok, finish=finish)
         for a in assets:
             if a["id"] in held and a["id"] not in ok:
                 self._record(a["id"], outcomes.get(a["id"], missing))

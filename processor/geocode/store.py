@@ -34,6 +34,18 @@ class GeocodeStore:
 
         return write
 
+    def places_writer(self, found: list[tuple[int, Place]], provider: str) -> Callable[[Any], None]:
+        """The places of a batch as ONE ``Finish`` (one UPDATE, one run of the rollup trigger)."""
+        query = self.db.sql("save_places")
+        fields = list(Place.__dataclass_fields__)
+        params: dict[str, Any] = {"ids": [asset_id for asset_id, _ in found], "provider": provider,
+                                  **{f: [getattr(place, f) for _, place in found] for f in fields}}
+
+        def write(cur: Any) -> None:
+            self._prepared.execute(cur, "pf_geocode_save_places", query, params)
+
+        return write
+
     def cached_place(self, provider: str, key: tuple[float, float]) -> Place | None:
         """The cached answer for rounded coordinates ``key``, or None when never asked."""
         row = self.db.fetchone("cached_place", {"provider": provider, "lat_key": key[0], "lon_key": key[1]})
