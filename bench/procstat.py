@@ -82,20 +82,22 @@ class Sampler:
         self._outside: set[int] = set()
 
     def __enter__(self) -> Sampler:
-        self.sample()
+        self.sample(hwm=True)
         self._thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.sample()
+        self.sample(hwm=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.sample()
 
-    def sample(self) -> None:
+    def sample(self, hwm: bool = False) -> None:
+        """One look at every tree; ``hwm``: also each root's peak resident set (VmHWM, a high-water
+        mark: read at the first and the last look only, not every interval)."""
         pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
         self._outside.intersection_update(pids)  # an ended pid may come back as a new process
         procs: dict[int, tuple[int, float, float]] = {}
@@ -123,7 +125,8 @@ class Sampler:
             self.series[-1][1][tree.name] = tree.cpu_s
             tree.rss_samples.append(rss)
             tree.main_samples.append(procs[tree.root][2])
-            tree.main_hwm = max(tree.main_hwm, peak_rss_mb(tree.root) or 0.0)
+            if hwm:
+                tree.main_hwm = max(tree.main_hwm, peak_rss_mb(tree.root) or 0.0)
         self._outside.update(pid for pid in procs if pid not in members)
 
     def mark(self) -> None:
@@ -137,7 +140,7 @@ class Sampler:
             t.main_samples.clear()
 
     def cpu_since_mark(self) -> dict[str, float]:
-        self.sample()
+        self.sample(hwm=True)
         return {name: t.cpu_s - self._base.get(name, 0.0) for name, t in self.trees.items()}
 
 
