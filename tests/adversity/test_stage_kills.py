@@ -25,7 +25,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from processor.geocode import offline
 from processor.thumbnails.paths import thumbnail_rel
+from tests.integration.geocode.test_geocode_worker import add_photo
 from tests.support import faults, invariants, samples
 from tests.support.backup_samples import make_crypt_remote
 from tests.support.db import query, tuples
@@ -159,3 +161,37 @@ def test_killing_backup_workers_leaves_every_original_on_the_remote_exactly_once
                            env={**os.environ, **remote.env()}, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr[-2000:]
     invariants.check(database_url, storage["inbox"], storage["storage"], library)
+
+
+def test_killing_geocode_workers_mid_batch_places_every_photo_once_and_fails_none(
+        pf_env: dict[str, str], database_url: str, storage: dict[str, Path], tmp_path: Path) -> None:
+    """The offline geocoder works in batches (ADR-065): every photo of a batch is started with the
+    claim, so a worker killed mid-batch costs each of them an attempt. They come back pending,
+    never half-written (a place without its flag), and the next worker places each exactly once."""
+    towns = [(46.624, 8.041), (35.0116, 135.7681), (52.5163, 13.3777)]
+    provider = offline.OfflineProvider()
+    expected = {}
+    for i in range(N_PHOTOS):
+        lat, lon = towns[i % len(towns)]
+        asset_id = add_photo(database_url, storage["storage"], tmp_path, "g" + "x" * i, {"lat": lat, "lon": lon})
+        expected[asset_id] = provider.lookup(lat, lon).city
+    assert len(set(expected.values())) == len(towns)
+    env = {**pf_env, "PF_GEOCODE_BATCH_SIZE": "4", "PF_HEARTBEAT_SECONDS": "1"}
+    log = tmp_path / "geocode.log"
+    # the batch's lookups done and its places' write built, the worker dies before the commit
+    proc = _start(["geocode"], env, log, crash="processor.geocode.store:GeocodeStore.places_writer|after|2")
+    assert proc.wait(timeout=120) == 137, log.read_text()[-3000:]
+    half = tuples(database_url, "SELECT count(*) FROM media_assets WHERE geocoded_at IS NOT NULL AND NOT is_geocoded")
+    assert half == [(0,)]  # a place is written with its flag, or not at all
+    started = tuples(database_url, "SELECT count(*) FROM stage_jobs WHERE stage = 'geocode' AND started_at IS NOT NULL")
+    assert started[0][0] >= 1  # the crash left started items behind: the recovery has work
+    kills = _kill_rounds(["geocode"], env, log, database_url, seed=1412,
+                         crash="processor.geocode.service:Geocoder.process_batch|before|2")
+    assert kills >= 1
+    _finish(["geocode"], env, log, database_url)
+    _assert_stage_done(database_url, "is_geocoded", log)
+    placed = dict(tuples(database_url, "SELECT id, city FROM media_assets"))
+    assert placed == expected
+    # the dashboard's rollups counted each photo once, whatever was repeated
+    assert tuples(database_url, "SELECT sum(geocoded)::int FROM library_months") == [(N_PHOTOS,)]
+    assert tuples(database_url, "SELECT sum(files)::int FROM library_places") == [(N_PHOTOS,)]
