@@ -11,6 +11,7 @@ must still read every coefficient). Target: ratio <= 0.5 and peak <= 64 MB.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -45,6 +46,14 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def worker_threads() -> int:
+    """The resize threads the worker runs with: PF_THUMBNAIL_THREADS, at most the cores (read in
+    the parent: the settings' import would count in a child's peak, not the render's)."""
+    from processor.thumbnails.settings import ThumbnailSettings
+
+    return min(ThumbnailSettings().thumbnail_threads, len(os.sched_getaffinity(0)))
+
+
 def ours(path: Path) -> None:
     from processor.thumbnails import render
 
@@ -69,21 +78,23 @@ def vips(path: Path) -> None:
         pyvips.Image.thumbnail(str(path), size).write_to_buffer(f".jpg[Q={QUALITY}]")
 
 
-def peak(kind: str, path: Path) -> dict:
+def peak(kind: str, path: Path, threads: int) -> dict:
     """Child-process body: import, run once, report the peak RSS (and the RSS after imports)."""
     if kind == "vips":
         import pyvips
 
         pyvips.cache_set_max(0)
     else:
-        import processor.thumbnails.render  # noqa: F401
+        from processor.thumbnails import render
+
+        render.configure_threads(threads)
     base = _rss_mb()
     (ours if kind == "ours" else vips)(path)
     return {"peak_mb": _rss_mb(), "import_mb": base}
 
 
-def child(kind: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-m", "bench.thumbnails.run", "--child", kind, str(path)],
+def child(kind: str, path: Path, threads: int) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.thumbnails.run", "--child", kind, str(path), str(threads)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
@@ -105,7 +116,12 @@ def timings(path: Path) -> dict[str, dict[str, float]]:
 
 
 def main() -> int:
-    print(f"sizes {SIZES}, JPEG q{QUALITY}; median of {RUNS} interleaved runs; peak RSS of a fresh process")
+    from processor.thumbnails import render
+
+    threads = worker_threads()
+    render.configure_threads(threads)  # the timed runs in this process, as the worker runs them
+    print(f"sizes {SIZES}, JPEG q{QUALITY}; median of {RUNS} interleaved runs; peak RSS of a fresh process; "
+          f"resize threads {threads} (PF_THUMBNAIL_THREADS)")
     print(f"{'case':5} {'ours ms':>8} {'vips ms':>8} {'ratio':>6} {'cpu ratio':>9} {'floor ms':>9} "
           f"{'ours peak MB':>13} {'(imports)':>9} {'vips peak MB':>13}")
     ok = True
@@ -115,7 +131,7 @@ def main() -> int:
             # in a child: the generator's big arrays must not count in anyone's peak
             subprocess.run([sys.executable, "-m", "bench.thumbnails.run", "--make", str(path), str(w), str(h)],
                            check=True)
-            a, b = child("ours", path), child("vips", path)
+            a, b = child("ours", path, threads), child("vips", path, threads)
             t = timings(path)
             ratio = t["ours"]["wall"] / t["vips"]["wall"]
             cpu_ratio = t["ours"]["cpu"] / t["vips"]["cpu"]
@@ -131,7 +147,7 @@ def main() -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--make":
         make_photo(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
-    elif len(sys.argv) == 4 and sys.argv[1] == "--child":
-        print(json.dumps(peak(sys.argv[2], Path(sys.argv[3]))))
+    elif len(sys.argv) == 5 and sys.argv[1] == "--child":
+        print(json.dumps(peak(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))))
     else:
         sys.exit(main())

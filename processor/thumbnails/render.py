@@ -14,6 +14,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pillow_heif
@@ -220,7 +221,54 @@ def shrink(img: Image.Image, longest: int) -> Image.Image:
         return img
     scale = longest / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return img.resize(size, Image.Resampling.HAMMING, reducing_gap=2.0)
+    # in strips only where Pillow's reducing gap does nothing (a shrink by less than 2 x 2.0:
+    # the DCT-scaled decode of a camera JPEG); a bigger one is reduced first, then resampled
+    if (_threads > 1 and size[1] >= SPLIT_MIN_ROWS and img.mode in _RESIZABLE
+            and int(w / size[0] / _GAP) <= 1 and int(h / size[1] / _GAP) <= 1):  # Pillow's own test
+        return _resize_in_strips(img, size)
+    return img.resize(size, Image.Resampling.HAMMING, reducing_gap=_GAP)
+
+
+_GAP = 2.0
+
+
+#: A resize into fewer rows than this is done in one piece (a 256 px thumbnail: ~4 ms).
+SPLIT_MIN_ROWS = 256
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
+
+
+def configure_threads(n: int) -> None:
+    """Split each large resize into ``n`` horizontal strips done at once (``PF_THUMBNAIL_THREADS``)."""
+    global _threads, _pool
+    _threads = max(1, n)
+    if _pool is not None:
+        _pool.shutdown(wait=False)
+    _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="resize") if _threads > 1 else None
+
+
+def _resize_in_strips(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The same resize as one call, done as ``_threads`` strips of output rows at once (Pillow
+    releases the GIL while it resamples). Each strip is the resize of its band of the source
+    (``box``): its filter still reads the rows beyond the band's edges, as the whole resize does,
+    so there is no seam; no pixel is more than one level from the one resize's (Pillow rounds its
+    intermediate pass; tests/unit/thumbnails/test_resize_strips.py). A 12 MP
+    photo's 2000 -> 1440 px resize, a quarter of its thumbnail CPU: 23 -> 13 ms of wall time."""
+    assert _pool is not None
+    w, h = img.size
+    ow, oh = size
+    rows = [round(oh * i / _threads) for i in range(_threads + 1)]
+
+    def strip(i: int) -> Image.Image:
+        return img.resize((ow, rows[i + 1] - rows[i]), Image.Resampling.HAMMING,
+                          box=(0, rows[i] * h / oh, w, rows[i + 1] * h / oh))
+
+    others = [_pool.submit(strip, i) for i in range(1, _threads)]
+    out = Image.new(img.mode, size)
+    out.paste(strip(0), (0, 0))
+    for i, future in enumerate(others, 1):
+        out.paste(future.result(), (0, rows[i]))
+    return out
 
 
 def derive(img: Image.Image, sizes: tuple[int, ...], orient: int = 1) -> dict[int, Image.Image]:
