@@ -69,12 +69,32 @@ def _env() -> dict[str, str]:
 
 
 def _shown(env: dict[str, str], key: str) -> str:
-    """``key``'s value for the console, or where it comes from (a secret file is not printed)."""
+    """``key``'s value for the console, or where it comes from (a secret file is not printed;
+    a database URL's password is masked)."""
     value = runenv.lookup(env, key)
     if value:
-        return value
+        return masked(value)
     secret = runenv.lookup(env, f"{key}_FILE")
     return f"from {key}_FILE ({secret})" if secret else "(default)"
+
+
+def masked(dsn: str) -> str:
+    """A connection string with its password replaced by ``***`` (URL or ``key=value`` form,
+    the ``password`` query parameter too): the console and its log keep no secret."""
+    import re
+    from urllib.parse import urlsplit, urlunsplit
+
+    if "://" not in dsn:  # libpq's key=value form: a value is quoted or runs to the next space
+        return re.sub(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", dsn)
+    dsn = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", dsn)
+    try:
+        parts = urlsplit(dsn)
+        if parts.password is not None:
+            user = parts.netloc.rpartition("@")[0].partition(":")[0]
+            return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}"))
+    except ValueError:  # not a URL we can parse (an IPv6 host typo): show nothing of it
+        return "(a connection string that could not be parsed; not shown)"
+    return dsn
 
 
 def print_env() -> int:
