@@ -73,6 +73,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from photo_factory import db, loop, tools
 from photo_factory.heartbeat import HeartbeatService
@@ -84,6 +85,7 @@ log = logging.getLogger(__name__)
 #: The channel the librarian notifies after each insert (payload: the new asset id).
 NEW_ASSET_CHANNEL = "pf_new_asset"
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+T = TypeVar("T")
 
 #: one asset's work; it may return a :data:`~photo_factory.stage_store.Finish` (the stage's own
 #: writes of the outcome, run in the transaction that completes the item)
@@ -103,6 +105,24 @@ class ItemError(Exception):
         self.reason_code = reason_code
         self.message = message
         self.retryable = retryable
+
+
+def run_item(work: Callable[[dict], T], asset: dict, stage: str) -> tuple[ItemError | None, T | None]:
+    """``(None, work(asset))``, or ``(the error, None)``: the engine's one classification of an
+    item's failure (a batch stage classifies each item of its batch with it too). A tool that
+    timed out, died or is missing is retryable; any other exception is a retryable
+    ``internal_error``, logged; a lost database is raised (the round is given back)."""
+    try:
+        return None, work(asset)
+    except ItemError as exc:
+        return exc, None
+    except tools.ToolError as exc:  # a tool timed out, died, is missing, or we are stopping
+        return ItemError(exc.reason, exc.detail, retryable=True), None
+    except db.UNAVAILABLE:
+        raise
+    except Exception as exc:
+        log.exception("asset %s: %s failed unexpectedly", asset["id"], stage)
+        return ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True), None
 
 
 @dataclass(frozen=True)
@@ -290,19 +310,9 @@ class StageWorker:
 
     def _call(self, asset: dict) -> tuple[ItemError | None, Finish | None]:
         """(None, the stage's finishing writes or None) on success, (the error, None) on failure."""
-        try:
-            assert self.process is not None
-            finish = self.process(asset)
-            return None, finish if callable(finish) else None
-        except ItemError as exc:
-            return exc, None
-        except tools.ToolError as exc:  # a tool timed out, died, is missing, or we are stopping
-            return ItemError(exc.reason, exc.detail, retryable=True), None
-        except db.UNAVAILABLE:
-            raise
-        except Exception as exc:
-            log.exception("asset %s: %s failed unexpectedly", asset["id"], self.stage.name)
-            return ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True), None
+        assert self.process is not None
+        error, finish = run_item(self.process, asset, self.stage.name)
+        return error, finish if callable(finish) else None
 
     def _run_batch(self, assets: list[dict], started: set[int]) -> None:
         assert self.process_batch is not None

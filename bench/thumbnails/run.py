@@ -11,7 +11,6 @@ must still read every coefficient). Target: ratio <= 0.5 and peak <= 64 MB.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -51,7 +50,7 @@ def worker_threads() -> int:
     the parent: the settings' import would count in a child's peak, not the render's)."""
     from processor.thumbnails.settings import ThumbnailSettings
 
-    return min(ThumbnailSettings().thumbnail_threads, len(os.sched_getaffinity(0)))
+    return ThumbnailSettings().resize_threads
 
 
 def ours(path: Path) -> None:

@@ -21,7 +21,7 @@ import click
 from pydantic import Field, field_validator
 
 from photo_factory import __version__, commands, settings
-from photo_factory.worker import ItemError, Stage, run_stage
+from photo_factory.worker import ItemError, Stage, run_item, run_stage
 from processor.geocode import offline, places
 from processor.geocode.store import GeocodeStore
 
@@ -115,15 +115,11 @@ class Geocoder:
         the places found are written in ONE statement, in the transaction that completes them."""
         outcomes: dict[int, ItemError | None] = {}
         found: list[tuple[int, places.Place]] = []
-        for asset in assets:
-            try:
-                found.append((asset["id"], self.place_of(asset)))
-                outcomes[asset["id"]] = None
-            except ItemError as exc:
-                outcomes[asset["id"]] = exc
-            except Exception as exc:  # one asset's bug never takes the batch's other photos with it
-                log.exception("asset %s: geocode failed unexpectedly", asset["id"])
-                outcomes[asset["id"]] = ItemError("internal_error", f"{type(exc).__name__}: {exc}", retryable=True)
+        for asset in assets:  # one asset's failure never takes the batch's other photos with it
+            error, place = run_item(self.place_of, asset, "geocode")
+            outcomes[asset["id"]] = error
+            if place is not None:
+                found.append((asset["id"], place))
         return outcomes, (self.store.places_writer(found, self.provider.name) if found else None)
 
     def place_of(self, asset: dict) -> places.Place:

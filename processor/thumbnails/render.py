@@ -50,6 +50,13 @@ Image.core.set_blocks_max(BLOCKS_KEPT)
 DECODE_BUDGET = 1024 * decoding.MB
 
 _RESIZABLE = ("RGB", "L", "CMYK", "RGBA", "LA")
+#: Pillow's reducing gap for every shrink (a shrink by 2 x this or more is reduced first).
+_GAP = 2.0
+#: A resize into fewer rows than this is done in one piece (a 256 px thumbnail: ~4 ms).
+SPLIT_MIN_ROWS = 256
+#: PF_THUMBNAIL_THREADS, set by configure_threads (1: no pool)
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
 _SRGB = ImageCms.createProfile("sRGB")
 _TRANSPOSE = {2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
               4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE],
@@ -228,14 +235,6 @@ def shrink(img: Image.Image, longest: int) -> Image.Image:
         return _resize_in_strips(img, size)
     return img.resize(size, Image.Resampling.HAMMING, reducing_gap=_GAP)
 
-
-_GAP = 2.0
-
-
-#: A resize into fewer rows than this is done in one piece (a 256 px thumbnail: ~4 ms).
-SPLIT_MIN_ROWS = 256
-_threads = 1
-_pool: ThreadPoolExecutor | None = None
 
 
 def configure_threads(n: int) -> None:

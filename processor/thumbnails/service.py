@@ -8,7 +8,6 @@ Run as many replicas as you like against one Postgres and one storage mount.
 from __future__ import annotations
 
 import logging
-import os
 
 import click
 
@@ -63,7 +62,7 @@ def command(once: bool, retry_failed: bool, show_failed: bool, rebuild: bool) ->
         motion = MotionPhotos(core.storage_dir, cfg, recorder) if cfg.thumbnail_motion_photos else None
         thumbnailer = Thumbnailer(core.storage_dir, cfg, motion)
         thumbnailer.sweep()
-        render.configure_threads(min(cfg.thumbnail_threads, len(os.sched_getaffinity(0))))
+        render.configure_threads(cfg.resize_threads)
         run_stage(the_stage, core.database_url, process=thumbnailer.process,
                   once=once, heartbeat_seconds=core.heartbeat_seconds, db_wait_seconds=core.db_wait_seconds,
                   stuck_seconds=core.stuck_seconds, on_idle=render.release_all)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator
@@ -69,6 +70,11 @@ class ThumbnailSettings(PFSettings):
     @property
     def decode_budget_bytes(self) -> int:
         return self.thumbnail_decode_megabytes << 20
+
+    @property
+    def resize_threads(self) -> int:
+        """``thumbnail_threads``, never more than the cores this process may run on."""
+        return min(self.thumbnail_threads, len(os.sched_getaffinity(0)))
 
     @property
     def extension(self) -> str:
